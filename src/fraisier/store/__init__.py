@@ -1,0 +1,94 @@
+"""The state database: schema migrations, the queue, the step ledger, releases, events.
+
+`open_store(url)` gives a `Store` whose parts each own one set of tables:
+
+    store.queue     tb_deployment (the queue)      store.ledger   steps and log lines
+    store.releases  tb_release                     store.events   tb_event outbox
+    store.webhooks  tb_webhook_event               store.workers  live workers
+    store.views     history, status, statistics
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+from fraisier.domain.model import utc_timestamp
+from fraisier.store.db import Conflict, Database, StoreError, StoreUnavailable
+from fraisier.store.events import Events
+from fraisier.store.ledger import Ledger
+from fraisier.store.migrate import apply_migrations
+from fraisier.store.queue import NotFound, Queue
+from fraisier.store.records import DeploymentRecord, ReleaseRecord, StepRecord
+from fraisier.store.releases import Releases
+from fraisier.store.views import Views
+from fraisier.store.webhooks import WebhookEvents
+from fraisier.store.workers import Workers
+
+__all__ = [
+    "Conflict",
+    "DeploymentRecord",
+    "NotFound",
+    "ReleaseRecord",
+    "StepRecord",
+    "Store",
+    "StoreError",
+    "StoreUnavailable",
+    "open_store",
+]
+
+
+class Store:
+    def __init__(self, db: Database):
+        self.db = db
+        self.events = Events(db)
+        self.ledger = Ledger(db, self.events)
+        self.queue = Queue(db, self.events, self.ledger)
+        self.releases = Releases(db)
+        self.webhooks = WebhookEvents(db, self.events)
+        self.workers = Workers(db)
+        self.views = Views(db, self.ledger)
+
+    @property
+    def backend(self) -> str:
+        return self.db.backend
+
+    def close(self) -> None:
+        self.db.close()
+
+    def sync_fraises(self, fraises: Iterable[tuple[str, str, str, str, list[str]]]) -> None:
+        """Snapshot the configured fraises (name, type, description, repository, envs)."""
+        now = utc_timestamp()
+        with self.db.transaction():
+            for name, type_, description, repository, environments in fraises:
+                updated = self.db.fetchone(
+                    "UPDATE tb_fraise SET type = ?, description = ?, repository = ?,"
+                    " environments = ?, updated_at = ? WHERE name = ? RETURNING name",
+                    (type_, description, repository, json.dumps(environments), now, name),
+                )
+                if updated is None:
+                    self.db.execute(
+                        "INSERT INTO tb_fraise (name, type, description, repository,"
+                        " environments, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+                        (name, type_, description, repository, json.dumps(environments), now),
+                    )
+
+    def record_commit(self, fraise: str, sha: str, *, branch: str = "", message: str = "",
+                      author: str = "", committed_at: str = "") -> None:
+        with self.db.transaction():
+            exists = self.db.fetchone(
+                "SELECT id FROM tb_git_commit WHERE fraise = ? AND sha = ?", (fraise, sha))
+            if exists is None:
+                self.db.execute(
+                    "INSERT INTO tb_git_commit (fraise, sha, branch, message, author,"
+                    " committed_at, seen_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (fraise, sha, branch, message[:2000], author, committed_at, utc_timestamp()),
+                )
+
+
+def open_store(url: str, *, migrate: bool = True) -> Store:
+    """Open the state database and bring its schema up to date."""
+    db = Database(url)
+    if migrate:
+        apply_migrations(db)
+    return Store(db)

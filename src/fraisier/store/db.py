@@ -1,0 +1,179 @@
+"""One small connection layer over SQLite and PostgreSQL.
+
+Queries are written once, with `?` placeholders; the PostgreSQL side rewrites them to `%s`.
+Each thread gets its own connection (SQLite connections must not cross threads, and a
+PostgreSQL connection serializes its users), and writes always run inside `transaction()`.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+Row = dict[str, Any]
+
+
+class StoreError(Exception):
+    """The state database could not do what was asked."""
+
+
+class StoreUnavailable(StoreError):
+    """The state database cannot be reached (the webhook endpoint answers 503)."""
+
+
+class Conflict(StoreError):
+    """A database invariant refused the change (e.g. a second running deployment)."""
+
+
+def backend_of(url: str) -> str:
+    if url.startswith("sqlite:///"):
+        return "sqlite"
+    if url.startswith(("postgresql://", "postgres://")):
+        return "postgres"
+    raise StoreError(f"unsupported state URL {url!r}: use sqlite:///path or postgresql://...")
+
+
+class Database:
+    """A handle on the state database: per-thread connections and transactions."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self.backend = backend_of(url)
+        self._local = threading.local()
+        self._all: list[Any] = []
+        self._lock = threading.Lock()
+        if self.backend == "sqlite":
+            self.path = Path(url.removeprefix("sqlite:///"))
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+
+    # -- connections -------------------------------------------------------------------
+    def _connect(self):
+        if self.backend == "sqlite":
+            # isolation_level=None: we issue BEGIN ourselves, so reads never hold a
+            # transaction open and writers take the lock up front (BEGIN IMMEDIATE).
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
+                                   timeout=30)
+            conn.row_factory = _sqlite_dict_row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA busy_timeout=30000")
+            return conn
+        import psycopg
+        from psycopg.rows import dict_row
+
+        try:
+            return psycopg.connect(self.url, autocommit=True, row_factory=dict_row,
+                                   connect_timeout=10)
+        except psycopg.OperationalError as exc:
+            raise StoreUnavailable(f"cannot connect to the state database: {exc}") from exc
+
+    @property
+    def conn(self):
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect()
+            self._local.conn = conn
+            with self._lock:
+                self._all.append(conn)
+        return conn
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._all:
+                try:
+                    conn.close()
+                except Exception:  # noqa: BLE001 - closing is best effort
+                    pass
+            self._all.clear()
+        self._local = threading.local()
+
+    # -- statements --------------------------------------------------------------------
+    def _sql(self, sql: str) -> str:
+        return sql.replace("?", "%s") if self.backend == "postgres" else sql
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        try:
+            # No parameters: send the text as is (psycopg then allows several statements).
+            if not params:
+                return self.conn.execute(sql)
+            return self.conn.execute(self._sql(sql), tuple(params))
+        except Exception as exc:
+            raise _translate(exc) from exc
+
+    def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        return list(self.execute(sql, params).fetchall())
+
+    def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        return self.execute(sql, params).fetchone()
+
+    def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        row = self.fetchone(sql, params)
+        return None if row is None else next(iter(row.values()))
+
+    def insert(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run an INSERT ... RETURNING id and give back the id."""
+        row = self.fetchone(sql + " RETURNING id", params)
+        assert row is not None
+        return int(row["id"])
+
+    @contextmanager
+    def transaction(self) -> Iterator[Database]:
+        """A write transaction. Nested use joins the outer one."""
+        depth = getattr(self._local, "depth", 0)
+        if depth:
+            self._local.depth = depth + 1
+            try:
+                yield self
+            finally:
+                self._local.depth = depth
+            return
+        conn = self.conn
+        self._local.depth = 1
+        try:
+            if self.backend == "sqlite":
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+            else:
+                with conn.transaction():
+                    yield self
+        except Exception as exc:
+            raise _translate(exc) from exc
+        finally:
+            self._local.depth = 0
+
+
+def _sqlite_dict_row(cursor: sqlite3.Cursor, row: tuple) -> Row:
+    return {col[0]: value for col, value in zip(cursor.description, row, strict=True)}
+
+
+_UNIQUE = re.compile(r"unique|duplicate key", re.IGNORECASE)
+
+
+def _translate(exc: Exception) -> Exception:
+    """Map driver errors onto ours, so callers never import a driver."""
+    if isinstance(exc, StoreError):
+        return exc
+    if isinstance(exc, sqlite3.IntegrityError) and _UNIQUE.search(str(exc)):
+        return Conflict(str(exc))
+    if isinstance(exc, sqlite3.OperationalError):
+        return StoreUnavailable(f"state database error: {exc}")
+    name = type(exc).__module__
+    if name.startswith("psycopg"):
+        import psycopg
+
+        if isinstance(exc, psycopg.errors.UniqueViolation):
+            return Conflict(str(exc))
+        if isinstance(exc, psycopg.OperationalError):
+            return StoreUnavailable(f"state database error: {exc}")
+    return exc

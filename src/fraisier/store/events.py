@@ -1,0 +1,53 @@
+"""The tb_event outbox: every state change and log line, in id order.
+
+Writers call `emit` inside the transaction that makes the change, so an event exists if and
+only if the change does. Readers (subscriptions, `deploy --follow`) tail by id.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fraisier.domain.model import utc_timestamp
+from fraisier.store.db import Database, Row
+
+
+class Events:
+    def __init__(self, db: Database):
+        self.db = db
+        self.listeners: list = []  # in-process wake-up callbacks, called after commit
+
+    def emit(self, type_: str, *, deployment_id: int | None = None, fraise: str | None = None,
+             environment: str | None = None, payload: dict[str, Any] | None = None) -> int:
+        return self.db.insert(
+            "INSERT INTO tb_event (created_at, type, deployment_id, fraise, environment, payload)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (utc_timestamp(), type_, deployment_id, fraise, environment,
+             json.dumps(payload or {}, separators=(",", ":"))),
+        )
+
+    def after(self, last_id: int, *, limit: int = 500, deployment_id: int | None = None,
+              types: tuple[str, ...] = ()) -> list[Row]:
+        sql = "SELECT * FROM tb_event WHERE id > ?"
+        params: list[Any] = [last_id]
+        if deployment_id is not None:
+            sql += " AND deployment_id = ?"
+            params.append(deployment_id)
+        if types:
+            sql += f" AND type IN ({','.join('?' * len(types))})"
+            params.extend(types)
+        sql += " ORDER BY id LIMIT ?"
+        params.append(limit)
+        rows = self.db.fetchall(sql, params)
+        for row in rows:
+            row["payload"] = json.loads(row["payload"] or "{}")
+        return rows
+
+    def last_id(self) -> int:
+        return int(self.db.scalar("SELECT COALESCE(MAX(id), 0) FROM tb_event") or 0)
+
+    def notify(self) -> None:
+        """Wake in-process listeners (a worker sharing the process with the server)."""
+        for listener in list(self.listeners):
+            listener()

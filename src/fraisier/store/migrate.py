@@ -1,0 +1,77 @@
+"""Numbered schema migrations per backend, applied at start and recorded in tb_schema_version.
+
+An old database is upgraded in place, never recreated. Files live in
+`migrations/<backend>/NNNN_name.sql`; each runs in its own transaction.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from fraisier.domain.model import utc_timestamp
+from fraisier.store.db import Database
+
+
+def available_migrations(backend: str) -> list[tuple[int, str, str]]:
+    folder = resources.files("fraisier.store") / "migrations" / backend
+    found = []
+    for entry in folder.iterdir():
+        if entry.name.endswith(".sql"):
+            number = int(entry.name.split("_", 1)[0])
+            found.append((number, entry.name, entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+def current_version(db: Database) -> int:
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS tb_schema_version ("
+        " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+    )
+    return int(db.scalar("SELECT COALESCE(MAX(version), 0) FROM tb_schema_version") or 0)
+
+
+def apply_migrations(db: Database) -> list[str]:
+    """Bring the schema up to date; returns the names of the migrations applied."""
+    if db.backend == "postgres":
+        # Two processes starting at once must not both apply the same migration.
+        with db.transaction():
+            db.execute("SELECT pg_advisory_xact_lock(4242001)")
+            return _apply_pending(db)
+    with db.transaction():
+        return _apply_pending(db)
+
+
+def _apply_pending(db: Database) -> list[str]:
+    version = current_version(db)
+    applied = []
+    for number, name, script in available_migrations(db.backend):
+        if number <= version:
+            continue
+        if db.backend == "sqlite":
+            # executescript would commit our transaction; run statement by statement.
+            for statement in _split_statements(script):
+                db.execute(statement)
+        else:
+            db.execute(script)
+        db.execute(
+            "INSERT INTO tb_schema_version (version, name, applied_at) VALUES (?, ?, ?)",
+            (number, name, utc_timestamp()),
+        )
+        applied.append(name)
+    return applied
+
+
+def _split_statements(script: str) -> list[str]:
+    import sqlite3
+
+    statements, buffer = [], ""
+    for line in script.splitlines(keepends=True):
+        if line.lstrip().startswith("--") and not buffer.strip():
+            continue
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        statements.append(buffer.strip())
+    return statements
