@@ -1,0 +1,103 @@
+"""Commands that change what runs: deploy and rollback."""
+
+from __future__ import annotations
+
+import click
+
+from fraisier.cli import render
+
+
+class LiveProgress:
+    """Prints each step as it changes, and the commands' output, dimmed."""
+
+    def __init__(self, stderr: bool, show_output: bool = True):
+        self.out = render.console(stderr=stderr)
+        self.show_output = show_output
+
+    def on_step(self, position, name, status, error) -> None:
+        marks = {"running": "[cyan]…[/cyan]", "succeeded": "[green]✓[/green]",
+                 "failed": "[red]✗[/red]", "skipped": "[dim]-[/dim]"}
+        if status.value == "running":
+            self.out.print(f"{marks['running']} {name}")
+        elif status.value in marks:
+            detail = f" [red]{error}[/red]" if error and status.value == "failed" else ""
+            detail = f" [dim]({error})[/dim]" if error and status.value == "skipped" else detail
+            self.out.print(f"{marks[status.value]} {name}{detail}")
+
+    def on_log(self, line: str) -> None:
+        if self.show_output:
+            self.out.print(f"    [dim]{line}[/dim]", markup=True, highlight=False,
+                           soft_wrap=True) if "[" not in line else self.out.print(
+                f"    {line}", markup=False, highlight=False, soft_wrap=True)
+
+
+def _finish(record, as_json: bool) -> None:
+    if as_json:
+        render.echo_json(record.to_json())
+    else:
+        render.show_deployment(record)
+    raise SystemExit(0 if record.status == "succeeded" else 1)
+
+
+@click.command()
+@click.argument("fraise")
+@click.argument("environment")
+@click.option("--commit", help="Deploy this commit (sha, tag or branch) instead of the branch head.")
+@click.option("--force", is_flag=True, help="Deploy even if this commit is already live.")
+@click.option("--json", "as_json", is_flag=True, help="Print the final deployment record as JSON.")
+@click.option("--quiet", is_flag=True, help="Show steps but not the commands' output.")
+@click.pass_obj
+def deploy(app, fraise: str, environment: str, commit: str | None, force: bool, as_json: bool,
+           quiet: bool) -> None:
+    """Deploy FRAISE to ENVIRONMENT now, with live step progress.
+
+    Exits 0 when the deployment succeeded, 1 otherwise."""
+    from fraisier.domain.model import Trigger
+    from fraisier.engine.service import deploy_now, request_deployment
+    from fraisier.store import Conflict
+
+    app.target(fraise, environment)
+    store = app.store
+    record = request_deployment(store, app.config, fraise, environment, trigger=Trigger.CLI,
+                                commit=commit, force=force)
+    progress = LiveProgress(stderr=as_json, show_output=not quiet)
+    progress.out.print(f"deployment {record.id}: {fraise}/{environment}"
+                       + (f" at {commit}" if commit else f" from branch {record.branch}"))
+    try:
+        final = deploy_now(store, app.config, record.id, observer=progress)
+    except Conflict as exc:
+        store.queue.cancel_queued(record.id)
+        raise click.ClickException(
+            f"{fraise}/{environment} already has a deployment running; try again when it ends"
+        ) from exc
+    _finish(final, as_json)
+
+
+@click.command()
+@click.argument("fraise")
+@click.argument("environment")
+@click.option("--to", "to", help="Release id or commit to go back to (default: the previous one).")
+@click.option("--migrate-down", is_flag=True, help="Also run migrate.down of the live release.")
+@click.option("--json", "as_json", is_flag=True, help="Print the final deployment record as JSON.")
+@click.pass_obj
+def rollback(app, fraise: str, environment: str, to: str | None, migrate_down: bool,
+             as_json: bool) -> None:
+    """Re-activate a previous good release of FRAISE in ENVIRONMENT, restart, health-check."""
+    from fraisier.engine.service import deploy_now, request_rollback
+    from fraisier.store import Conflict
+
+    app.target(fraise, environment)
+    store = app.store
+    record = request_rollback(store, app.config, fraise, environment, to=to,
+                              migrate_down=migrate_down)
+    progress = LiveProgress(stderr=as_json)
+    progress.out.print(f"rollback {record.id}: {fraise}/{environment}"
+                       + (f" to {to}" if to else ""))
+    try:
+        final = deploy_now(store, app.config, record.id, observer=progress)
+    except Conflict as exc:
+        store.queue.cancel_queued(record.id)
+        raise click.ClickException(
+            f"{fraise}/{environment} already has a deployment running; try again when it ends"
+        ) from exc
+    _finish(final, as_json)

@@ -1,0 +1,55 @@
+"""Entry point. Subcommands are imported only when invoked, so `fraisier status` does not pay
+for the web server, GraphQL or the deployment engine."""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+# command name -> "module:attribute" inside fraisier.cli
+COMMANDS = {
+    "init": "setup:init",
+    "validate": "setup:validate",
+    "list": "show:list_fraises",
+    "status": "show:status",
+    "history": "show:history",
+    "stats": "show:stats",
+    "logs": "show:logs",
+    "releases": "show:releases",
+    "deploy": "deploy:deploy",
+    "rollback": "deploy:rollback",
+    "demo": "demo:demo",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        spec = COMMANDS.get(name)
+        if spec is None:
+            return None
+        module_name, attribute = spec.split(":")
+        module = importlib.import_module(f"fraisier.cli.{module_name}")
+        return getattr(module, attribute)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-c", "--config", "config_path", envvar="FRAISIER_CONFIG", default="fraises.yaml",
+              show_default=True, type=click.Path(dir_okay=False),
+              help="Path to fraises.yaml (also FRAISIER_CONFIG).")
+@click.version_option(package_name="fraisier")
+@click.pass_context
+def cli(ctx: click.Context, config_path: str) -> None:
+    """Fraisier: push-to-deploy for your own servers, with atomic releases and automatic
+    rollback."""
+    from fraisier.cli.context import AppContext
+
+    ctx.obj = AppContext(config_path)
+    ctx.call_on_close(ctx.obj.close)
+
+
+def main() -> None:
+    cli(prog_name="fraisier")

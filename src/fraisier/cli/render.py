@@ -1,0 +1,85 @@
+"""Output helpers: stable JSON for scripts, rich tables for people. rich is imported only
+when a table is drawn."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+STATUS_STYLE = {
+    "succeeded": "green", "running": "cyan", "queued": "blue", "failed": "red",
+    "rolled_back": "yellow", "rollback_failed": "bold red", "cancelled": "magenta",
+    "superseded": "dim", "interrupted": "red", "skipped": "dim", "pending": "dim",
+    "compensated": "yellow", "compensation_failed": "bold red",
+}
+
+
+def echo_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+def console(stderr: bool = False):
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False)
+
+
+def styled(status: str | None) -> str:
+    if not status:
+        return "-"
+    style = STATUS_STYLE.get(status)
+    return f"[{style}]{status}[/{style}]" if style else status
+
+
+def short(sha: str | None) -> str:
+    return sha[:10] if sha else "-"
+
+
+def when(timestamp: str | None) -> str:
+    """`2026-11-26T05:43:34.644818Z` -> `2026-11-26 05:43:34`."""
+    return timestamp[:19].replace("T", " ") if timestamp else "-"
+
+
+def seconds(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.1f}s" if value < 120 else f"{value / 60:.1f}m"
+
+
+def table(title: str | None, columns: list[str], rows: list[list[str]]) -> None:
+    from rich.table import Table
+
+    grid = Table(title=title, title_justify="left", header_style="bold")
+    for column in columns:
+        grid.add_column(column)
+    for row in rows:
+        grid.add_row(*row)
+    console().print(grid)
+
+
+def deployment_rows(records) -> list[list[str]]:
+    return [[str(r.id), r.fraise, r.environment, styled(r.status), r.trigger,
+             short(r.commit_sha or r.requested_commit), r.release or "-", when(r.queued_at),
+             seconds(r.duration_seconds), (r.error or "")[:80]] for r in records]
+
+
+DEPLOYMENT_COLUMNS = ["id", "fraise", "env", "status", "trigger", "commit", "release", "queued",
+                      "took", "error"]
+
+
+def show_deployment(record) -> None:
+    out = console()
+    out.print(f"[bold]deployment {record.id}[/bold]  {record.fraise}/{record.environment}  "
+              f"{styled(record.status)}  trigger={record.trigger}")
+    out.print(f"  commit {short(record.commit_sha or record.requested_commit)}  "
+              f"branch {record.branch or '-'}  release {record.release or '-'}  "
+              f"previous {record.previous_release or '-'}")
+    out.print(f"  queued {when(record.queued_at)}  started {when(record.started_at)}  "
+              f"completed {when(record.completed_at)}  took {seconds(record.duration_seconds)}")
+    for step in record.steps:
+        undo = f"  undo: {styled(step.compensation_status)}" if step.compensation_status else ""
+        error = f"  [red]{step.error}[/red]" if step.error and step.status == "failed" else ""
+        out.print(f"    {step.name:<13} {styled(step.status)}{undo}{error}")
+    if record.error:
+        out.print(f"  [red]error:[/red] {record.error}")

@@ -1,0 +1,32 @@
+"""Commands for the configuration file: init and validate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.command()
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+@click.pass_obj
+def init(app, force: bool) -> None:
+    """Write a commented starter fraises.yaml."""
+    from fraisier.config import STARTER_CONFIG
+
+    path = Path(app.config_path)
+    if path.exists() and not force:
+        raise click.ClickException(f"{path} already exists (use --force to overwrite it)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(STARTER_CONFIG, encoding="utf-8")
+    click.echo(f"wrote {path}; edit it, then run `fraisier validate`")
+
+
+@click.command()
+@click.pass_obj
+def validate(app) -> None:
+    """Check fraises.yaml; print every problem with its key path and line."""
+    config = app.config  # exits 1 with the problems listed when the file is not valid
+    targets = list(config.targets())
+    click.echo(f"{app.config_path}: OK ({len(config.fraises)} fraise(s), "
+               f"{len(targets)} environment(s))")

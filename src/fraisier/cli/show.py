@@ -1,0 +1,145 @@
+"""Read-only commands: list, status, history, stats, logs, releases."""
+
+from __future__ import annotations
+
+import click
+
+from fraisier.cli import render
+
+
+@click.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_obj
+def list_fraises(app, as_json: bool) -> None:
+    """List the configured fraises and their environments."""
+    targets = list(app.config.targets())
+    if as_json:
+        render.echo_json([{
+            "fraise": t.fraise, "environment": t.environment, "type": str(t.type),
+            "branch": t.branch, "app_path": str(t.app_path), "repository": t.repository,
+            "description": t.description,
+        } for t in targets])
+        return
+    render.table("Fraises", ["fraise", "type", "env", "branch", "app path"],
+                 [[t.fraise, str(t.type), t.environment, t.branch, str(t.app_path)]
+                  for t in targets])
+
+
+@click.command()
+@click.argument("fraise", required=False)
+@click.argument("environment", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_obj
+def status(app, fraise: str | None, environment: str | None, as_json: bool) -> None:
+    """Show what is live in each environment and how its last deployment went."""
+    if fraise and fraise not in app.config.fraises:
+        raise click.ClickException(f"unknown fraise {fraise!r}")
+    known = {(row["fraise"], row["environment"]): row
+             for row in app.store.views.status(fraise, environment)}
+    entries = []
+    for target in app.config.targets():
+        if (fraise and target.fraise != fraise) or (environment and target.environment != environment):
+            continue
+        row = known.get((target.fraise, target.environment), {})
+        entries.append({
+            "fraise": target.fraise, "environment": target.environment,
+            "branch": target.branch,
+            "current_release": row.get("current_release"),
+            "current_commit_sha": row.get("current_commit_sha"),
+            "last_deployment_id": row.get("last_deployment_id"),
+            "last_status": row.get("last_status"),
+            "last_completed_at": row.get("last_completed_at"),
+        })
+    if environment and not entries:
+        raise click.ClickException(f"unknown environment {environment!r} for fraise {fraise!r}")
+    if as_json:
+        render.echo_json(entries)
+        return
+    render.table("Status", ["fraise", "env", "branch", "live release", "commit", "last deploy",
+                            "result", "at"],
+                 [[e["fraise"], e["environment"], e["branch"], e["current_release"] or "-",
+                   render.short(e["current_commit_sha"]), str(e["last_deployment_id"] or "-"),
+                   render.styled(e["last_status"]), render.when(e["last_completed_at"])]
+                  for e in entries])
+
+
+@click.command()
+@click.option("--fraise", "fraise", help="Only this fraise.")
+@click.option("--env", "environment", help="Only this environment.")
+@click.option("--status", "status_", help="Only deployments with this status.")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 500))
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_obj
+def history(app, fraise, environment, status_, limit: int, as_json: bool) -> None:
+    """List deployments, newest first."""
+    records = app.store.views.history(fraise=fraise, environment=environment, status=status_,
+                                      limit=limit, with_steps=as_json)
+    if as_json:
+        render.echo_json([r.to_json() for r in records])
+        return
+    render.table("Deployments", render.DEPLOYMENT_COLUMNS, render.deployment_rows(records))
+
+
+@click.command()
+@click.option("--fraise", "fraise", help="Only this fraise.")
+@click.option("--env", "environment", help="Only this environment.")
+@click.option("--days", default=30, show_default=True, type=click.IntRange(1, 3650))
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_obj
+def stats(app, fraise, environment, days: int, as_json: bool) -> None:
+    """Success rate and durations over the last N days."""
+    data = app.store.views.stats(fraise=fraise, environment=environment, days=days)
+    if as_json:
+        render.echo_json(data)
+        return
+    rate = data["success_rate"]
+    render.table(f"Deployments over {days} days", ["total", "succeeded", "failed", "rolled back",
+                                                  "rollback failed", "success rate", "avg", "p95"],
+                 [[str(data["total_deployments"]), str(data["successful"]), str(data["failed"]),
+                   str(data["rolled_back"]), str(data["rollback_failed"]),
+                   f"{rate:.0%}" if rate is not None else "-",
+                   render.seconds(data["average_duration_seconds"]),
+                   render.seconds(data["p95_duration_seconds"])]])
+
+
+@click.command()
+@click.argument("deployment_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_obj
+def logs(app, deployment_id: int, as_json: bool) -> None:
+    """Print the steps and the output of one deployment."""
+    from fraisier.store import NotFound
+
+    try:
+        record = app.store.queue.get(deployment_id)
+    except NotFound as exc:
+        raise click.ClickException(str(exc)) from exc
+    lines = app.store.ledger.logs(deployment_id)
+    if as_json:
+        render.echo_json({"deployment": record.to_json(), "logs": lines})
+        return
+    render.show_deployment(record)
+    for line in lines:
+        click.echo(f"{render.when(line['logged_at'])}  {line['line']}")
+
+
+@click.command()
+@click.argument("fraise")
+@click.argument("environment")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_obj
+def releases(app, fraise: str, environment: str, as_json: bool) -> None:
+    """List the releases of an environment, newest first."""
+    from fraisier.engine.layout import Layout
+
+    target = app.target(fraise, environment)
+    live = Layout(target.app_path).current_release_id()
+    records = app.store.releases.list(fraise, environment)
+    if as_json:
+        render.echo_json([dict(r.to_json(), live=r.release_id == live) for r in records])
+        return
+    render.table(f"Releases of {fraise}/{environment}", ["release", "commit", "status", "live",
+                                                        "created", "deployment"],
+                 [[r.release_id, render.short(r.commit_sha), render.styled(r.status),
+                   "*" if r.release_id == live else "", render.when(r.created_at),
+                   str(r.deployment_id or "-")] for r in records])

@@ -1,0 +1,65 @@
+"""Health checks: HTTP, TCP or a command, retried until `retries` are spent."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from fraisier.engine.process import run_command
+
+
+class HealthCheckFailed(Exception):
+    pass
+
+
+def check_health(check, *, cwd: Path, env: Mapping[str, str], log: Callable[[str], None],
+                 cancel: threading.Event | None = None) -> str:
+    """Run `check` (a HealthCheckConfig) until it passes; raise HealthCheckFailed otherwise."""
+    last = "not attempted"
+    for attempt in range(1, check.retries + 1):
+        if cancel is not None and cancel.is_set():
+            raise HealthCheckFailed("cancelled")
+        ok, last = _attempt(check, cwd=cwd, env=env)
+        log(f"health check attempt {attempt}/{check.retries}: {last}")
+        if ok:
+            return last
+        if attempt < check.retries:
+            if cancel is not None:
+                if cancel.wait(check.interval):
+                    raise HealthCheckFailed("cancelled")
+            else:
+                time.sleep(check.interval)
+    raise HealthCheckFailed(f"health check failed after {check.retries} attempts: {last}")
+
+
+def _attempt(check, *, cwd: Path, env: Mapping[str, str]) -> tuple[bool, str]:
+    if check.url:
+        return _http(str(check.url), check.timeout, check.expect_status, dict(check.headers))
+    if check.tcp:
+        return _tcp(check.tcp, check.timeout)
+    result = run_command(check.command.argv, cwd=cwd, env=env, timeout=check.timeout)
+    return result.ok, result.describe() if not result.ok else "command succeeded"
+
+
+def _http(url: str, timeout: float, expect: int, headers: dict[str, str]) -> tuple[bool, str]:
+    import httpx  # only deployments with an HTTP check pay for the import
+
+    try:
+        response = httpx.get(url, timeout=timeout, headers=headers, follow_redirects=False)
+    except httpx.HTTPError as exc:
+        return False, f"GET {url}: {type(exc).__name__}: {exc}"
+    if response.status_code == expect:
+        return True, f"GET {url}: HTTP {response.status_code}"
+    return False, f"GET {url}: HTTP {response.status_code} (expected {expect})"
+
+
+def _tcp(address: str, timeout: float) -> tuple[bool, str]:
+    host, _, port = address.rpartition(":")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+            return True, f"TCP {address}: connected"
+    except OSError as exc:
+        return False, f"TCP {address}: {exc}"

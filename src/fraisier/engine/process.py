@@ -1,0 +1,139 @@
+"""Run one command: argv list, own process group, timeout that kills the group, output
+streamed line by line.
+
+Outside values (commit, branch, paths) reach commands only through `env`, never by being
+pasted into a command line.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+TAIL_LINES = 40
+# After the command exits, how long to wait for the rest of its output. A command that starts
+# a daemon may leave a grandchild holding the pipe open; we must not wait for that one.
+DRAIN_SECONDS = 2.0
+KILL_GRACE_SECONDS = 3.0
+
+
+@dataclass
+class ProcessResult:
+    argv: list[str]
+    returncode: int | None
+    output_tail: str
+    duration_seconds: float
+    timed_out: bool = False
+    cancelled: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0 and not self.timed_out and not self.cancelled
+
+    def describe(self) -> str:
+        name = Path(self.argv[0]).name if self.argv else "command"
+        if self.timed_out:
+            return f"{name} timed out after {self.duration_seconds:.1f}s (process group killed)"
+        if self.cancelled:
+            return f"{name} was cancelled (process group killed)"
+        if self.returncode is not None and self.returncode < 0:
+            return f"{name} was killed by signal {-self.returncode}"
+        return f"{name} exited with status {self.returncode}"
+
+
+class CommandNotFound(Exception):
+    pass
+
+
+def run_command(argv: Sequence[str], *, cwd: str | Path, env: Mapping[str, str],
+                timeout: float, on_line: Callable[[str], None] | None = None,
+                cancel: threading.Event | None = None,
+                stdin_data: bytes | None = None) -> ProcessResult:
+    """Run argv to completion (or timeout/cancel) and return what happened."""
+    argv = [str(part) for part in argv]
+    started = time.monotonic()
+    try:
+        proc = subprocess.Popen(
+            argv, cwd=str(cwd), env=dict(env),
+            stdin=subprocess.PIPE if stdin_data is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            start_new_session=True,  # own session => own process group, killable as a whole
+        )
+    except FileNotFoundError as exc:
+        raise CommandNotFound(f"command not found: {argv[0]!r}") from exc
+    except PermissionError as exc:
+        raise CommandNotFound(f"command not executable: {argv[0]!r}") from exc
+
+    tail: deque[str] = deque(maxlen=TAIL_LINES)
+    reader = threading.Thread(target=_pump, args=(proc, tail, on_line), daemon=True)
+    reader.start()
+    if stdin_data is not None and proc.stdin is not None:
+        try:
+            proc.stdin.write(stdin_data)
+            proc.stdin.close()
+        except BrokenPipeError:
+            pass
+
+    timed_out = cancelled = False
+    deadline = started + timeout
+    while True:
+        try:
+            proc.wait(timeout=0.05)
+            break
+        except subprocess.TimeoutExpired:
+            pass
+        if cancel is not None and cancel.is_set():
+            cancelled = True
+        elif time.monotonic() >= deadline:
+            timed_out = True
+        if timed_out or cancelled:
+            kill_group(proc)
+            break
+    reader.join(DRAIN_SECONDS)
+    if proc.stdout is not None and reader.is_alive():
+        # A grandchild still holds the pipe: stop listening, leave it running.
+        try:
+            proc.stdout.close()
+        except OSError:
+            pass
+    return ProcessResult(argv=argv, returncode=proc.returncode, output_tail="\n".join(tail),
+                         duration_seconds=time.monotonic() - started, timed_out=timed_out,
+                         cancelled=cancelled)
+
+
+def kill_group(proc: subprocess.Popen) -> None:
+    """SIGTERM the whole group, then SIGKILL what is left after a grace period."""
+    for sig, wait in ((signal.SIGTERM, KILL_GRACE_SECONDS), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=wait)
+            # The leader is gone; make sure the rest of its group is too.
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def _pump(proc: subprocess.Popen, tail: deque[str], on_line: Callable[[str], None] | None) -> None:
+    assert proc.stdout is not None
+    try:
+        for raw in proc.stdout:
+            line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+            tail.append(line)
+            if on_line is not None:
+                on_line(line)
+    except (OSError, ValueError):
+        pass  # the pipe was closed under us after the command exited

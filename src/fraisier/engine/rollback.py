@@ -1,0 +1,98 @@
+"""A manual rollback: re-activate a previous good release, restart, health-check.
+
+It is a saga like a deployment (trigger `rollback`), so a rollback that fails puts back the
+release that was live when it started.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fraisier.domain.model import ReleaseStatus
+from fraisier.engine import api
+from fraisier.engine.context import DeploymentRun
+from fraisier.engine.saga import SkipStep, Step, StepFailed
+
+ROLLBACK_STEPS = ["select", "migrate_down", "activate", "restart", "health_check"]
+
+
+def select(run: DeploymentRun, to: str | None) -> dict[str, Any]:
+    """Pick the release to go back to: the one named (release id or commit), else the newest
+    good release before the live one."""
+    target = run.target
+    live = run.layout.current_release_id()
+    run.previous_release_id = live
+    candidates = [r for r in run.store.releases.good(target.fraise, target.environment)
+                  if run.layout.release_dir(r.release_id).is_dir()]
+    if to:
+        matches = [r for r in candidates
+                   if r.release_id == to or (len(to) >= 4 and r.commit_sha.startswith(to))]
+        if not matches:
+            raise StepFailed(f"no good release matches {to!r} for {target.fraise}/"
+                             f"{target.environment} (see `fraisier releases`)")
+        chosen = matches[0]
+    else:
+        older = [r for r in candidates if live is None or r.release_id < live]
+        if not older:
+            raise StepFailed(f"no previous good release to roll back to for "
+                             f"{target.fraise}/{target.environment}")
+        chosen = older[0]
+    if chosen.release_id == live:
+        raise StepFailed(f"release {chosen.release_id} is already live")
+    run.release_id = chosen.release_id
+    run.commit_sha = chosen.commit_sha
+    run.store.queue.update(run.deployment_id, release=chosen.release_id,
+                           previous_release=live, commit_sha=chosen.commit_sha)
+    run.log(f"rolling back from {live or 'nothing'} to {chosen.release_id}")
+    return {"release": chosen.release_id, "from": live}
+
+
+def migrate_down(run: DeploymentRun) -> dict[str, Any]:
+    """Only when asked: the database goes back with `migrate.down` of the live release."""
+    if not run.options.get("migrate_down"):
+        raise SkipStep("database left as is (pass --migrate-down to run migrate.down)")
+    migrate = run.target.migrate
+    if migrate is None or migrate.down is None:
+        raise StepFailed("--migrate-down was asked but no migrate.down is configured")
+    live_dir = run.layout.release_dir(run.previous_release_id) if run.previous_release_id else None
+    run.run("migrate down", migrate.down, cwd=live_dir, timeout=migrate.timeout,
+            env=run.env(release_dir=live_dir))
+    return {}
+
+
+def activate(run: DeploymentRun) -> dict[str, Any]:
+    assert run.release_id
+    run.layout.activate(run.release_id)
+    run.store.releases.activate(run.target.fraise, run.target.environment, run.release_id)
+    run.log(f"current -> releases/{run.release_id}")
+    return {}
+
+
+def reactivate_live(run: DeploymentRun) -> None:
+    if run.previous_release_id:
+        run.layout.activate(run.previous_release_id)
+        run.store.releases.activate(run.target.fraise, run.target.environment,
+                                    run.previous_release_id)
+        run.log(f"current -> releases/{run.previous_release_id} (restored)")
+
+
+def mark_failed_target(run: DeploymentRun) -> None:
+    # The release we went back to did not come up: it is no longer a rollback target.
+    if run.release_id:
+        run.store.releases.set_status(run.target.fraise, run.target.environment, run.release_id,
+                                      ReleaseStatus.FAILED)
+
+
+def rollback_plan(run: DeploymentRun, to: str | None) -> list[Step]:
+    def undo_activate() -> None:
+        reactivate_live(run)
+        mark_failed_target(run)
+
+    return [
+        Step("select", lambda: select(run, to)),
+        Step("migrate_down", lambda: migrate_down(run)),
+        Step("activate", lambda: activate(run), compensate=undo_activate),
+        Step("restart", lambda: api.restart(run), compensate=lambda: api.restart_previous(run),
+             compensate_last=True, compensate_on_failure=True),
+        Step("health_check", lambda: api.health(run)),
+    ]
