@@ -11,7 +11,13 @@ import json
 from datetime import timedelta
 from typing import Any
 
-from fraisier.domain.model import DeploymentStatus, EventType, parse_timestamp, utc_now, utc_timestamp
+from fraisier.domain.model import (
+    DeploymentStatus,
+    EventType,
+    parse_timestamp,
+    utc_now,
+    utc_timestamp,
+)
 from fraisier.store.db import Conflict, Database, StoreError
 from fraisier.store.events import Events
 from fraisier.store.ledger import Ledger
