@@ -1,0 +1,361 @@
+"""The shape of fraises.yaml as pydantic models.
+
+Every model forbids unknown keys: a misspelt key must be an error, not a silently
+ignored setting. Relative paths are anchored to the configuration file's directory,
+which the loader passes in the validation context as `config_dir`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from fraisier.config.checks import reference_problems
+from fraisier.config.commands import Command, CommandSpec
+from fraisier.config.errors import ConfigError
+from fraisier.config.fields import (
+    EnvMap,
+    HttpUrlText,
+    Name,
+    Network,
+    NonBlank,
+    Secret,
+    TcpAddress,
+    UnitName,
+    anchor_path,
+    config_dir_of,
+    is_remote_repository,
+)
+from fraisier.domain import FraiseType
+
+if TYPE_CHECKING:
+    from fraisier.config.resolve import Target
+
+DEFAULT_KEEP_RELEASES = 5
+DEFAULT_TIMEOUT = 600.0
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class HealthCheckConfig(_Strict):
+    """How to tell that a freshly started release works: exactly one of url, tcp, command."""
+
+    url: HttpUrlText | None = None
+    tcp: TcpAddress | None = None
+    command: Command | None = None
+    timeout: float = Field(5.0, gt=0)  # per attempt, seconds
+    retries: int = Field(10, ge=1)
+    interval: float = Field(1.0, ge=0)  # seconds between attempts
+    expect_status: int = Field(200, ge=100, le=599)
+    headers: dict[str, str] = {}
+
+    @model_validator(mode="after")
+    def _exactly_one_probe(self) -> HealthCheckConfig:
+        chosen = [key for key in ("url", "tcp", "command") if getattr(self, key) is not None]
+        if len(chosen) != 1:
+            got = f" (got {' and '.join(chosen)})" if chosen else ""
+            raise ValueError(f"set exactly one of url, tcp or command{got}")
+        return self
+
+    @property
+    def kind(self) -> Literal["url", "tcp", "command"]:
+        if self.url is not None:
+            return "url"
+        return "tcp" if self.tcp is not None else "command"
+
+
+class MigrateConfig(_Strict):
+    up: Command | None = None
+    down: Command | None = None
+    status: Command | None = None
+    tool: Literal["confiture", "alembic", "django"] | None = None
+    database_url: str | None = None
+    timeout: float | None = Field(None, gt=0)
+
+
+class ProviderSecrets(_Strict):
+    webhook_secret: Secret = None
+    secret_token: Secret = None  # GitLab's X-Gitlab-Token
+    signing_token: Secret = None  # GitLab's signed webhooks
+
+    def over(self, base: ProviderSecrets) -> ProviderSecrets:
+        """These secrets, falling back to `base` key by key."""
+        return ProviderSecrets(
+            **{
+                key: getattr(self, key) if getattr(self, key) is not None else getattr(base, key)
+                for key in type(self).model_fields
+            }
+        )
+
+
+class GitConfig(_Strict):
+    github: ProviderSecrets = Field(default_factory=ProviderSecrets)
+    gitlab: ProviderSecrets = Field(default_factory=ProviderSecrets)
+    gitea: ProviderSecrets = Field(default_factory=ProviderSecrets)
+    forgejo: ProviderSecrets = Field(default_factory=ProviderSecrets)
+    bitbucket: ProviderSecrets = Field(default_factory=ProviderSecrets)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_sections(cls, data: Any) -> Any:
+        # `github:` with every line below it commented out reads as null.
+        if isinstance(data, dict):
+            return {key: ({} if value is None else value) for key, value in data.items()}
+        return data
+
+    def provider(self, name: str) -> ProviderSecrets:
+        return getattr(self, name)
+
+    def over(self, base: GitConfig) -> GitConfig:
+        """These secrets, falling back to `base` provider by provider and key by key."""
+        return GitConfig(
+            **{name: getattr(self, name).over(getattr(base, name)) for name in type(self).model_fields}
+        )
+
+
+_STATE_SCHEMES = ("sqlite:///", "postgresql://", "postgres://")
+
+
+class StateConfig(_Strict):
+    # "" means "not given"; FraisierConfig fills in sqlite under data_dir.
+    url: str = ""
+
+    @field_validator("url")
+    @classmethod
+    def _supported_scheme(cls, value: str) -> str:
+        if not value or value.startswith(_STATE_SCHEMES):
+            return value
+        if value.startswith("sqlite:"):
+            raise ValueError("sqlite URLs take three slashes: sqlite:///path/to/state.db")
+        # Only the scheme is echoed: the rest may carry a password.
+        scheme = value.split(":", 1)[0] if ":" in value else value[:20]
+        raise ValueError(
+            f"unsupported state URL scheme {scheme!r} (use sqlite:/// or postgresql://)"
+        )
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.startswith("sqlite:///")
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The database file for sqlite URLs; None for PostgreSQL or an in-memory database."""
+        if not self.is_sqlite:
+            return None
+        rest = self.url.removeprefix("sqlite:///")
+        return None if rest in ("", ":memory:") else Path(rest)
+
+
+class WebhookConfig(_Strict):
+    max_body_bytes: int = Field(1_048_576, gt=0)
+    rate_limit_per_minute: int = Field(600, gt=0)
+    trusted_proxies: list[Network] = []
+    duplicate_window_seconds: int = Field(86_400, ge=0)
+
+
+class WorkerConfig(_Strict):
+    concurrency: int = Field(2, ge=1)
+    lease_seconds: float = Field(30.0, gt=0)
+    poll_interval: float = Field(1.0, gt=0)
+    shutdown_grace_seconds: float = Field(30.0, ge=0)
+
+
+class _EnvironmentFields(_Strict):
+    """Keys shared by a fraise's environment and the top-level per-environment defaults.
+
+    Everything is optional here so that the resolver can tell "not written" (absent
+    from model_fields_set) from "written"; an explicit null switches a step off.
+    """
+
+    branch: NonBlank | None = None  # glob, e.g. "main" or "release/*"
+    tags: NonBlank | None = None  # glob matched against pushed tags
+    paths: list[NonBlank] | None = None  # deploy only when a changed file matches
+    keep_releases: int | None = Field(None, ge=1)
+    restart: Command | None = None
+    systemd_service: UnitName | None = None
+    health_check: HealthCheckConfig | None = None
+    timeout: float | None = Field(None, gt=0)  # per command, seconds
+    env: EnvMap = {}
+    install: Command | None = None
+    build: Command | None = None
+    migrate: MigrateConfig | None = None
+    git: GitConfig | None = None
+
+    @model_validator(mode="after")
+    def _one_way_to_restart(self) -> _EnvironmentFields:
+        if self.restart is not None and self.systemd_service is not None:
+            raise ValueError("set either restart or systemd_service, not both")
+        return self
+
+
+class EnvironmentDefaults(_EnvironmentFields):
+    """Top-level `environments.<name>`: defaults for every fraise environment of that name.
+
+    No app_path: two fraises sharing one release directory would overwrite each other.
+    """
+
+    # Declared only to answer a likely mistake with a precise message.
+    app_path: Any = None
+
+    @field_validator("app_path")
+    @classmethod
+    def _no_shared_app_path(cls, value: Any) -> Any:
+        raise ValueError("app_path is set per fraise environment, not in shared defaults")
+
+
+class EnvironmentConfig(_EnvironmentFields):
+    """`fraises.<fraise>.environments.<name>`: one deployable target."""
+
+    app_path: Path
+    keep_releases: int = Field(DEFAULT_KEEP_RELEASES, ge=1)
+    timeout: float = Field(DEFAULT_TIMEOUT, gt=0)
+
+    @field_validator("app_path", mode="before")
+    @classmethod
+    def _app_path_given(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("must not be empty")
+        return value
+
+    @field_validator("app_path")
+    @classmethod
+    def _anchor_app_path(cls, value: Path, info: ValidationInfo) -> Path:
+        return anchor_path(value, info)
+
+
+class FraiseConfig(_Strict):
+    """One deployable project and its environments."""
+
+    type: FraiseType = FraiseType.API
+    description: str = ""
+    repository: NonBlank  # clone URL or local path
+    install: Command | None = None
+    build: Command | None = None
+    migrate: MigrateConfig | None = None
+    env: EnvMap = {}
+    git: GitConfig | None = None
+    environments: dict[Name, EnvironmentConfig]
+
+    @field_validator("repository")
+    @classmethod
+    def _anchor_local_repository(cls, value: str, info: ValidationInfo) -> str:
+        value = value.strip()
+        if is_remote_repository(value):
+            return value
+        return str(anchor_path(Path(value), info))
+
+    @field_validator("environments")
+    @classmethod
+    def _at_least_one(cls, value: dict[str, EnvironmentConfig]) -> dict[str, EnvironmentConfig]:
+        if not value:
+            raise ValueError("a fraise needs at least one environment")
+        return value
+
+
+class MappingTarget(_Strict):
+    fraise: str
+    environment: str
+
+
+def _as_list(value: Any) -> Any:
+    return [value] if isinstance(value, dict) else value
+
+
+class FraisierConfig(_Strict):
+    """The whole of fraises.yaml."""
+
+    name: NonBlank = "fraisier"
+    state: StateConfig = Field(default_factory=StateConfig)
+    data_dir: Path | None = None  # always set after validation; git mirrors live under it
+    git: GitConfig = Field(default_factory=GitConfig)
+    webhook: WebhookConfig = Field(default_factory=WebhookConfig)
+    worker: WorkerConfig = Field(default_factory=WorkerConfig)
+    environments: dict[Name, EnvironmentDefaults] = {}
+    fraises: dict[Name, FraiseConfig]
+    # A branch may be written to one target (a mapping) or several (a list);
+    # both are stored as a list so callers handle one shape.
+    branch_mapping: dict[str, Annotated[list[MappingTarget], BeforeValidator(_as_list)]] = {}
+
+    _config_path: Path | None = PrivateAttr(None)
+    _config_dir: Path = PrivateAttr(default_factory=Path.cwd)
+
+    @model_validator(mode="after")
+    def _complete(self, info: ValidationInfo) -> FraisierConfig:
+        context = info.context or {}
+        self._config_dir = config_dir_of(info)
+        if context.get("config_path") is not None:
+            self._config_path = Path(context["config_path"])
+        self.data_dir = anchor_path(self.data_dir or Path(".fraisier"), info)
+        self.state = StateConfig(url=self._state_url(self.state.url))
+        # Raised as ConfigError rather than ValueError so it escapes pydantic with
+        # its own key paths instead of being folded into one error at the root.
+        problems = reference_problems(self)
+        if problems:
+            raise ConfigError(problems)
+        return self
+
+    def _state_url(self, url: str) -> str:
+        if not url:
+            return f"sqlite:///{self.data_dir / 'state.db'}"
+        if url.startswith("sqlite:///"):
+            rest = url.removeprefix("sqlite:///")
+            if rest and rest != ":memory:" and not Path(rest).expanduser().is_absolute():
+                return f"sqlite:///{os.path.normpath(self._config_dir / rest)}"
+            if rest.startswith("~"):
+                return f"sqlite:///{Path(rest).expanduser()}"
+        return url
+
+    @property
+    def config_path(self) -> Path | None:
+        """The file this was loaded from (None when built in code)."""
+        return self._config_path
+
+    @property
+    def config_dir(self) -> Path:
+        """Relative paths in the file are relative to this directory."""
+        return self._config_dir
+
+    def target(self, fraise: str, environment: str) -> Target:
+        """Everything needed to deploy `fraise` to `environment`, with defaults applied."""
+        from fraisier.config.resolve import resolve_target
+
+        return resolve_target(self, fraise, environment)
+
+    def targets(self) -> Iterator[Target]:
+        """Every (fraise, environment) pair, in file order."""
+        from fraisier.config.resolve import iter_targets
+
+        return iter_targets(self)
+
+
+__all__ = [
+    "CommandSpec",
+    "EnvironmentConfig",
+    "EnvironmentDefaults",
+    "FraiseConfig",
+    "FraisierConfig",
+    "GitConfig",
+    "HealthCheckConfig",
+    "MappingTarget",
+    "MigrateConfig",
+    "ProviderSecrets",
+    "StateConfig",
+    "WebhookConfig",
+    "WorkerConfig",
+    "is_remote_repository",
+]
