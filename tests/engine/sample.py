@@ -34,6 +34,7 @@ if action == "install":
     print("installing")
 elif action == "build":
     if (here / "SLOW_BUILD").exists():
+        (app / "build.pid").write_text(str(os.getpid()))
         print("building slowly", flush=True)
         time.sleep(60)
     fail_if("FAIL_BUILD")

@@ -1,0 +1,58 @@
+"""A deployment process killed half-way must never leave `current` on a half-made release."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from fraisier.store import open_store
+
+
+def _fraisier() -> str:
+    return str(Path(sys.executable).parent / "fraisier")
+
+
+def _wait_for(predicate, what: str, seconds: float = 60):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+def test_kill_during_build_keeps_previous_release_live(harness):
+    first = harness.deploy()
+    assert first.status == "succeeded", first.error
+    harness.ws.commit("slow v2", {"VERSION": "v2\n", "SLOW_BUILD": "x"})
+    cli = subprocess.Popen([_fraisier(), "-c", str(harness.ws.config_path), "deploy", "hello",
+                            "production"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                           start_new_session=True)
+    build_pid_file = harness.ws.app_path / "build.pid"
+    try:
+        _wait_for(build_pid_file.exists, "the build step to start")
+        os.killpg(cli.pid, signal.SIGKILL)
+        cli.wait(timeout=10)
+    finally:
+        if build_pid_file.exists():
+            try:
+                os.killpg(int(build_pid_file.read_text()), signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    store = open_store(harness.config.state.url)
+    try:
+        killed = store.views.history(limit=1)[0]
+        assert killed.id != first.id
+        assert killed.status == "running"  # its lease expires; a worker recovers it
+        steps = {s.name: s.status for s in killed.steps}
+        assert steps["build"] == "running" and steps["activate"] == "pending"
+        assert harness.current == first.release
+        assert harness.serving() == "v1"
+        half_made = store.releases.get("hello", "production", killed.release)
+        assert half_made.status == "building"
+    finally:
+        store.close()
