@@ -4,6 +4,7 @@ and turned into clear messages when they cannot be had."""
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
@@ -12,7 +13,9 @@ class AppContext:
     def __init__(self, config_path: str):
         self.config_path = config_path
         self._config = None
+        self._summary = None
         self._store = None
+        self._read_store = None
 
     @property
     def config(self):
@@ -24,7 +27,40 @@ class AppContext:
             except ConfigError as exc:
                 print_problems(exc)
                 raise SystemExit(1) from exc
+            from fraisier.cli import summary
+
+            self._summary = summary.summarize(self._config)
+            summary.save(Path(self._config.config_path), self._summary)
         return self._config
+
+    @property
+    def summary(self):
+        """State URL and targets, without validating the file again when it has not changed."""
+        if self._summary is None:
+            from fraisier.cli import summary
+
+            path = Path(self.config_path).expanduser()
+            if path.is_dir():
+                path = path / "fraises.yaml"
+            self._summary = summary.load_cached(path.resolve()) if path.is_file() else None
+            if self._summary is None:
+                self.config  # noqa: B018 - validates, then fills in the summary
+        return self._summary
+
+    @property
+    def read_store(self):
+        """The state database for reading: no config sync, no engine import."""
+        if self._store is not None:
+            return self._store
+        if self._read_store is None:
+            from fraisier.store import StoreError, open_store
+
+            try:
+                self._read_store = open_store(self.summary.state_url)
+            except StoreError as exc:
+                raise click.ClickException(
+                    f"state database {self.summary.state_url}: {exc}") from exc
+        return self._read_store
 
     @property
     def store(self):
@@ -47,9 +83,16 @@ class AppContext:
         except UnknownTarget as exc:
             raise click.ClickException(str(exc)) from exc
 
+    def summary_target(self, fraise: str, environment: str):
+        found = self.summary.target(fraise, environment)
+        if found is None:
+            self.target(fraise, environment)  # raises with the full explanation
+        return found
+
     def close(self) -> None:
-        if self._store is not None:
-            self._store.close()
+        for store in (self._store, self._read_store):
+            if store is not None:
+                store.close()
 
 
 def print_problems(error) -> None:

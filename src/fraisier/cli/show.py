@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from fraisier.cli import render
@@ -12,16 +14,16 @@ from fraisier.cli import render
 @click.pass_obj
 def list_fraises(app, as_json: bool) -> None:
     """List the configured fraises and their environments."""
-    targets = list(app.config.targets())
+    targets = app.summary.targets
     if as_json:
         render.echo_json([{
-            "fraise": t.fraise, "environment": t.environment, "type": str(t.type),
-            "branch": t.branch, "app_path": str(t.app_path), "repository": t.repository,
+            "fraise": t.fraise, "environment": t.environment, "type": t.type,
+            "branch": t.branch, "app_path": t.app_path, "repository": t.repository,
             "description": t.description,
         } for t in targets])
         return
     render.table("Fraises", ["fraise", "type", "env", "branch", "app path"],
-                 [[t.fraise, str(t.type), t.environment, t.branch, str(t.app_path)]
+                 [[t.fraise, t.type, t.environment, t.branch, t.app_path]
                   for t in targets])
 
 
@@ -32,12 +34,12 @@ def list_fraises(app, as_json: bool) -> None:
 @click.pass_obj
 def status(app, fraise: str | None, environment: str | None, as_json: bool) -> None:
     """Show what is live in each environment and how its last deployment went."""
-    if fraise and fraise not in app.config.fraises:
+    if fraise and fraise not in app.summary.fraises:
         raise click.ClickException(f"unknown fraise {fraise!r}")
     known = {(row["fraise"], row["environment"]): row
-             for row in app.store.views.status(fraise, environment)}
+             for row in app.read_store.views.status(fraise, environment)}
     entries = []
-    for target in app.config.targets():
+    for target in app.summary.targets:
         if (fraise and target.fraise != fraise) or (environment and target.environment != environment):
             continue
         row = known.get((target.fraise, target.environment), {})
@@ -72,7 +74,7 @@ def status(app, fraise: str | None, environment: str | None, as_json: bool) -> N
 @click.pass_obj
 def history(app, fraise, environment, status_, limit: int, as_json: bool) -> None:
     """List deployments, newest first."""
-    records = app.store.views.history(fraise=fraise, environment=environment, status=status_,
+    records = app.read_store.views.history(fraise=fraise, environment=environment, status=status_,
                                       limit=limit, with_steps=as_json)
     if as_json:
         render.echo_json([r.to_json() for r in records])
@@ -88,7 +90,7 @@ def history(app, fraise, environment, status_, limit: int, as_json: bool) -> Non
 @click.pass_obj
 def stats(app, fraise, environment, days: int, as_json: bool) -> None:
     """Success rate and durations over the last N days."""
-    data = app.store.views.stats(fraise=fraise, environment=environment, days=days)
+    data = app.read_store.views.stats(fraise=fraise, environment=environment, days=days)
     if as_json:
         render.echo_json(data)
         return
@@ -111,10 +113,10 @@ def logs(app, deployment_id: int, as_json: bool) -> None:
     from fraisier.store import NotFound
 
     try:
-        record = app.store.queue.get(deployment_id)
+        record = app.read_store.queue.get(deployment_id)
     except NotFound as exc:
         raise click.ClickException(str(exc)) from exc
-    lines = app.store.ledger.logs(deployment_id)
+    lines = app.read_store.ledger.logs(deployment_id)
     if as_json:
         render.echo_json({"deployment": record.to_json(), "logs": lines})
         return
@@ -132,9 +134,9 @@ def releases(app, fraise: str, environment: str, as_json: bool) -> None:
     """List the releases of an environment, newest first."""
     from fraisier.engine.layout import Layout
 
-    target = app.target(fraise, environment)
-    live = Layout(target.app_path).current_release_id()
-    records = app.store.releases.list(fraise, environment)
+    target = app.summary_target(fraise, environment)
+    live = Layout(Path(target.app_path)).current_release_id()
+    records = app.read_store.releases.list(fraise, environment)
     if as_json:
         render.echo_json([dict(r.to_json(), live=r.release_id == live) for r in records])
         return

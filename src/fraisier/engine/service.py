@@ -8,7 +8,6 @@ import socket
 import threading
 
 from fraisier.domain.model import Trigger
-from fraisier.engine.context import Observer
 
 
 def owner_name(role: str = "cli") -> str:
@@ -49,7 +48,7 @@ def request_rollback(store, config, fraise: str, environment: str, *, to: str | 
     )
 
 
-def deploy_now(store, config, deployment_id: int, *, observer: Observer | None = None,
+def deploy_now(store, config, deployment_id: int, *, observer=None,
                cancel: threading.Event | None = None):
     """Claim a queued deployment and run it in this process; returns the final record."""
     from fraisier.engine.runner import execute
