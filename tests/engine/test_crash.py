@@ -56,3 +56,30 @@ def test_kill_during_build_keeps_previous_release_live(harness):
         assert half_made.status == "building"
     finally:
         store.close()
+
+
+def test_ctrl_c_cancels_and_undoes(harness):
+    first = harness.deploy()
+    harness.ws.commit("slow v2", {"VERSION": "v2\n", "SLOW_BUILD": "x"})
+    cli = subprocess.Popen([_fraisier(), "-c", str(harness.ws.config_path), "deploy", "hello",
+                            "production", "--json"], stdout=subprocess.PIPE,
+                           stderr=subprocess.DEVNULL, start_new_session=True)
+    build_pid_file = harness.ws.app_path / "build.pid"
+    try:
+        _wait_for(build_pid_file.exists, "the build step to start")
+        build_pid = int(build_pid_file.read_text())
+        cli.send_signal(signal.SIGINT)
+        out, _ = cli.communicate(timeout=60)
+    finally:
+        if cli.poll() is None:
+            os.killpg(cli.pid, signal.SIGKILL)
+    import json
+
+    record = json.loads(out)
+    assert cli.returncode == 1
+    assert record["status"] == "cancelled"
+    assert "cancelled" in record["error"]
+    assert harness.current == first.release
+    assert record["release"] not in harness.release_dirs()
+    with pytest.raises(ProcessLookupError):
+        os.kill(build_pid, 0)  # the build's process group was killed

@@ -31,6 +31,30 @@ class LiveProgress:
                 f"    {line}", markup=False, highlight=False, soft_wrap=True)
 
 
+def _run_interruptibly(store, config, deployment_id: int, progress: LiveProgress):
+    """Run here; a first Ctrl-C cancels cleanly (the command is stopped and the completed steps
+    are undone), a second one stops at once."""
+    import signal
+    import threading
+
+    from fraisier.engine.service import deploy_now
+
+    cancel = threading.Event()
+
+    def on_interrupt(signum, frame):
+        if cancel.is_set():
+            raise KeyboardInterrupt
+        cancel.set()
+        progress.out.print("[yellow]cancelling: stopping the running command and undoing the "
+                           "completed steps (Ctrl-C again to stop at once)[/yellow]")
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        return deploy_now(store, config, deployment_id, observer=progress, cancel=cancel)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _finish(record, as_json: bool) -> None:
     if as_json:
         render.echo_json(record.to_json())
@@ -53,7 +77,7 @@ def deploy(app, fraise: str, environment: str, commit: str | None, force: bool, 
 
     Exits 0 when the deployment succeeded, 1 otherwise."""
     from fraisier.domain.model import Trigger
-    from fraisier.engine.service import deploy_now, request_deployment
+    from fraisier.engine.service import request_deployment
     from fraisier.store import Conflict
 
     app.target(fraise, environment)
@@ -64,7 +88,7 @@ def deploy(app, fraise: str, environment: str, commit: str | None, force: bool, 
     progress.out.print(f"deployment {record.id}: {fraise}/{environment}"
                        + (f" at {commit}" if commit else f" from branch {record.branch}"))
     try:
-        final = deploy_now(store, app.config, record.id, observer=progress)
+        final = _run_interruptibly(store, app.config, record.id, progress)
     except Conflict as exc:
         store.queue.cancel_queued(record.id)
         raise click.ClickException(
@@ -83,7 +107,7 @@ def deploy(app, fraise: str, environment: str, commit: str | None, force: bool, 
 def rollback(app, fraise: str, environment: str, to: str | None, migrate_down: bool,
              as_json: bool) -> None:
     """Re-activate a previous good release of FRAISE in ENVIRONMENT, restart, health-check."""
-    from fraisier.engine.service import deploy_now, request_rollback
+    from fraisier.engine.service import request_rollback
     from fraisier.store import Conflict
 
     app.target(fraise, environment)
@@ -94,7 +118,7 @@ def rollback(app, fraise: str, environment: str, to: str | None, migrate_down: b
     progress.out.print(f"rollback {record.id}: {fraise}/{environment}"
                        + (f" to {to}" if to else ""))
     try:
-        final = deploy_now(store, app.config, record.id, observer=progress)
+        final = _run_interruptibly(store, app.config, record.id, progress)
     except Conflict as exc:
         store.queue.cancel_queued(record.id)
         raise click.ClickException(

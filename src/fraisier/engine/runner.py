@@ -73,7 +73,7 @@ def execute(store, config, deployment_id: int, *, owner: str, lease_seconds: flo
     heartbeat = _Heartbeat(store, deployment_id, owner, lease_seconds, run)
     heartbeat.start()
     try:
-        outcome = run_saga(steps, run)
+        outcome = run_saga(steps, run, cancel=run.cancel)
     finally:
         heartbeat.stop()
     status, error = outcome.status, outcome.error

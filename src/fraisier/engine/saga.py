@@ -12,6 +12,7 @@ Two refinements a deployment needs:
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -68,11 +69,14 @@ class SagaOutcome:
     not_undone: list[str] = field(default_factory=list)
 
 
-def run_saga(steps: list[Step], recorder: Recorder) -> SagaOutcome:
+def run_saga(steps: list[Step], recorder: Recorder,
+             cancel: threading.Event | None = None) -> SagaOutcome:
     done: list[int] = []
     for position, step in enumerate(steps):
         recorder.step(position, StepStatus.RUNNING)
         try:
+            if cancel is not None and cancel.is_set():
+                raise StepFailed("deployment cancelled")
             data = step.run()
         except FinishEarly as early:
             recorder.step(position, StepStatus.SUCCEEDED)
