@@ -23,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from fraisier.config.api import ApiConfig
 from fraisier.config.checks import reference_problems
 from fraisier.config.commands import Command, CommandSpec
 from fraisier.config.errors import ConfigError
@@ -285,6 +286,7 @@ class FraisierConfig(_Strict):
     git: GitConfig = Field(default_factory=GitConfig)
     webhook: WebhookConfig = Field(default_factory=WebhookConfig)
     worker: WorkerConfig = Field(default_factory=WorkerConfig)
+    api: ApiConfig = Field(default_factory=ApiConfig)
     environments: dict[Name, EnvironmentDefaults] = {}
     fraises: dict[Name, FraiseConfig]
     # A branch may be written to one target (a mapping) or several (a list);

@@ -1,0 +1,42 @@
+"""Errors the API returns, each with `extensions.code`. Anything else is masked."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from graphql import GraphQLError
+
+
+class Code(StrEnum):
+    NOT_FOUND = "NOT_FOUND"
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    FORBIDDEN = "FORBIDDEN"
+    CONFLICT = "CONFLICT"
+    BAD_USER_INPUT = "BAD_USER_INPUT"
+
+
+class ApiError(GraphQLError):
+    def __init__(self, message: str, code: Code):
+        super().__init__(message, extensions={"code": code.value})
+        self.code = code
+
+
+def not_found(message: str) -> ApiError:
+    return ApiError(message, Code.NOT_FOUND)
+
+
+def conflict(message: str) -> ApiError:
+    return ApiError(message, Code.CONFLICT)
+
+
+def bad_input(message: str) -> ApiError:
+    return ApiError(message, Code.BAD_USER_INPUT)
+
+
+def should_mask(error: GraphQLError) -> bool:
+    """Keep our own errors and GraphQL's validation errors; hide everything unexpected, so
+    no driver message, path or secret reaches a client."""
+    original = error.original_error
+    if original is None:
+        return False
+    return not isinstance(original, GraphQLError)

@@ -1,0 +1,59 @@
+"""The FastAPI router serving the schema at one path (HTTP POST and WebSocket, both the
+`graphql-transport-ws` and the older `graphql-ws` protocols).
+
+    from fraisier.api.router import graphql_router
+    app.include_router(graphql_router(config, store), prefix="/graphql")
+
+`store` is a `fraisier.store.Store` (or a zero-argument callable returning one, called once).
+The router caps request bodies itself, so it is safe wherever it is mounted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import Depends, HTTPException
+from starlette.requests import HTTPConnection, Request
+from strawberry.fastapi import GraphQLRouter
+
+from fraisier.api.context import ApiContext
+from fraisier.api.schema import build_schema
+
+
+def _body_limit(max_bytes: int):
+    async def check(connection: HTTPConnection) -> None:
+        if connection.scope["type"] != "http":
+            return
+        request: Request = connection  # type: ignore[assignment]
+        declared = request.headers.get("content-length")
+        if declared is not None:
+            if not declared.isdigit() or int(declared) > max_bytes:
+                raise HTTPException(413, f"request body over {max_bytes} bytes")
+            return
+        body = b""
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > max_bytes:
+                raise HTTPException(413, f"request body over {max_bytes} bytes")
+        # Hand the bytes read to the GraphQL view, which reads the body again.
+        request._body = body
+
+    return check
+
+
+def graphql_router(config, store: Any | Callable[[], Any], *, path: str = "") -> GraphQLRouter:
+    if callable(store) and not hasattr(store, "queue"):
+        store = store()
+
+    def context(connection: HTTPConnection) -> dict[str, Any]:
+        return {"api": ApiContext(config, store,
+                                  authorization=connection.headers.get("authorization"))}
+
+    return GraphQLRouter(
+        build_schema(config),
+        path=path,
+        context_getter=context,
+        allow_queries_via_get=False,
+        dependencies=[Depends(_body_limit(config.api.max_body_bytes))],
+    )

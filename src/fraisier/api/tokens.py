@@ -1,0 +1,105 @@
+"""API tokens: created once, shown once, stored as a SHA-256 hash.
+
+The token is 32 random bytes, so a plain (unsalted, fast) hash is enough: nobody can
+guess or brute-force 256 bits, and a fast hash lets every request find its token by an
+indexed lookup instead of trying a slow password hash against every row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from enum import StrEnum
+
+from fraisier.domain.model import is_valid_name, utc_timestamp
+from fraisier.store.db import Conflict, Database
+
+TOKEN_PREFIX = "frs_"
+
+
+class Scope(StrEnum):
+    READ = "read"
+    DEPLOY = "deploy"
+    ADMIN = "admin"
+
+    def allows(self, needed: Scope) -> bool:
+        """Scopes nest: admin can deploy, deploy can read."""
+        order = [Scope.READ, Scope.DEPLOY, Scope.ADMIN]
+        return order.index(self) >= order.index(needed)
+
+
+class TokenError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    name: str
+    scope: Scope
+    created_at: str
+    last_used_at: str | None
+    revoked_at: str | None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "scope": self.scope.value, "created_at": self.created_at,
+                "last_used_at": self.last_used_at, "revoked_at": self.revoked_at}
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+class Tokens:
+    def __init__(self, db: Database):
+        self.db = db
+
+    def create(self, name: str, scope: Scope | str) -> str:
+        """Store a new token and return it: the only time its value exists outside a client."""
+        if not is_valid_name(name):
+            raise TokenError(f"invalid token name {name!r}: use lowercase letters, digits, - and _")
+        scope = Scope(scope)
+        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        try:
+            with self.db.transaction():
+                self.db.execute(
+                    "INSERT INTO tb_api_token (name, scope, token_hash, created_at)"
+                    " VALUES (?, ?, ?, ?)",
+                    (name, scope.value, hash_token(token), utc_timestamp()),
+                )
+        except Conflict as exc:
+            raise TokenError(f"a token named {name!r} already exists") from exc
+        return token
+
+    def list(self) -> list[TokenInfo]:
+        rows = self.db.fetchall("SELECT * FROM tb_api_token ORDER BY name")
+        return [_info(row) for row in rows]
+
+    def revoke(self, name: str) -> bool:
+        """Revoke by name; False when there is no active token of that name."""
+        with self.db.transaction():
+            row = self.db.fetchone(
+                "UPDATE tb_api_token SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL"
+                " RETURNING id",
+                (utc_timestamp(), name),
+            )
+        return row is not None
+
+    def verify(self, token: str) -> TokenInfo | None:
+        """The active token with this value, or None."""
+        if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+            return None
+        row = self.db.fetchone(
+            "SELECT * FROM tb_api_token WHERE token_hash = ? AND revoked_at IS NULL",
+            (hash_token(token),),
+        )
+        return _info(row) if row else None
+
+
+def _info(row: dict) -> TokenInfo:
+    return TokenInfo(name=row["name"], scope=Scope(row["scope"]), created_at=row["created_at"],
+                     last_used_at=row["last_used_at"], revoked_at=row["revoked_at"])

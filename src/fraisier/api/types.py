@@ -1,0 +1,304 @@
+"""GraphQL object types and enums. Field names are snake_case here and camelCase on the
+wire. Timestamps are ISO-8601 UTC strings (`2026-11-26T05:43:34.644818Z`)."""
+
+from __future__ import annotations
+
+import json
+from enum import Enum
+from typing import TYPE_CHECKING
+
+import strawberry
+from strawberry.types import Info
+
+from fraisier.api.redact import redact_url
+from fraisier.api.tokens import Scope
+from fraisier.domain.model import (
+    DeploymentStatus,
+    FraiseType,
+    ReleaseStatus,
+    StepStatus,
+    Trigger,
+    WebhookOutcome,
+)
+
+if TYPE_CHECKING:
+    from fraisier.api.context import ApiContext
+
+DeploymentStatusEnum = strawberry.enum(DeploymentStatus, name="DeploymentStatus")
+FraiseTypeEnum = strawberry.enum(FraiseType, name="FraiseType")
+TriggerEnum = strawberry.enum(Trigger, name="Trigger")
+StepStatusEnum = strawberry.enum(StepStatus, name="StepStatus")
+ReleaseStatusEnum = strawberry.enum(ReleaseStatus, name="ReleaseStatus")
+WebhookOutcomeEnum = strawberry.enum(WebhookOutcome, name="WebhookOutcome")
+TokenScopeEnum = strawberry.enum(Scope, name="TokenScope")
+
+
+def api(info: Info) -> ApiContext:
+    return info.context["api"]
+
+
+@strawberry.type
+class DeploymentStep:
+    position: int
+    name: str
+    status: StepStatusEnum
+    started_at: str | None
+    completed_at: str | None
+    error: str | None
+    compensation_status: StepStatusEnum | None
+    compensation_error: str | None
+
+    @classmethod
+    def of(cls, step) -> DeploymentStep:
+        return cls(position=step.position, name=step.name, status=StepStatus(step.status),
+                   started_at=step.started_at, completed_at=step.completed_at, error=step.error,
+                   compensation_status=(StepStatus(step.compensation_status)
+                                        if step.compensation_status else None),
+                   compensation_error=step.compensation_error)
+
+
+@strawberry.type
+class LogLine:
+    id: int
+    logged_at: str
+    stream: str
+    line: str
+
+
+@strawberry.type
+class Deployment:
+    id: int
+    fraise_id: str
+    environment: str
+    status: DeploymentStatusEnum
+    trigger: TriggerEnum
+    commit_sha: str | None
+    branch: str
+    release: str | None
+    previous_release: str | None
+    queued_at: str
+    started_at: str | None
+    completed_at: str | None
+    duration_seconds: float | None
+    error_message: str | None
+    retry_of: int | None
+    superseded_by: int | None
+
+    @classmethod
+    def of(cls, record) -> Deployment:
+        return cls(id=record.id, fraise_id=record.fraise, environment=record.environment,
+                   status=DeploymentStatus(record.status), trigger=Trigger(record.trigger),
+                   commit_sha=record.commit_sha or record.requested_commit, branch=record.branch,
+                   release=record.release, previous_release=record.previous_release,
+                   queued_at=record.queued_at, started_at=record.started_at,
+                   completed_at=record.completed_at, duration_seconds=record.duration_seconds,
+                   error_message=record.error, retry_of=record.retry_of,
+                   superseded_by=record.superseded_by)
+
+    @strawberry.field
+    async def steps(self, info: Info) -> list[DeploymentStep]:
+        return [DeploymentStep.of(s) for s in await api(info).loaders.steps.load(self.id)]
+
+    @strawberry.field
+    def logs(self, info: Info, after: int = 0, limit: int = 500) -> list[LogLine]:
+        limit = api(info).checked_limit(limit)
+        rows = api(info).store.ledger.logs(self.id, after=after, limit=limit)
+        return [LogLine(id=r["id"], logged_at=r["logged_at"], stream=r["stream"],
+                        line=r["line"]) for r in rows]
+
+
+@strawberry.type
+class Environment:
+    fraise_id: str
+    name: str
+    branch: str
+    app_path: str
+    pinned: bool = strawberry.field(
+        description="Always false: Fraisier has no pinning yet.", default=False)
+
+    async def _row(self, info: Info) -> dict | None:
+        return await api(info).loaders.status.load((self.fraise_id, self.name))
+
+    @strawberry.field(description="Status of the last deployment, null before the first.")
+    async def status(self, info: Info) -> DeploymentStatusEnum | None:
+        row = await self._row(info)
+        return DeploymentStatus(row["last_status"]) if row else None
+
+    @strawberry.field
+    async def current_release(self, info: Info) -> str | None:
+        row = await self._row(info)
+        return row["current_release"] if row else None
+
+    @strawberry.field(description="When the last deployment ended.")
+    async def last_deployed(self, info: Info) -> str | None:
+        row = await self._row(info)
+        return row["last_completed_at"] if row else None
+
+    @strawberry.field
+    async def last_deployment(self, info: Info) -> Deployment | None:
+        row = await self._row(info)
+        if not row:
+            return None
+        record = await api(info).loaders.deployment.load(int(row["last_deployment_id"]))
+        return Deployment.of(record) if record else None
+
+
+@strawberry.type
+class Fraise:
+    id: str
+    name: str
+    type: FraiseTypeEnum
+    description: str
+    repository: str
+
+    @classmethod
+    def of(cls, name: str, fraise) -> Fraise:
+        return cls(id=name, name=name, type=FraiseType(fraise.type), description=fraise.description,
+                   repository=redact_url(fraise.repository))
+
+    @strawberry.field
+    def environments(self, info: Info) -> list[Environment]:
+        return api(info).environments(self.id)
+
+    @strawberry.field
+    def deployment_history(self, info: Info, environment: str | None = None,
+                           status: DeploymentStatusEnum | None = None, limit: int = 50,
+                           offset: int = 0, after: int | None = None) -> list[Deployment]:
+        return api(info).history(self.id, environment, status, limit, offset, after)
+
+
+@strawberry.type
+class Release:
+    release_id: str
+    fraise_id: str
+    environment: str
+    host: str
+    commit_sha: str
+    status: ReleaseStatusEnum
+    deployment_id: int | None
+    created_at: str
+    activated_at: str | None
+
+    @classmethod
+    def of(cls, record) -> Release:
+        return cls(release_id=record.release_id, fraise_id=record.fraise,
+                   environment=record.environment, host=record.host,
+                   commit_sha=record.commit_sha, status=ReleaseStatus(record.status),
+                   deployment_id=record.deployment_id, created_at=record.created_at,
+                   activated_at=record.activated_at)
+
+
+@strawberry.type
+class WebhookEvent:
+    id: int
+    provider: str
+    event_type: str
+    delivery_id: str | None
+    repository: str
+    branch: str | None
+    commit_sha: str | None
+    received_at: str
+    outcome: WebhookOutcomeEnum
+    reason: str
+    deployment_ids: list[int]
+
+    @classmethod
+    def of(cls, row: dict) -> WebhookEvent:
+        return cls(id=int(row["id"]), provider=row["provider"], event_type=row["event_type"],
+                   delivery_id=row["delivery_id"], repository=redact_url(row["repository"]),
+                   branch=row["branch"], commit_sha=row["commit_sha"],
+                   received_at=row["received_at"], outcome=WebhookOutcome(row["outcome"]),
+                   reason=row["reason"], deployment_ids=[int(i) for i in row["deployment_ids"]])
+
+
+@strawberry.type
+class DeploymentStatistics:
+    fraise_id: str | None
+    environment: str | None
+    time_range_days: int
+    total_deployments: int
+    successful: int
+    failed: int
+    rolled_back: int
+    rollback_failed: int
+    interrupted: int
+    success_rate: float | None
+    average_duration_seconds: float | None
+    p95_duration_seconds: float | None
+
+
+@strawberry.type
+class ApiToken:
+    name: str
+    scope: TokenScopeEnum
+    created_at: str
+    last_used_at: str | None
+    revoked_at: str | None
+
+
+@strawberry.type
+class CreatedApiToken:
+    name: str
+    scope: TokenScopeEnum
+    token: str = strawberry.field(description="Shown once; only its hash is stored.")
+
+
+# -- subscription payloads ---------------------------------------------------------------
+@strawberry.enum
+class LogEventKind(Enum):
+    LOG = "log"
+    STEP = "step"
+    STATUS = "status"
+
+
+@strawberry.type
+class DeploymentStatusEvent:
+    event_id: int = strawberry.field(description="Pass as `after` to resume after a reconnect.")
+    deployment_id: int
+    fraise_id: str
+    environment: str
+    status: DeploymentStatusEnum
+    error_message: str | None
+    at: str
+
+    @strawberry.field
+    async def deployment(self, info: Info) -> Deployment | None:
+        record = await api(info).loaders.deployment.load(self.deployment_id)
+        return Deployment.of(record) if record else None
+
+
+@strawberry.type
+class DeploymentLogEvent:
+    event_id: int = strawberry.field(description="Pass as `after` to resume after a reconnect.")
+    deployment_id: int
+    kind: LogEventKind
+    at: str
+    line: str | None = None
+    stream: str | None = None
+    step_position: int | None = None
+    step_name: str | None = None
+    step_status: StepStatusEnum | None = None
+    compensation_status: StepStatusEnum | None = None
+    status: DeploymentStatusEnum | None = None
+    error_message: str | None = None
+
+
+@strawberry.type
+class WebhookReceivedEvent:
+    event_id: int = strawberry.field(description="Pass as `after` to resume after a reconnect.")
+    webhook_event_id: int
+    provider: str
+    outcome: WebhookOutcomeEnum
+    repository: str
+    branch: str | None
+    commit_sha: str | None
+    at: str
+
+    @strawberry.field
+    def webhook_event(self, info: Info) -> WebhookEvent | None:
+        row = api(info).store.db.fetchone(
+            "SELECT * FROM v_webhook_event WHERE id = ?", (self.webhook_event_id,))
+        if row is None:
+            return None
+        row["deployment_ids"] = json.loads(row["deployment_ids"] or "[]")
+        return WebhookEvent.of(row)

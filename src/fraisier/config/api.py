@@ -1,0 +1,19 @@
+"""The `api:` section of fraises.yaml: who may read without a token, and the bounds every
+GraphQL request must stay inside."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ApiConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # A trusted network may read (queries, subscriptions) without a token; mutations and
+    # token management always need one.
+    anonymous_read: bool = False
+    max_depth: int = Field(10, ge=2, le=50)
+    max_limit: int = Field(500, ge=1, le=10_000)
+    max_aliases: int = Field(30, ge=1)
+    max_tokens: int = Field(2000, ge=10)
+    max_body_bytes: int = Field(65_536, ge=1024)

@@ -1,0 +1,92 @@
+"""Queries against a live server, on SQLite and PostgreSQL, after a real deployment."""
+
+from __future__ import annotations
+
+from fraisier.domain.model import Trigger
+from fraisier.engine.service import deploy_now, request_deployment
+
+HISTORY = """query($fraise: String, $status: DeploymentStatus, $limit: Int! = 50, $after: Int) {
+  deploymentHistory(fraiseId: $fraise, status: $status, limit: $limit, after: $after) {
+    id fraiseId environment status trigger commitSha branch release durationSeconds
+    steps { name status }
+  }
+}"""
+
+
+def _deploy(api, commit=None):
+    record = request_deployment(api.store, api.config, "hello", "production",
+                                trigger=Trigger.CLI, commit=commit, force=True)
+    return deploy_now(api.store, api.config, record.id)
+
+
+def test_fraises_environments_and_history_after_a_deployment(live_api):
+    first = _deploy(live_api)
+    assert first.status == "succeeded"
+    data = live_api.gql("""{ fraises { id name type description repository
+        environments { name branch appPath status currentRelease lastDeployed pinned
+                       lastDeployment { id status release } } } }""")
+    (fraise,) = data["fraises"]
+    assert fraise["id"] == "hello" and fraise["type"] == "API"
+    (env,) = fraise["environments"]
+    assert env["name"] == "production" and env["branch"] == "main"
+    assert env["status"] == "SUCCEEDED" and env["currentRelease"] == first.release
+    assert env["lastDeployment"] == {"id": first.id, "status": "SUCCEEDED",
+                                     "release": first.release}
+    assert env["pinned"] is False and env["lastDeployed"] == first.completed_at
+
+    history = live_api.gql(HISTORY, {"fraise": "hello", "status": "SUCCEEDED"})
+    (row,) = history["deploymentHistory"]
+    assert row["id"] == first.id and row["trigger"] == "CLI"
+    assert [s["name"] for s in row["steps"]][:2] == ["fetch", "release"]
+    assert all(s["status"] in ("SUCCEEDED", "SKIPPED") for s in row["steps"])
+    assert live_api.gql(HISTORY, {"fraise": "hello", "status": "FAILED"}) == {
+        "deploymentHistory": []}
+
+
+def test_single_lookups_releases_stats_logs(live_api):
+    first = _deploy(live_api)
+    second = _deploy(live_api)
+    data = live_api.gql("""query($id: Int!) { deployment(id: $id) { id status
+        logs(limit: 5) { id stream line } }
+      fraise(id: "hello") { deploymentHistory(limit: 1) { id } }
+      releases(fraiseId: "hello", environment: "production") { releaseId status commitSha }
+      deploymentStatistics(timeRangeDays: 30) { totalDeployments successful failed rolledBack
+        successRate averageDurationSeconds p95DurationSeconds }
+      webhookEvents(limit: 5) { id } }""", {"id": first.id})
+    assert data["deployment"]["id"] == first.id
+    assert 0 < len(data["deployment"]["logs"]) <= 5
+    assert data["fraise"]["deploymentHistory"] == [{"id": second.id}]
+    assert [r["releaseId"] for r in data["releases"]] == [second.release, first.release]
+    assert [r["status"] for r in data["releases"]] == ["ACTIVE", "PREVIOUS"]
+    stats = data["deploymentStatistics"]
+    assert stats["totalDeployments"] == 2 and stats["successful"] == 2
+    assert stats["successRate"] == 1.0 and stats["p95DurationSeconds"] > 0
+    assert data["webhookEvents"] == []
+    # Cursor paging: after the newest id comes the older one.
+    older = live_api.gql(HISTORY, {"limit": 1, "after": second.id})["deploymentHistory"]
+    assert [d["id"] for d in older] == [first.id]
+
+
+def test_webhook_events_are_listed_and_filtered(live_api):
+    live_api.store.webhooks.record(provider="github", event_type="push", outcome="ignored",
+                                   reason="branch not mapped", repository="acme/hello",
+                                   branch="feature", commit_sha="a" * 40)
+    live_api.store.webhooks.record(provider="gitlab", event_type="push", outcome="rejected",
+                                   reason="bad signature")
+    query = """query($o: WebhookOutcome) { webhookEvents(outcome: $o) {
+        provider eventType repository branch commitSha outcome reason receivedAt } }"""
+    (only,) = live_api.gql(query, {"o": "IGNORED"})["webhookEvents"]
+    assert only["provider"] == "github" and only["branch"] == "feature"
+    assert only["reason"] == "branch not mapped"
+    assert len(live_api.gql(query)["webhookEvents"]) == 2
+
+
+def test_not_found_and_bad_input_codes(sqlite_api):
+    assert sqlite_api.codes('{ fraise(id: "nope") { id } }') == ["NOT_FOUND"]
+    assert sqlite_api.codes("{ deployment(id: 999) { id } }") == ["NOT_FOUND"]
+    assert sqlite_api.codes('{ releases(fraiseId: "hello", environment: "nope") { releaseId } }'
+                            ) == ["NOT_FOUND"]
+    assert sqlite_api.codes("{ deploymentHistory(limit: 501) { id } }") == ["BAD_USER_INPUT"]
+    assert sqlite_api.codes("{ deploymentHistory(limit: 0) { id } }") == ["BAD_USER_INPUT"]
+    assert sqlite_api.codes("{ deploymentStatistics(timeRangeDays: 0) { totalDeployments } }"
+                            ) == ["BAD_USER_INPUT"]
