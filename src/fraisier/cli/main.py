@@ -20,6 +20,8 @@ COMMANDS = {
     "deploy": "deploy:deploy",
     "rollback": "deploy:rollback",
     "demo": "demo:demo",
+    "tokens": "tokens:tokens",
+    "graphql": "graphql:graphql",
 }
 
 
