@@ -129,6 +129,11 @@ class Environment:
         row = await self._row(info)
         return row["current_release"] if row else None
 
+    @strawberry.field(description="Commit of the live release.")
+    async def current_commit_sha(self, info: Info) -> str | None:
+        row = await self._row(info)
+        return row["current_commit_sha"] if row else None
+
     @strawberry.field(description="When the last deployment ended.")
     async def last_deployed(self, info: Info) -> str | None:
         row = await self._row(info)

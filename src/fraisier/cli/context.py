@@ -10,6 +10,8 @@ import click
 
 
 class AppContext:
+    remote = None  # a fraisier.cli.remote.RemoteApi when --server is given
+
     def __init__(self, config_path: str):
         self.config_path = config_path
         self._config = None

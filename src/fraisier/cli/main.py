@@ -24,13 +24,23 @@ COMMANDS = {
     "graphql": "graphql:graphql",
 }
 
+# With --server, these run against a remote server through its GraphQL API.
+REMOTE_COMMANDS = {
+    name: f"remote_commands:{name}"
+    for name in ("status", "history", "stats", "logs", "webhooks", "deploy", "rollback",
+                 "cancel", "retry")
+}
+
 
 class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(COMMANDS)
+        return sorted(set(COMMANDS) | set(REMOTE_COMMANDS))
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        spec = COMMANDS.get(name)
+        # Root options are parsed before the subcommand is resolved.
+        remote = bool(ctx.params.get("server"))
+        spec = REMOTE_COMMANDS.get(name) if remote else None
+        spec = spec or COMMANDS.get(name)
         if spec is None:
             return None
         module_name, attribute = spec.split(":")
@@ -42,14 +52,23 @@ class LazyGroup(click.Group):
 @click.option("-c", "--config", "config_path", envvar="FRAISIER_CONFIG", default="fraises.yaml",
               show_default=True, type=click.Path(dir_okay=False),
               help="Path to fraises.yaml (also FRAISIER_CONFIG).")
+@click.option("--server", envvar="FRAISIER_SERVER", metavar="URL",
+              help="Run status, history, stats, logs, webhooks, deploy, rollback, cancel and "
+                   "retry against this Fraisier server's API (also FRAISIER_SERVER).")
+@click.option("--token", envvar="FRAISIER_TOKEN", help="API token for --server (also "
+              "FRAISIER_TOKEN).")
 @click.version_option(package_name="fraisier")
 @click.pass_context
-def cli(ctx: click.Context, config_path: str) -> None:
+def cli(ctx: click.Context, config_path: str, server: str | None, token: str | None) -> None:
     """Fraisier: push-to-deploy for your own servers, with atomic releases and automatic
     rollback."""
     from fraisier.cli.context import AppContext
 
     ctx.obj = AppContext(config_path)
+    if server:
+        from fraisier.cli.remote import RemoteApi
+
+        ctx.obj.remote = RemoteApi(server, token)
     ctx.call_on_close(ctx.obj.close)
 
 

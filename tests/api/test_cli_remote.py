@@ -1,0 +1,122 @@
+"""The CLI against a remote server: same output as local mode; deploy and logs follow the
+subscription while a worker in another process runs the deployment."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+from tests.api.test_api_subscriptions import _run_worker
+
+
+def fraisier(*args, env=None, timeout=120):
+    return subprocess.run([sys.executable, "-c", "from fraisier.cli.main import main; main()",
+                           *args], capture_output=True, text=True, timeout=timeout,
+                          env=dict(os.environ, COLUMNS="200", **(env or {})))
+
+
+def _remote(api, token="read"):
+    return ["--server", api.url.removesuffix("/graphql"), "--token", api.tokens[token]]
+
+
+def test_reads_match_local_mode(live_api):
+    from fraisier.domain.model import Trigger
+    from fraisier.engine.service import deploy_now, request_deployment
+
+    record = request_deployment(live_api.store, live_api.config, "hello", "production",
+                                trigger=Trigger.CLI)
+    deploy_now(live_api.store, live_api.config, record.id)
+    live_api.store.webhooks.record(provider="github", event_type="push", outcome="ignored",
+                                   reason="no mapping", branch="feature")
+    local = ["-c", str(live_api.config_path)]
+    for command in (["status", "--json"], ["history", "--json"], ["stats", "--json"],
+                    ["logs", str(record.id), "--json"], ["status"], ["history"], ["stats"]):
+        here = fraisier(*local, *command)
+        there = fraisier(*_remote(live_api), *command)
+        assert here.returncode == 0 and there.returncode == 0, there.stderr
+        if "--json" in command:
+            assert json.loads(there.stdout) == json.loads(here.stdout), command
+        else:
+            assert there.stdout == here.stdout, command
+    hooks = fraisier(*_remote(live_api), "webhooks", "--json")
+    assert [h["reason"] for h in json.loads(hooks.stdout)] == ["no mapping"]
+
+
+def test_remote_errors_are_clear(sqlite_api):
+    refused = fraisier("--server", sqlite_api.url, "--token", "frs_wrong", "status")
+    assert refused.returncode == 1 and "UNAUTHENTICATED" in refused.stderr
+    forbidden = fraisier(*_remote(sqlite_api, "read"), "deploy", "hello", "production")
+    assert forbidden.returncode == 1 and "FORBIDDEN" in forbidden.stderr
+    missing = fraisier(*_remote(sqlite_api), "logs", "4242")
+    assert missing.returncode == 1 and "NOT_FOUND" in missing.stderr
+
+
+def _wait_for_queued(store, timeout=30) -> int:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = store.db.scalar("SELECT MAX(id) FROM tb_deployment WHERE status = 'queued'")
+        if found:
+            return int(found)
+        time.sleep(0.05)
+    raise AssertionError("nothing was queued")
+
+
+def test_deploy_follow_and_logs_follow_through_the_subscription(sqlite_api):
+    env = {"FRAISIER_SERVER": sqlite_api.url, "FRAISIER_TOKEN": sqlite_api.tokens["deploy"]}
+    cli = subprocess.Popen(
+        [sys.executable, "-c", "from fraisier.cli.main import main; main()", "deploy", "hello",
+         "production"], env=dict(os.environ, COLUMNS="200", **env), stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True)
+    try:
+        deployment_id = _wait_for_queued(sqlite_api.store)
+        follower = subprocess.Popen(
+            [sys.executable, "-c", "from fraisier.cli.main import main; main()", "logs",
+             str(deployment_id), "--follow"], env=dict(os.environ, COLUMNS="200", **env),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            assert _run_worker(sqlite_api, deployment_id) == "succeeded"
+            out, err = cli.communicate(timeout=60)
+            followed, _ = follower.communicate(timeout=60)
+        finally:
+            follower.kill()
+    finally:
+        cli.kill()
+    assert cli.returncode == 0, err
+    assert f"deployment {deployment_id}: hello/production from branch main" in out
+    for step in ("fetch", "build", "activate", "health_check"):
+        assert f"✓ {step}" in out and f"✓ {step}" in followed
+    assert "installing" in out  # a command's output line, live
+    assert "succeeded" in out and "succeeded" in followed
+
+
+def test_cancel_and_retry_remotely(sqlite_api):
+    deploy = ["--server", sqlite_api.url, "--token", sqlite_api.tokens["deploy"]]
+    queued = fraisier(*deploy, "deploy", "hello", "production", "--no-follow", "--json")
+    deployment_id = json.loads(queued.stdout)["id"]
+    cancelled = fraisier(*deploy, "cancel", str(deployment_id), "--json")
+    assert json.loads(cancelled.stdout)["status"] == "cancelled"
+    again = fraisier(*deploy, "retry", str(deployment_id), "--no-follow", "--json")
+    retried = json.loads(again.stdout)
+    assert retried["retry_of"] == deployment_id and retried["status"] == "queued"
+    twice = fraisier(*deploy, "cancel", str(deployment_id))
+    assert twice.returncode == 1 and "CONFLICT" in twice.stderr
+
+
+def test_tokens_commands(sqlite_api):
+    config = ["-c", str(sqlite_api.config_path)]
+    created = fraisier(*config, "tokens", "create", "ci", "--scope", "deploy")
+    assert created.returncode == 0, created.stderr
+    token = created.stdout.strip()
+    assert token.startswith("frs_") and "not shown again" in created.stderr
+    listed = json.loads(fraisier(*config, "tokens", "list", "--json").stdout)
+    assert {"name": "ci", "scope": "deploy"}.items() <= next(
+        t for t in listed if t["name"] == "ci").items()
+    assert token not in json.dumps(listed)
+    assert sqlite_api.gql("{ fraises { id } }", token=token)
+    assert fraisier(*config, "tokens", "revoke", "ci").returncode == 0
+    assert sqlite_api.codes("{ fraises { id } }", token=token) == ["UNAUTHENTICATED"]
+    assert fraisier(*config, "tokens", "revoke", "ci").returncode == 1
+    assert fraisier(*config, "tokens", "create", "ci").returncode == 1  # name taken
