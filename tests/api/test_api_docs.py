@@ -1,0 +1,47 @@
+"""Every example in docs/api.md runs, in order, against a live server."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from fraisier.cli.remote import RemoteApi
+from fraisier.domain.model import Trigger
+from fraisier.engine.service import deploy_now, request_deployment
+from tests.support.services import require_binary
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "api.md"
+BLOCK = re.compile(r"^```(graphql|python|sh)\n(.*?)^```", re.MULTILINE | re.DOTALL)
+
+
+def test_every_example_in_the_api_docs_runs(sqlite_api):
+    store, config = sqlite_api.store, sqlite_api.config
+    for _ in range(2):
+        deploy_now(store, config, request_deployment(
+            store, config, "hello", "production", trigger=Trigger.CLI, force=True).id)
+    store.webhooks.record(provider="github", event_type="push", outcome="ignored",
+                          reason="no mapping", branch="feature", commit_sha="b" * 40)
+    client = RemoteApi(sqlite_api.url, sqlite_api.tokens["admin"])
+    env = dict(os.environ, FRAISIER_SERVER=sqlite_api.url.removesuffix("/graphql"),
+               FRAISIER_TOKEN=sqlite_api.tokens["admin"])
+    blocks = BLOCK.findall(DOC.read_text())
+    assert len(blocks) >= 18
+    for language, text in blocks:
+        if language == "graphql" and text.lstrip().startswith("subscription"):
+            first = next(iter(client.subscribe(text)))  # raises on an error
+            assert first, text
+        elif language == "graphql":
+            assert client.execute(text), text  # raises on an error
+        elif language == "python":
+            done = subprocess.run([sys.executable, "-c", text], env=env, capture_output=True,
+                                  text=True, timeout=60)
+            assert done.returncode == 0, done.stderr
+            assert "deployment SUCCEEDED" in done.stdout
+        else:
+            require_binary("curl")
+            done = subprocess.run(["bash", "-c", text], env=env, capture_output=True,
+                                  text=True, timeout=60)
+            assert done.returncode == 0 and '"currentRelease"' in done.stdout, done.stdout
