@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
-from fraisier.domain.model import utc_now, utc_timestamp
 from fraisier.store.db import Database, Row
 from fraisier.store.ledger import Ledger
 from fraisier.store.records import DeploymentRecord
@@ -55,53 +53,7 @@ class Views:
 
     def stats(self, *, fraise: str | None = None, environment: str | None = None,
               days: int | None = 30) -> dict[str, Any]:
-        where = "WHERE status NOT IN ('queued', 'running', 'superseded', 'cancelled')"
-        params: list[Any] = []
-        if fraise:
-            where += " AND fraise = ?"
-            params.append(fraise)
-        if environment:
-            where += " AND environment = ?"
-            params.append(environment)
-        if days:
-            where += " AND queued_at >= ?"
-            params.append(utc_timestamp(utc_now() - timedelta(days=days)))
-        row = self.db.fetchone(
-            "SELECT COUNT(*) AS total,"
-            " SUM(CASE WHEN status = 'succeeded' THEN 1 ELSE 0 END) AS succeeded,"
-            " SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END) AS failed,"
-            " SUM(CASE WHEN status = 'rolled_back' THEN 1 ELSE 0 END) AS rolled_back,"
-            " SUM(CASE WHEN status = 'rollback_failed' THEN 1 ELSE 0 END) AS rollback_failed,"
-            " SUM(CASE WHEN status = 'interrupted' THEN 1 ELSE 0 END) AS interrupted,"
-            " AVG(duration_seconds) AS average_duration_seconds,"
-            " COUNT(duration_seconds) AS timed"
-            f" FROM tb_deployment {where}",
-            params,
-        ) or {}
-        total = int(row.get("total") or 0)
-        succeeded = int(row.get("succeeded") or 0)
-        timed = int(row.get("timed") or 0)
-        p95 = None
-        if timed:
-            # The 95th percentile by rank: skip 95% of the timed rows, take the next.
-            offset = min(timed - 1, int(timed * 0.95))
-            p95 = self.db.scalar(
-                f"SELECT duration_seconds FROM tb_deployment {where}"
-                " AND duration_seconds IS NOT NULL ORDER BY duration_seconds LIMIT 1 OFFSET ?",
-                (*params, offset),
-            )
-        average = row.get("average_duration_seconds")
-        return {
-            "fraise": fraise,
-            "environment": environment,
-            "days": days,
-            "total_deployments": total,
-            "successful": succeeded,
-            "failed": int(row.get("failed") or 0),
-            "rolled_back": int(row.get("rolled_back") or 0),
-            "rollback_failed": int(row.get("rollback_failed") or 0),
-            "interrupted": int(row.get("interrupted") or 0),
-            "success_rate": round(succeeded / total, 4) if total else None,
-            "average_duration_seconds": round(float(average), 3) if average is not None else None,
-            "p95_duration_seconds": round(float(p95), 3) if p95 is not None else None,
-        }
+        """Counts, success rate, average and p95 duration of finished deployments."""
+        from fraisier.store.stats import deployment_stats
+
+        return deployment_stats(self.db, fraise=fraise, environment=environment, days=days)

@@ -1,0 +1,97 @@
+"""Deployment statistics from the daily rollups (migration 0041), exact for counts and the
+average, and exact to one duration bucket for the 95th percentile.
+
+The window "the last N days" starts mid-day: whole days come from the rollups, the first,
+partial day from tb_deployment itself (a short range scan on its queued_at index).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from fraisier.domain.model import utc_now, utc_timestamp
+from fraisier.store.db import Database
+
+COUNTED = ("succeeded", "failed", "rolled_back", "rollback_failed", "interrupted")
+
+
+def duration_bucket(seconds: float) -> int:
+    """Lower bound of the bucket holding `seconds` (same rule as the SQL in 0041)."""
+    for limit, width in ((60, 1), (600, 5), (3600, 30)):
+        if seconds < limit:
+            return int(seconds // width) * width
+    return int(seconds // 300) * 300
+
+
+def bucket_width(lower: int) -> int:
+    return 1 if lower < 60 else 5 if lower < 600 else 30 if lower < 3600 else 300
+
+
+def deployment_stats(db: Database, *, fraise: str | None = None,
+                     environment: str | None = None, days: int | None = 30) -> dict[str, Any]:
+    target, params = "", []
+    if fraise:
+        target += " AND fraise = ?"
+        params.append(fraise)
+    if environment:
+        target += " AND environment = ?"
+        params.append(environment)
+
+    counts = {status: 0 for status in COUNTED}
+    timed, duration_sum = 0, 0.0
+    histogram: dict[int, int] = {}
+    day_filter, day_params = "", []
+    if days:
+        since = utc_now() - timedelta(days=days)
+        first_whole_day = (since + timedelta(days=1)).strftime("%Y-%m-%d")
+        day_filter, day_params = " AND day >= ?", [first_whole_day]
+        # The partial first day, from the deployments themselves.
+        marks = ",".join("?" * len(COUNTED))
+        for row in db.fetchall(
+                f"SELECT status, duration_seconds FROM tb_deployment WHERE queued_at >= ?"
+                f" AND queued_at < ? AND status IN ({marks}){target}",
+                [utc_timestamp(since), first_whole_day, *COUNTED, *params]):
+            counts[row["status"]] += 1
+            if row["duration_seconds"] is not None:
+                timed += 1
+                duration_sum += row["duration_seconds"]
+                bucket = duration_bucket(row["duration_seconds"])
+                histogram[bucket] = histogram.get(bucket, 0) + 1
+
+    for row in db.fetchall(
+            "SELECT status, SUM(deployments) AS n, SUM(timed) AS timed,"
+            f" SUM(duration_sum) AS total FROM tb_deployment_daily WHERE 1 = 1{day_filter}"
+            f"{target} GROUP BY status", [*day_params, *params]):
+        counts[row["status"]] = counts.get(row["status"], 0) + int(row["n"] or 0)
+        timed += int(row["timed"] or 0)
+        duration_sum += float(row["total"] or 0)
+    for row in db.fetchall(
+            "SELECT bucket, SUM(deployments) AS n FROM tb_deployment_duration_daily"
+            f" WHERE 1 = 1{day_filter}{target} GROUP BY bucket", [*day_params, *params]):
+        histogram[int(row["bucket"])] = histogram.get(int(row["bucket"]), 0) + int(row["n"])
+
+    total = sum(counts.values())
+    p95 = None
+    if timed:
+        # The 95th percentile by rank; reported as the upper edge of its bucket.
+        rank, seen = min(timed - 1, int(timed * 0.95)), 0
+        for lower in sorted(histogram):
+            seen += histogram[lower]
+            if seen > rank:
+                p95 = float(lower + bucket_width(lower))
+                break
+    return {
+        "fraise": fraise,
+        "environment": environment,
+        "days": days,
+        "total_deployments": total,
+        "successful": counts["succeeded"],
+        "failed": counts["failed"],
+        "rolled_back": counts["rolled_back"],
+        "rollback_failed": counts["rollback_failed"],
+        "interrupted": counts["interrupted"],
+        "success_rate": round(counts["succeeded"] / total, 4) if total else None,
+        "average_duration_seconds": round(duration_sum / timed, 3) if timed else None,
+        "p95_duration_seconds": p95,
+    }
