@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 from typing import Any
 
@@ -83,8 +84,8 @@ class Views:
         timed = int(row.get("timed") or 0)
         p95 = None
         if timed:
-            # The 95th percentile by rank: skip 95% of the timed rows, take the next.
-            offset = min(timed - 1, int(timed * 0.95))
+            # Nearest-rank 95th percentile: the ceil(0.95 n)-th smallest duration.
+            offset = max(0, math.ceil(timed * 0.95) - 1)
             p95 = self.db.scalar(
                 f"SELECT duration_seconds FROM tb_deployment {where}"
                 " AND duration_seconds IS NOT NULL ORDER BY duration_seconds LIMIT 1 OFFSET ?",
