@@ -154,7 +154,7 @@ def resolve_target(config: FraisierConfig, fraise: str, environment: str) -> Tar
             default=DEFAULT_TIMEOUT, skip_none=True,
         ),
         env={**defaults.env, **fraise_config.env, **env.env},
-        secrets=_secrets(config, fraise_config.git, env.git),
+        secrets=_secrets(config, defaults.git, fraise_config.git, env.git),
     )
 
 
