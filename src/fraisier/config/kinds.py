@@ -143,6 +143,7 @@ class KindSettings:
     catch_up: str = "once"
     backup_dir: Path | None = None  # None: <app_path>/backups
     backup_before_deploy: bool = False
+    config_path: Path | None = None  # fraises.yaml, for units that call `fraisier run`
 
 
 def _written(layer: BaseModel | None, key: str) -> Any:
@@ -151,7 +152,8 @@ def _written(layer: BaseModel | None, key: str) -> Any:
     return getattr(layer, key)
 
 
-def resolve_kind(fraise: Any, env: Any, defaults: Any) -> KindSettings:
+def resolve_kind(fraise: Any, env: Any, defaults: Any,
+                 config_path: Path | None = None) -> KindSettings:
     def pick(key: str, default: Any) -> Any:
         for layer in (env, defaults):
             value = _written(layer, key)
@@ -172,6 +174,7 @@ def resolve_kind(fraise: Any, env: Any, defaults: Any) -> KindSettings:
         catch_up=pick("catch_up", "once"),
         backup_dir=pick("backup_dir", None),
         backup_before_deploy=pick("backup_before_deploy", False),
+        config_path=config_path,
     )
 
 

@@ -157,7 +157,7 @@ def resolve_target(config: FraisierConfig, fraise: str, environment: str) -> Tar
         ),
         env={**defaults.env, **fraise_config.env, **env.env},
         secrets=_secrets(config, fraise_config.git, env.git),
-        kind=resolve_kind(fraise_config, env, defaults),
+        kind=resolve_kind(fraise_config, env, defaults, config.config_path),
     )
 
 
