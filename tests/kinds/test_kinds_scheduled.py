@@ -212,22 +212,22 @@ def test_catch_up_skip_records_the_missed_run_without_running_it(project):
 def test_never_two_runs_of_one_job_at_once(project):
     store = _builtin(project)
     (project.root / "srv" / "reports" / "slow").write_text("1.5")
-    first = Scheduler(store, project.config, clock=Clock(START), owner="a")
-    # A second scheduler on the same state database (another process, another machine).
-    second = Scheduler(project.store(), project.config, clock=Clock(START), owner="b")
+    scheduler = Scheduler(store, project.config, clock=Clock(START), owner="a")
     try:
-        futures = first.run_pending(START + timedelta(minutes=50), wait=False)
+        futures = scheduler.run_pending(START + timedelta(minutes=50), wait=False)
         assert len(futures) == 1
         _wait_until(lambda: store.runs.list("reports", name="hourly"))
-        again = first.run_pending(START + timedelta(hours=1, minutes=50), wait=False)
+        again = scheduler.run_pending(START + timedelta(hours=1, minutes=50), wait=False)
         assert again == []  # this scheduler knows the job is still running
-        second.run_pending(START + timedelta(minutes=50))  # the database refuses it
+        # Anyone else (another scheduler, a person) is refused by the database itself.
+        other = CliRunner().invoke(cli, ["-c", str(project.config_path), "run", "reports",
+                                         "production", "hourly"])
+        assert other.exit_code == 1 and "already running" in other.output
         futures[0].result()
         runs = store.runs.list("reports", name="hourly")
         assert len(runs) == 1 and runs[0].status == "succeeded"
     finally:
-        first.close()
-        second.close()
+        scheduler.close()
 
 
 def _wait_until(condition, attempts: int = 200) -> None:
