@@ -212,3 +212,24 @@ def test_confiture_first_deployment_rolled_back_to_an_empty_database(project, db
     assert record.status == "failed"
     assert step(record, "migrate").compensation_status == "compensated", record.error
     assert not {"items", "orders"} & _tables(db_url)
+
+
+def test_manual_rollback_with_migrate_down_returns_to_the_release_revision(project, db_url):
+    from click.testing import CliRunner
+
+    from fraisier.cli.main import cli
+
+    project.configure(CONFIG.replace("TOOL", "alembic"))
+    project.commit({**ALEMBIC_FILES, "healthy.py": HEALTHY,
+                    **_alembic_revision(1, "CREATE TABLE items (id int)", "DROP TABLE items")})
+    first = project.deploy("web")
+    project.commit(_alembic_revision(2, "CREATE TABLE orders (id int)", "DROP TABLE orders"))
+    project.commit(_alembic_revision(3, "CREATE TABLE refunds (id int)", "DROP TABLE refunds"))
+    assert project.deploy("web").status == "succeeded"
+    assert _scalar(db_url, "SELECT version_num FROM alembic_version") == "0003"
+    result = CliRunner().invoke(cli, ["-c", str(project.config_path), "rollback", "web",
+                                      "production", "--to", first.release, "--migrate-down",
+                                      "--json"])
+    assert result.exit_code == 0, result.output
+    assert _scalar(db_url, "SELECT version_num FROM alembic_version") == "0001"
+    assert _tables(db_url) & {"items", "orders", "refunds"} == {"items"}

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 from fraisier.config.commands import CommandSpec
@@ -41,7 +42,13 @@ def _lines(output: str) -> list[str]:
 
 
 class Preset:
+    """One tool's commands. They run in the release being deployed, or in `cwd` (a manual
+    rollback runs the down migrations of the live release, which knows them)."""
+
     name = ""
+
+    def __init__(self, cwd: Path | None = None):
+        self.cwd = cwd
 
     def current(self, run: DeploymentRun) -> str:
         raise NotImplementedError
@@ -54,7 +61,7 @@ class Preset:
 
     def _run(self, run: DeploymentRun, label: str, command: CommandSpec, *, check: bool = True):
         return run.run(label, command, timeout=run.target.migrate.timeout, env=_env(run),
-                       check=check)
+                       check=check, cwd=self.cwd)
 
 
 class Alembic(Preset):
@@ -98,8 +105,8 @@ class Confiture(Preset):
         if revision:
             command = _cmd("confiture", "migrate", "down-to", revision, "--no-config")
         else:
-            # Nothing was applied before: undo every migration this deployment applied.
-            applied = int(run.options.get("migrations_applied") or 0)
+            # Nothing was applied before: undo every migration applied since.
+            applied = _confiture_applied(run)
             if applied == 0:
                 return
             command = _cmd("confiture", "migrate", "down", "--steps", str(applied), "--no-config")
@@ -151,12 +158,12 @@ class Django(Preset):
                                                                    "--noinput"))
 
 
-PRESETS: dict[str, Preset] = {p.name: p for p in (Alembic(), Confiture(), Django())}
+PRESETS: dict[str, type[Preset]] = {p.name: p for p in (Alembic, Confiture, Django)}
 
 
 def preset_up(run: DeploymentRun) -> dict[str, Any]:
     migrate = run.target.migrate
-    preset = PRESETS[migrate.tool]
+    preset = PRESETS[migrate.tool]()
     before = preset.current(run)
     run.options["revision_before"] = before
     run.log(f"database revision before migrate: {before or '(none)'}")
@@ -167,8 +174,6 @@ def preset_up(run: DeploymentRun) -> dict[str, Any]:
         # Even a half-applied `up` must be undoable: know where it stopped.
         after = preset.current(run)
         data["revision_after"] = after
-        if preset.name == "confiture" and not before:
-            run.options["migrations_applied"] = _confiture_applied(run)
     run.log(f"database revision after migrate: {after or '(none)'}")
     return data
 
@@ -188,7 +193,25 @@ def preset_down(run: DeploymentRun) -> None:
     migrate = run.target.migrate
     if "revision_before" not in run.options:
         raise Irreversible("the revision before migrate was not recorded")
-    PRESETS[migrate.tool].down_to(run, str(run.options["revision_before"]))
+    PRESETS[migrate.tool]().down_to(run, str(run.options["revision_before"]))
+
+
+def rollback_to_release(run: DeploymentRun) -> dict[str, Any]:
+    """`fraisier rollback --migrate-down` with a preset: put the database at the revision the
+    release we go back to left it at (recorded by the deployment that made that release)."""
+    target = run.target
+    assert run.release_id
+    release = run.store.releases.get(target.fraise, target.environment, run.release_id)
+    steps = run.store.ledger.steps(release.deployment_id) if release and \
+        release.deployment_id else []
+    recorded = [s.data for s in steps if s.name == "migrate" and "revision_after" in s.data]
+    if not recorded:
+        raise StepFailed(f"no database revision was recorded for release {run.release_id}")
+    revision = str(recorded[0]["revision_after"])
+    live = run.layout.release_dir(run.previous_release_id) if run.previous_release_id else None
+    run.log(f"database back to revision {revision or '(none)'}")
+    PRESETS[target.migrate.tool](cwd=live).down_to(run, revision)
+    return {"tool": target.migrate.tool, "revision": revision}
 
 
 def migrate_step(run: DeploymentRun) -> Step:
