@@ -3,6 +3,7 @@ ledger, and a deployment whose health check fails goes back to exactly that revi
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -233,3 +234,61 @@ def test_manual_rollback_with_migrate_down_returns_to_the_release_revision(proje
     assert result.exit_code == 0, result.output
     assert _scalar(db_url, "SELECT version_num FROM alembic_version") == "0001"
     assert _tables(db_url) & {"items", "orders", "refunds"} == {"items"}
+
+
+DJANGO_FILES = {
+    "manage.py": """
+        import os, sys
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "site_settings")
+        from django.core.management import execute_from_command_line
+        execute_from_command_line(sys.argv)
+    """,
+    "site_settings.py": """
+        import os
+        from urllib.parse import urlsplit
+
+        url = urlsplit(os.environ["DATABASE_URL"])
+        SECRET_KEY = "test-only"
+        INSTALLED_APPS = ["shop"]
+        USE_TZ = True
+        DATABASES = {"default": {
+            "ENGINE": "django.db.backends.postgresql", "NAME": url.path.lstrip("/"),
+            "USER": url.username, "HOST": url.hostname, "PORT": url.port}}
+    """,
+    "shop/__init__.py": "",
+    "shop/migrations/__init__.py": "",
+    "shop/migrations/0001_initial.py": """
+        from django.db import migrations
+
+        class Migration(migrations.Migration):
+            initial = True
+            operations = [migrations.RunSQL("CREATE TABLE items (id int)",
+                                            "DROP TABLE items")]
+    """,
+}
+
+DJANGO_0002 = {"shop/migrations/0002_orders.py": """
+    from django.db import migrations
+
+    class Migration(migrations.Migration):
+        dependencies = [("shop", "0001_initial")]
+        operations = [migrations.RunSQL("CREATE TABLE orders (id int)", "DROP TABLE orders")]
+"""}
+
+
+def test_django_failed_health_check_returns_to_the_recorded_migrations(project, db_url):
+    pytest.importorskip("django")
+    project.configure(CONFIG.replace("TOOL", "django"))
+    project.commit({**DJANGO_FILES, "healthy.py": HEALTHY})
+    first = project.deploy("web")
+    assert first.status == "succeeded", first.error
+    assert json.loads(step(first, "migrate").data["revision_after"]) == {"shop": "0001_initial"}
+    project.commit({**DJANGO_0002, "healthy.py": UNHEALTHY})
+    second = project.deploy("web")
+    assert second.status == "rolled_back", second.error
+    migrate = step(second, "migrate")
+    assert json.loads(migrate.data["revision_after"]) == {"shop": "0002_orders"}
+    assert migrate.compensation_status == "compensated"
+    assert _tables(db_url) & {"items", "orders"} == {"items"}
+    applied = _scalar(db_url, "SELECT max(name) FROM django_migrations WHERE app = 'shop'")
+    assert applied == "0001_initial"
