@@ -111,8 +111,8 @@ def take_backup(store, target, job_name: str, job, *, trigger: str = "cli",
         pruned = prune(store, target, job_name, job)
         if pruned:
             log(f"pruned backup(s) {', '.join(map(str, pruned))}")
-    except (BackupError, OSError, sqlite3.Error) as exc:
-        error = str(exc)
+    except Exception as exc:  # noqa: BLE001 - recorded; the row must never stay `running`
+        error = str(exc) or type(exc).__name__
         partial.unlink(missing_ok=True)
         store.backups.update(backup_id, status="failed", error=error)
         log(f"backup {job_name} failed: {error}")
@@ -203,8 +203,8 @@ def verify_file(job, path: Path, log: Log | None = None) -> tuple[bool, str]:
                     scratch.unlink(missing_ok=True)
             return True, _sqlite_check(path, None)
         return True, "command backups are not verified"
-    except (BackupError, sqlite3.Error) as exc:
-        return False, str(exc)
+    except Exception as exc:  # noqa: BLE001 - any failure to read it back fails verification
+        return False, str(exc) or type(exc).__name__
 
 
 def _sqlite_check(path: Path, table: str | None) -> str:
