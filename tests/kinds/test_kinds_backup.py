@@ -222,3 +222,25 @@ fraises:
     backup = project.store().backups.get(backup_id)
     assert backup.status == "good" and backup.deployment_id == record.id
     assert backup.kind == "postgres"
+
+
+SYNC = """[{python}, -c, "import os, shutil, sys; shutil.copy(os.environ['FRAISIER_BACKUP_FILE'], sys.argv[1])", {root}/offsite]"""
+
+
+def test_sync_runs_after_a_good_backup_and_its_failure_is_recorded(project):
+    project.configure(SQLITE_CONFIG.replace("keep_last: 2", "keep_last: 2\n        sync: " + SYNC))
+    _make_sqlite(project.root / "app.db", 3)
+    (project.root / "offsite").mkdir()
+    [backup] = json.loads(_cli(project, "backup", "run", "nightly", "production",
+                               "--json").stdout)
+    assert backup["synced"] == "ok"
+    copied = project.root / "offsite" / Path(backup["path"]).name
+    assert hashlib.sha256(copied.read_bytes()).hexdigest() == backup["sha256"]
+    # A sync that fails: the backup stays good, the run fails and says why.
+    project.configure(SQLITE_CONFIG.replace(
+        "keep_last: 2", "keep_last: 2\n        sync: [{python}, -c, 'raise SystemExit(4)']"))
+    result = _cli(project, "backup", "run", "nightly", "production", "--json")
+    [second] = json.loads(result.stdout)
+    assert second["status"] == "good" and second["synced"] == "failed"
+    run = project.store().runs.list("nightly", name="appdb")[0]
+    assert run.status == "failed" and "sync" in run.error

@@ -106,19 +106,23 @@ def take_backup(store, target, job_name: str, job, *, trigger: str = "cli",
                              verify_detail=detail)
         log(f"backup {backup_id} good: {size} bytes, sha256 {digest[:16]}…"
             + (f", verified ({job.verify}): {detail}" if detail else ""))
-        if job.sync is not None:
-            error = _sync(target, job, final, backup_id, store, log)
-        pruned = prune(store, target, job_name, job)
-        if pruned:
-            log(f"pruned backup(s) {', '.join(map(str, pruned))}")
     except Exception as exc:  # noqa: BLE001 - recorded; the row must never stay `running`
         error = str(exc) or type(exc).__name__
         partial.unlink(missing_ok=True)
         store.backups.update(backup_id, status="failed", error=error)
         log(f"backup {job_name} failed: {error}")
-    finally:
-        store.runs.finish(run_id, "failed" if error else "succeeded", exit_code=None,
-                          duration_seconds=time.monotonic() - started, error=error)
+    if error is None:
+        # The backup is good from here on; what follows can fail the run, not the backup.
+        try:
+            if job.sync is not None:
+                error = _sync(target, job, final, backup_id, store, log)
+            pruned = prune(store, target, job_name, job)
+            if pruned:
+                log(f"pruned backup(s) {', '.join(map(str, pruned))}")
+        except Exception as exc:  # noqa: BLE001 - recorded on the run
+            error = f"after backup {backup_id}: {exc}"
+    store.runs.finish(run_id, "failed" if error else "succeeded", exit_code=None,
+                      duration_seconds=time.monotonic() - started, error=error)
     return store.backups.get(backup_id)
 
 
