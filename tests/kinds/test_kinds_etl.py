@@ -143,3 +143,25 @@ def _alive(pid: int) -> bool:
         return False
 
 
+
+
+def test_a_run_left_running_by_a_dead_process_does_not_block_the_job(project):
+    import socket
+    import subprocess
+
+    project.configure(ETL_CONFIG)
+    project.commit({"etl.py": ETL_OK})
+    assert project.deploy("loader").status == "succeeded"
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    store = project.store()
+    stale = store.runs.start("loader", "production", "etl", "script", trigger="cli",
+                             owner=f"cli:{socket.gethostname()}:{gone.pid}")
+    alive = store.runs.start("loader", "production", "etl", "other", trigger="cli",
+                             owner=f"cli:{socket.gethostname()}:{os.getpid()}")
+    result = CliRunner().invoke(cli, ["-c", str(project.config_path), "run", "loader",
+                                      "production"])
+    assert result.exit_code == 0, result.output
+    assert store.runs.get(stale).status == "failed"
+    assert "abandoned" in store.runs.get(stale).error
+    assert store.runs.get(alive).status == "running"  # a live owner is never touched

@@ -292,3 +292,20 @@ def test_django_failed_health_check_returns_to_the_recorded_migrations(project, 
     assert _tables(db_url) & {"items", "orders"} == {"items"}
     applied = _scalar(db_url, "SELECT max(name) FROM django_migrations WHERE app = 'shop'")
     assert applied == "0001_initial"
+
+
+def test_confiture_up_failing_half_way_goes_back_to_the_revision_before(project, db_url):
+    project.configure(CONFIG.replace("TOOL", "confiture"))
+    project.commit({"healthy.py": HEALTHY,
+                    **_confiture(1, "items", "CREATE TABLE items (id int);",
+                                 "DROP TABLE items;")})
+    assert project.deploy("web").status == "succeeded"
+    project.commit({**_confiture(2, "orders", "CREATE TABLE orders (id int);",
+                                 "DROP TABLE orders;"),
+                    **_confiture(3, "broken", "CREATE TABLE broken (id no_such_type);",
+                                 "DROP TABLE broken;")})
+    second = project.deploy("web")
+    assert second.status == "rolled_back"
+    migrate = step(second, "migrate")
+    assert migrate.status == "failed" and migrate.compensation_status == "compensated"
+    assert _tables(db_url) & {"items", "orders", "broken"} == {"items"}

@@ -108,13 +108,12 @@ def jobs(app, fraise: str | None, as_json: bool) -> None:
 def scheduler(app, poll: float, once: bool) -> None:
     """Run the jobs of `scheduler: builtin` environments when they are due (UTC)."""
     import signal
-    import socket
     import threading
 
     from fraisier.kinds.scheduler import Scheduler
 
     out = render.console()
-    sched = Scheduler(app.store, app.config, owner=f"scheduler:{socket.gethostname()}",
+    sched = Scheduler(app.store, app.config,
                       on_line=lambda line: out.print(line, markup=False, highlight=False))
     if once:
         sched.run_pending()

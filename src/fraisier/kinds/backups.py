@@ -20,7 +20,7 @@ from urllib.parse import quote
 from fraisier.domain.model import parse_timestamp, utc_now
 from fraisier.engine.process import CommandNotFound, run_command
 from fraisier.kinds.libpq import database_name, libpq_env, redact
-from fraisier.kinds.runs import active_release_dir, target_env
+from fraisier.kinds.runs import active_release_dir, start_run, target_env
 
 EXTENSIONS = {"postgres": ".dump", "sqlite": ".sqlite3", "command": ".bak"}
 DEFAULT_TIMEOUT = 3600.0
@@ -73,9 +73,8 @@ def take_backup(store, target, job_name: str, job, *, trigger: str = "cli",
     Raises store.Conflict when the same backup job is already running.
     """
     log = log or _quiet
-    run_id = store.runs.start(target.fraise, target.environment, "backup", job_name,
-                              trigger=trigger, deployment_id=deployment_id, owner=owner,
-                              scheduled_for=scheduled_for)
+    run_id = start_run(store, target, "backup", job_name, trigger=trigger,
+                       deployment_id=deployment_id, owner=owner, scheduled_for=scheduled_for)
     backup_id = store.backups.start(target.fraise, target.environment, job_name, job.kind,
                                     verify=job.verify, run_id=run_id,
                                     deployment_id=deployment_id)

@@ -9,7 +9,7 @@ from fraisier.config.commands import CommandSpec
 from fraisier.config.kinds import BackupJobConfig
 from fraisier.domain.cron import CronSchedule, parse_cron
 from fraisier.kinds.backups import take_backup
-from fraisier.kinds.runs import active_release_dir, execute_run, target_env
+from fraisier.kinds.runs import active_release_dir, execute_run, start_run, target_env
 
 
 @dataclass(frozen=True)
@@ -50,8 +50,8 @@ def run_job(store, target, job: JobSpec, *, trigger: str, scheduled_for: str | N
         return store.runs.get(record.run_id)
     release, release_dir = active_release_dir(target)
     if release_dir is None:
-        run_id = store.runs.start(target.fraise, target.environment, "job", job.name,
-                                  trigger=trigger, scheduled_for=scheduled_for, owner=owner)
+        run_id = start_run(store, target, "job", job.name, trigger=trigger,
+                           scheduled_for=scheduled_for, owner=owner)
         store.runs.finish(run_id, "failed", exit_code=None, duration_seconds=0.0,
                           error="no active release: deploy the fraise first")
         return store.runs.get(run_id)

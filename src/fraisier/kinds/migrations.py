@@ -192,6 +192,11 @@ def _confiture_applied(run: DeploymentRun) -> int:
 def preset_down(run: DeploymentRun) -> None:
     migrate = run.target.migrate
     if "revision_before" not in run.options:
+        # After a crash the run is rebuilt from the database: the ledger has the revision.
+        for recorded in run.store.ledger.steps(run.deployment_id):
+            if recorded.name == "migrate" and "revision_before" in recorded.data:
+                run.options["revision_before"] = recorded.data["revision_before"]
+    if "revision_before" not in run.options:
         raise Irreversible("the revision before migrate was not recorded")
     PRESETS[migrate.tool]().down_to(run, str(run.options["revision_before"]))
 
@@ -218,7 +223,10 @@ def migrate_step(run: DeploymentRun) -> Step:
     """The `migrate` step: a preset when `migrate.tool` is set, else the raw up/down commands."""
     migrate = run.target.migrate
     if migrate is not None and migrate.tool is not None and migrate.up is None:
-        return Step("migrate", lambda: _preset_or_skip(run), compensate=lambda: preset_down(run))
+        # compensate_on_failure: an `up` that stopped half-way (one migration applied, the next
+        # failed) is taken back to the revision before too.
+        return Step("migrate", lambda: _preset_or_skip(run), compensate=lambda: preset_down(run),
+                    compensate_on_failure=True)
     return Step("migrate", lambda: api.migrate_up(run), compensate=lambda: api.migrate_down(run))
 
 

@@ -5,12 +5,14 @@ exit code, duration and the tail of its output."""
 from __future__ import annotations
 
 import os
+import socket
 import threading
 from collections.abc import Callable
 from pathlib import Path
 
 from fraisier.engine.layout import Layout
 from fraisier.engine.process import CommandNotFound, ProcessResult, run_command
+from fraisier.store.db import Conflict
 
 LineCallback = Callable[[str], None]
 
@@ -35,6 +37,44 @@ def active_release_dir(target) -> tuple[str | None, Path | None]:
     return (release, layout.release_dir(release)) if release else (None, None)
 
 
+def process_owner(role: str = "cli") -> str:
+    return f"{role}:{socket.gethostname()}:{os.getpid()}"
+
+
+def _process_gone(owner: str | None) -> bool:
+    """True only when the owner was a process of this machine that no longer exists."""
+    parts = (owner or "").split(":")
+    if len(parts) != 3 or parts[1] != socket.gethostname() or not parts[2].isdigit():
+        return False
+    pid = int(parts[2])
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def start_run(store, target, kind: str, name: str, *, owner: str | None = None,
+              **fields) -> int:
+    """Record a run as running. A run of the same job left `running` by a process of this
+    machine that has died is closed as abandoned first; a live one raises store.Conflict."""
+    owner = owner or process_owner()
+    try:
+        return store.runs.start(target.fraise, target.environment, kind, name, owner=owner,
+                                **fields)
+    except Conflict:
+        running = store.runs.running(target.fraise, target.environment, kind, name)
+        if running is None or not _process_gone(running.owner):
+            raise
+        store.runs.abandon(running.id)
+        return store.runs.start(target.fraise, target.environment, kind, name, owner=owner,
+                                **fields)
+
+
 def status_of(result: ProcessResult | None) -> str:
     if result is None:
         return "failed"
@@ -52,9 +92,8 @@ def execute_run(store, target, kind: str, name: str, command, *, cwd: Path, env:
 
     Raises store.Conflict (before running anything) when this job is already running.
     """
-    run_id = store.runs.start(target.fraise, target.environment, kind, name, trigger=trigger,
-                              release=release, deployment_id=deployment_id,
-                              scheduled_for=scheduled_for, owner=owner)
+    run_id = start_run(store, target, kind, name, trigger=trigger, release=release,
+                       deployment_id=deployment_id, scheduled_for=scheduled_for, owner=owner)
     result: ProcessResult | None = None
     error: str | None = None
     try:

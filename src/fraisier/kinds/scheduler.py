@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 
 from fraisier.domain.model import parse_timestamp, utc_now, utc_timestamp
 from fraisier.kinds.jobs import JobSpec, dependents_of, jobs_of, run_job
+from fraisier.kinds.runs import process_owner, start_run
 from fraisier.store.db import Conflict
 
 logger = logging.getLogger(__name__)
@@ -29,10 +30,10 @@ _MAX_SLOTS_SCANNED = 100_000
 
 class Scheduler:
     def __init__(self, store, config, *, clock: Callable[[], datetime] = utc_now,
-                 owner: str = "scheduler", max_workers: int = 4,
+                 owner: str | None = None, max_workers: int = 4,
                  on_line: Callable[[str], None] | None = None):
         self.store, self.config, self.clock = store, config, clock
-        self.owner = owner
+        self.owner = owner or process_owner("scheduler")
         self.on_line = on_line
         self.started_at = clock()
         self._running: set[tuple[str, str, str]] = set()
@@ -87,9 +88,8 @@ class Scheduler:
 
     def _record_skipped(self, target, job: JobSpec, slot: datetime) -> None:
         try:
-            run_id = self.store.runs.start(target.fraise, target.environment, job.kind,
-                                           job.name, trigger="schedule",
-                                           scheduled_for=utc_timestamp(slot), owner=self.owner)
+            run_id = start_run(self.store, target, job.kind, job.name, trigger="schedule",
+                               scheduled_for=utc_timestamp(slot), owner=self.owner)
         except Conflict:
             return
         self.store.runs.finish(run_id, "skipped", exit_code=None, duration_seconds=0.0,
@@ -123,8 +123,6 @@ class Scheduler:
         return record
 
     def run_forever(self, stop_event: threading.Event, poll_seconds: float = 10.0) -> None:
-        # Runs this owner left `running` when it last stopped can never finish now.
-        self.store.runs.abandon(self.owner)
         while not stop_event.is_set():
             try:
                 self.run_pending(self.clock(), wait=False)

@@ -34,6 +34,7 @@ class RunRecord:
     exit_code: int | None
     output_tail: str
     error: str | None
+    owner: str | None = None  # role:host:pid of the process that ran it
 
     @classmethod
     def from_row(cls, row: dict) -> RunRecord:
@@ -120,14 +121,20 @@ class Runs:
             "SELECT MAX(scheduled_for) FROM tb_run WHERE fraise = ? AND environment = ?"
             " AND kind IN ('job', 'backup') AND name = ?", (fraise, environment, name))
 
-    def abandon(self, owner: str) -> int:
-        """Runs left `running` by an owner that is gone (e.g. a scheduler that crashed)."""
+    def running(self, fraise: str, environment: str, kind: str, name: str) -> RunRecord | None:
+        row = self.db.fetchone(
+            "SELECT * FROM tb_run WHERE fraise = ? AND environment = ? AND kind = ? AND name = ?"
+            " AND status = 'running'", (fraise, environment, kind, name))
+        return RunRecord.from_row(row) if row else None
+
+    def abandon(self, run_id: int) -> bool:
+        """Close a run whose process is gone (it crashed or the machine restarted)."""
         with self.db.transaction():
-            rows = self.db.fetchall(
-                "UPDATE tb_run SET status = 'failed', error = 'abandoned: its runner stopped',"
-                " completed_at = ? WHERE status = 'running' AND owner = ? RETURNING id",
-                (utc_timestamp(), owner))
-        return len(rows)
+            row = self.db.fetchone(
+                "UPDATE tb_run SET status = 'failed', error = 'abandoned: its process stopped',"
+                " completed_at = ? WHERE id = ? AND status = 'running' RETURNING id",
+                (utc_timestamp(), run_id))
+        return row is not None
 
 
 class Backups:
