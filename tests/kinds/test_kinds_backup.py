@@ -244,3 +244,33 @@ def test_sync_runs_after_a_good_backup_and_its_failure_is_recorded(project):
     assert second["status"] == "good" and second["synced"] == "failed"
     run = project.store().runs.list("nightly", name="appdb")[0]
     assert run.status == "failed" and "sync" in run.error
+
+
+def test_scheduled_backup_then_a_job_that_depends_on_it(project):
+    from datetime import UTC, datetime
+
+    from fraisier.kinds.scheduler import Scheduler
+
+    upload = ("import os, shutil; shutil.copy(os.environ['FRAISIER_BACKUP_FILE'], "
+              "os.environ['FRAISIER_APP_PATH'] + '/uploaded')")
+    project.configure(SQLITE_CONFIG.replace(
+        "keep_last: 2", 'keep_last: 2\n        schedule: "0 * * * *"').replace(
+        "    environments:", f"    jobs:\n      upload:\n        depends_on: [appdb]\n"
+        f"        command: [{{python}}, -c, \"{upload}\"]\n    environments:"))
+    _make_sqlite(project.root / "app.db", 4)
+    assert project.deploy("nightly").status == "succeeded"
+    store = project.store()
+    start = datetime(2026, 11, 26, 5, 10, tzinfo=UTC)
+    scheduler = Scheduler(store, project.config, clock=lambda: start)
+    try:
+        scheduler.run_pending(datetime(2026, 11, 26, 6, 0, 10, tzinfo=UTC))
+    finally:
+        scheduler.close()
+    [backup] = store.backups.list("nightly", "production")
+    assert backup.status == "good"
+    assert store.runs.list("nightly", name="appdb")[0].scheduled_for.startswith(
+        "2026-11-26T06:00")
+    run = store.runs.list("nightly", name="upload")[0]
+    assert run.status == "succeeded" and run.trigger == "dependency", run.error
+    uploaded = project.root / "srv" / "nightly" / "uploaded"
+    assert hashlib.sha256(uploaded.read_bytes()).hexdigest() == backup.sha256

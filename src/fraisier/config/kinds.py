@@ -190,11 +190,13 @@ def kind_problems(fraise_name: str, fraise: Any) -> list[tuple[tuple, str]]:
         found.append(((*loc, "jobs"), "a scheduled fraise needs at least one job"))
     if kind == "backup" and not fraise.backups:
         found.append(((*loc, "backups"), "a backup fraise needs at least one backup job"))
+    # A job may follow another job or a backup (e.g. upload the backup just taken).
+    known = [*fraise.jobs, *(name for name in fraise.backups if name not in fraise.jobs)]
     for name, job in fraise.jobs.items():
         for index, dependency in enumerate(job.depends_on):
             where = (*loc, "jobs", name, "depends_on", index)
             if dependency == name:
                 found.append((where, "a job cannot depend on itself"))
-            elif dependency not in fraise.jobs:
-                found.append((where, f"unknown job {dependency!r} (jobs: {', '.join(fraise.jobs)})"))
+            elif dependency not in known:
+                found.append((where, f"unknown job {dependency!r} (jobs: {', '.join(known)})"))
     return found

@@ -29,9 +29,11 @@ def jobs_of(target) -> dict[str, JobSpec]:
         found[name] = JobSpec(name, "job", parse_cron(job.schedule) if job.schedule else None,
                               job.timeout or target.timeout, tuple(job.depends_on),
                               command=job.command)
+    followed = {dep for job in target.kind.jobs.values() for dep in job.depends_on}
     for name, backup in target.kind.backups.items():
-        if backup.schedule and name not in found:
-            found[name] = JobSpec(name, "backup", parse_cron(backup.schedule),
+        if (backup.schedule or name in followed) and name not in found:
+            found[name] = JobSpec(name, "backup",
+                                  parse_cron(backup.schedule) if backup.schedule else None,
                                   backup.timeout or target.timeout, backup=backup)
     return found
 
@@ -55,9 +57,18 @@ def run_job(store, target, job: JobSpec, *, trigger: str, scheduled_for: str | N
         store.runs.finish(run_id, "failed", exit_code=None, duration_seconds=0.0,
                           error="no active release: deploy the fraise first")
         return store.runs.get(run_id)
+    extra = {"FRAISIER_JOB": job.name}
+    for dependency in job.depends_on:
+        # A job that follows a backup job gets the newest good backup of it, e.g. to upload.
+        if dependency in target.kind.backups:
+            good = store.backups.list(target.fraise, target.environment, job=dependency,
+                                      status="good", limit=1)
+            if good and good[0].path:
+                extra.update(FRAISIER_BACKUP_FILE=good[0].path,
+                             FRAISIER_BACKUP_ID=str(good[0].id))
     record, _ = execute_run(
         store, target, "job", job.name, job.command, cwd=release_dir,
-        env=target_env(target, release_dir, FRAISIER_JOB=job.name), timeout=job.timeout,
+        env=target_env(target, release_dir, **extra), timeout=job.timeout,
         trigger=trigger, release=release, scheduled_for=scheduled_for, owner=owner,
         on_line=on_line, cancel=cancel)
     return record
