@@ -6,14 +6,13 @@ import click
 
 from fraisier.cli import render
 
-RUN_COLUMNS = ["id", "fraise", "env", "kind", "name", "trigger", "status", "exit", "started",
-               "took", "release", "error"]
+RUN_COLUMNS = ["id", "target", "name", "trigger", "status", "exit", "started", "took", "error"]
 
 
 def _run_rows(records) -> list[list[str]]:
-    return [[str(r.id), r.fraise, r.environment, r.kind, r.name, r.trigger,
+    return [[str(r.id), f"{r.fraise}/{r.environment}", r.name, r.trigger,
              render.styled(r.status), "-" if r.exit_code is None else str(r.exit_code),
-             render.when(r.started_at), render.seconds(r.duration_seconds), r.release or "-",
+             render.when(r.started_at), render.seconds(r.duration_seconds),
              (r.error or "")[:60]] for r in records]
 
 
@@ -103,7 +102,8 @@ def jobs(app, fraise: str | None, as_json: bool) -> None:
 
 @click.command()
 @click.option("--poll", default=10.0, show_default=True, help="Seconds between checks.")
-@click.option("--once", is_flag=True, help="Run what is due now, then exit.")
+@click.option("--once", is_flag=True,
+              help="Run what fell due since each job's last recorded run, then exit.")
 @click.pass_obj
 def scheduler(app, poll: float, once: bool) -> None:
     """Run the jobs of `scheduler: builtin` environments when they are due (UTC)."""

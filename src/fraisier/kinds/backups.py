@@ -333,7 +333,6 @@ def restore_backup(backup, to: str, *, force: bool = False, log: Log | None = No
         raise BackupError("the target database is not empty; pass --force to restore over it")
     if backup.kind == "postgres":
         _pg_restore(path, to, clean=force, log=log)
-        log(f"restored backup {backup.id} into {redact(to)}")
         return
     destination = sqlite_path(to)
     destination.parent.mkdir(parents=True, exist_ok=True)
@@ -351,5 +350,4 @@ def restore_backup(backup, to: str, *, force: bool = False, log: Log | None = No
             from exc
     finally:
         src.close()
-    log(f"restored backup {backup.id} into {destination}")
 
