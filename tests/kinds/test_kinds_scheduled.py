@@ -282,3 +282,26 @@ def test_run_forever_stops_when_asked(project):
     assert not thread.is_alive()
 
 
+
+
+def test_failed_systemctl_puts_back_the_previous_units(project, monkeypatch):
+    calls = _recording_systemctl(project.root, monkeypatch)
+    project.configure(CONFIG.replace("SCHEDULER", "systemd"))
+    project.commit({"job.py": JOB})
+    first = project.deploy("reports")
+    assert first.status == "succeeded"
+    units = project.root / "units"
+    before = {p.name: p.read_text() for p in units.iterdir()}
+    # The next `enable` fails (say a unit systemd refuses); everything goes back.
+    failing = project.root / "systemctl"
+    failing.write_text(f"#!/bin/sh\necho \"$*\" >> {calls}\n"
+                       f"[ \"$1\" = enable ] && [ ! -e {project.root}/failed-once ] && "
+                       f"touch {project.root}/failed-once && exit 1\nexit 0\n")
+    project.config_path.write_text(project.config_path.read_text().replace(
+        '"30 2 * * mon-fri"', '"45 4 * * *"'))
+    project.commit({"job.py": JOB + "\n# v2\n"})
+    second = project.deploy("reports")
+    assert second.status == "rolled_back", second.error
+    assert step(second, "schedule").compensation_status == "compensated"
+    assert {p.name: p.read_text() for p in units.iterdir()} == before
+    assert project.store().releases.active("reports", "production").release_id == first.release

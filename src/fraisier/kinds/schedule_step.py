@@ -20,15 +20,21 @@ def _systemctl(run: DeploymentRun):
     return call
 
 
-def install_jobs(run: DeploymentRun, previous: dict[str, str]) -> dict[str, Any]:
+class _Before:
+    """The units that were there before this step touched anything (None: not read yet)."""
+
+    units: dict[str, str] | None = None
+
+
+def install_jobs(run: DeploymentRun, before: _Before) -> dict[str, Any]:
     target = run.target
     jobs = jobs_of(target)
     if target.kind.scheduler == "builtin":
         run.log(f"{len(jobs)} job(s) run by the builtin scheduler (`fraisier scheduler`)")
         return {"scheduler": "builtin", "jobs": sorted(jobs)}
     directory = target.kind.systemd_dir
-    previous.update(owned_units(directory, target))
     try:
+        before.units = owned_units(directory, target)
         change = apply_units(directory, target, render_units(target, jobs), _systemctl(run))
     except (SystemdError, OSError) as exc:
         raise StepFailed(f"systemd units: {exc}") from exc
@@ -38,14 +44,15 @@ def install_jobs(run: DeploymentRun, previous: dict[str, str]) -> dict[str, Any]
             "removed": change.removed}
 
 
-def restore_jobs(run: DeploymentRun, previous: dict[str, str]) -> None:
-    if run.target.kind.scheduler != "systemd":
+def restore_jobs(run: DeploymentRun, before: _Before) -> None:
+    if run.target.kind.scheduler != "systemd" or before.units is None:
         return
-    apply_units(run.target.kind.systemd_dir, run.target, previous, _systemctl(run))
+    apply_units(run.target.kind.systemd_dir, run.target, before.units, _systemctl(run))
     run.log("previous systemd units restored")
 
 
 def schedule_step(run: DeploymentRun) -> Step:
-    previous: dict[str, str] = {}
-    return Step("schedule", lambda: install_jobs(run, previous),
-                compensate=lambda: restore_jobs(run, previous))
+    before = _Before()
+    # compensate_on_failure: files may be written before a systemctl call fails.
+    return Step("schedule", lambda: install_jobs(run, before),
+                compensate=lambda: restore_jobs(run, before), compensate_on_failure=True)
