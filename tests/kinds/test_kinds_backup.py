@@ -274,3 +274,16 @@ def test_scheduled_backup_then_a_job_that_depends_on_it(project):
     assert run.status == "succeeded" and run.trigger == "dependency", run.error
     uploaded = project.root / "srv" / "nightly" / "uploaded"
     assert hashlib.sha256(uploaded.read_bytes()).hexdigest() == backup.sha256
+
+
+def test_leftovers_of_an_interrupted_backup_are_cleared(project):
+    project.configure(SQLITE_CONFIG)
+    _make_sqlite(project.root / "app.db", 2)
+    store = project.store()
+    crashed = store.backups.start("nightly", "production", "appdb", "sqlite", verify="list")
+    folder = project.root / "backups" / "appdb"
+    folder.mkdir(parents=True)
+    (folder / ".appdb-20260101T000000Z-1.sqlite3.partial").write_bytes(b"half")
+    assert _cli(project, "backup", "run", "nightly", "production").exit_code == 0
+    assert not list(folder.glob(".*"))
+    assert store.backups.get(crashed).status == "failed"

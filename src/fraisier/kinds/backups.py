@@ -86,6 +86,7 @@ def take_backup(store, target, job_name: str, job, *, trigger: str = "cli",
     error = None
     try:
         folder.mkdir(parents=True, exist_ok=True)
+        _clear_leftovers(store, target, job_name, folder, backup_id, log)
         log(f"backup {job_name} ({job.kind}) -> {final}")
         _dump(target, job, partial, log)
         if not partial.is_file() or partial.stat().st_size == 0:
@@ -123,6 +124,18 @@ def take_backup(store, target, job_name: str, job, *, trigger: str = "cli",
     store.runs.finish(run_id, "failed" if error else "succeeded", exit_code=None,
                       duration_seconds=time.monotonic() - started, error=error)
     return store.backups.get(backup_id)
+
+
+def _clear_leftovers(store, target, job_name: str, folder: Path, backup_id: int,
+                     log: Log) -> None:
+    """We hold this job's run, so anything half-done in its folder is from a run that died."""
+    for leftover in folder.glob(".*.partial"):
+        leftover.unlink(missing_ok=True)
+        log(f"removed {leftover.name}, left by an interrupted backup")
+    for stale in store.backups.list(target.fraise, target.environment, job=job_name,
+                                    status="running"):
+        if stale.id != backup_id:
+            store.backups.update(stale.id, status="failed", error="interrupted")
 
 
 def _dump(target, job, partial: Path, log: Log) -> None:
