@@ -1,4 +1,4 @@
-"""Every YAML example in docs/fraise-types.md and docs/configuration-kinds.md is valid."""
+"""Every YAML example in docs/fraise-types.md is valid."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ VARIABLES = {"SHOP_DATABASE_URL": "postgresql://shop@db.internal/shop",
 
 def _examples() -> list[tuple[str, int, str]]:
     found = []
-    for name in ("fraise-types.md", "configuration-kinds.md"):
+    for name in ("fraise-types.md",):
         text = (DOCS / name).read_text()
         found += [(name, index, block) for index, block in enumerate(BLOCK.findall(text))]
     return found
