@@ -197,3 +197,20 @@ def test_unknown_environment_lists_the_known_ones(config):
     with pytest.raises(KeyError) as info:
         config.target("api", "staging")
     assert str(info.value) == "fraise 'api' has no environment 'staging' (it has: production)"
+
+
+def test_top_level_environment_defaults_carry_secrets(tmp_path):
+    from fraisier.config import load_config
+
+    path = tmp_path / "fraises.yaml"
+    path.write_text(
+        "git:\n  github:\n    webhook_secret: top\n"
+        "environments:\n  production:\n    git:\n      github:\n        webhook_secret: env-default\n"
+        "fraises:\n  web:\n    repository: /srv/git/web.git\n    environments:\n"
+        "      production: {branch: main, app_path: /srv/web}\n"
+        "      staging: {branch: develop, app_path: /srv/web-staging}\n")
+    config = load_config(path)
+    production = config.target("web", "production").secrets.provider("github")
+    staging = config.target("web", "staging").secrets.provider("github")
+    assert production.webhook_secret.get_secret_value() == "env-default"
+    assert staging.webhook_secret.get_secret_value() == "top"

@@ -20,6 +20,11 @@ COMMANDS = {
     "deploy": "deploy:deploy",
     "rollback": "deploy:rollback",
     "demo": "demo:demo",
+    "run": "runs:run_command",
+    "runs": "runs:runs",
+    "jobs": "runs:jobs",
+    "scheduler": "runs:scheduler",
+    "backup": "backup:backup",
     "tokens": "tokens:tokens",
     "graphql": "graphql:graphql",
 }

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fraisier.config.errors import Problem
+from fraisier.config.kinds import kind_problems
 
 if TYPE_CHECKING:
     from fraisier.config.model import FraisierConfig
@@ -33,6 +34,9 @@ def reference_problems(config: FraisierConfig) -> list[Problem]:
                     (*loc, "app_path"),
                     f"same app_path as {'.'.join(other)}: two targets cannot share a directory",
                 ))
+
+    for fraise_name, fraise in config.fraises.items():
+        problems.extend(Problem.at(loc, message) for loc, message in kind_problems(fraise_name, fraise))
 
     for env_name in config.environments:
         if env_name not in env_names:

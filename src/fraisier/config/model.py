@@ -40,6 +40,7 @@ from fraisier.config.fields import (
     config_dir_of,
     is_remote_repository,
 )
+from fraisier.config.kinds import KindEnvironmentFields, KindFraiseFields
 from fraisier.domain import FraiseType
 
 if TYPE_CHECKING:
@@ -176,7 +177,7 @@ class WorkerConfig(_Strict):
     shutdown_grace_seconds: float = Field(30.0, ge=0)
 
 
-class _EnvironmentFields(_Strict):
+class _EnvironmentFields(KindEnvironmentFields, _Strict):
     """Keys shared by a fraise's environment and the top-level per-environment defaults.
 
     Everything is optional here so that the resolver can tell "not written" (absent
@@ -239,7 +240,7 @@ class EnvironmentConfig(_EnvironmentFields):
         return anchor_path(value, info)
 
 
-class FraiseConfig(_Strict):
+class FraiseConfig(KindFraiseFields, _Strict):
     """One deployable project and its environments."""
 
     type: FraiseType = FraiseType.API

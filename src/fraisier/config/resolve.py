@@ -17,6 +17,7 @@ from pydantic import BaseModel
 
 from fraisier.config.commands import CommandSpec
 from fraisier.config.errors import UnknownTarget
+from fraisier.config.kinds import KindSettings, resolve_kind
 from fraisier.config.model import (
     DEFAULT_KEEP_RELEASES,
     DEFAULT_TIMEOUT,
@@ -53,6 +54,7 @@ class Target:
     timeout: float
     env: dict[str, str] = field(default_factory=dict)
     secrets: GitConfig = field(default_factory=GitConfig)
+    kind: KindSettings = field(default_factory=KindSettings)  # etl, scheduled, backup settings
 
     @property
     def name(self) -> str:
@@ -154,7 +156,8 @@ def resolve_target(config: FraisierConfig, fraise: str, environment: str) -> Tar
             default=DEFAULT_TIMEOUT, skip_none=True,
         ),
         env={**defaults.env, **fraise_config.env, **env.env},
-        secrets=_secrets(config, fraise_config.git, env.git),
+        secrets=_secrets(config, defaults.git, fraise_config.git, env.git),
+        kind=resolve_kind(fraise_config, env, defaults, config.config_path),
     )
 
 

@@ -54,12 +54,12 @@ fraises:
       up: python3 manage.py migrate
       down: python3 manage.py migrate --backwards
     env:
-      PORT: 8000               # passed to every command and to the health check
+      PORT: 8000               # passed to every command (and to a command health check)
 
     environments:
       staging:
         branch: develop        # a glob: release/* would match every release branch
-        app_path: /srv/web/staging   # releases/, shared/ and the current symlink go here
+        app_path: /srv/web/staging   # releases/ and the current symlink go here
         restart: systemctl restart web-staging
         health_check:
           url: http://127.0.0.1:8001/health

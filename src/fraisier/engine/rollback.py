@@ -52,6 +52,11 @@ def migrate_down(run: DeploymentRun) -> dict[str, Any]:
     if not run.options.get("migrate_down"):
         raise SkipStep("database left as is (pass --migrate-down to run migrate.down)")
     migrate = run.target.migrate
+    if migrate is not None and migrate.tool is not None and migrate.down is None:
+        # A tool preset goes back to the revision recorded for the chosen release.
+        from fraisier.kinds.migrations import rollback_to_release
+
+        return rollback_to_release(run)
     if migrate is None or migrate.down is None:
         raise StepFailed("--migrate-down was asked but no migrate.down is configured")
     live_dir = run.layout.release_dir(run.previous_release_id) if run.previous_release_id else None

@@ -103,6 +103,9 @@ def run_saga(steps: list[Step], recorder: Recorder,
                                    error=f"{message}; rollback failed: " + "; ".join(errors),
                                    failed_step=step.name, compensation_errors=errors,
                                    not_undone=not_undone)
+            if not any(steps[p].compensate is not None for p in to_undo):
+                # Nothing had been changed yet: there was nothing to roll back.
+                return SagaOutcome(DeploymentStatus.FAILED, error=message, failed_step=step.name)
             return SagaOutcome(DeploymentStatus.ROLLED_BACK, error=message,
                                failed_step=step.name, not_undone=not_undone)
         recorder.step(position, StepStatus.SUCCEEDED, data=data)

@@ -21,6 +21,7 @@ from fraisier.store.migrate import apply_migrations
 from fraisier.store.queue import NotFound, Queue
 from fraisier.store.records import DeploymentRecord, ReleaseRecord, StepRecord
 from fraisier.store.releases import Releases
+from fraisier.store.runs import Backups, Runs
 from fraisier.store.views import Views
 from fraisier.store.webhooks import WebhookEvents
 from fraisier.store.workers import Workers
@@ -48,6 +49,7 @@ class Store:
         self.webhooks = WebhookEvents(db, self.events)
         self.workers = Workers(db)
         self.views = Views(db, self.ledger)
+        self.runs, self.backups = Runs(db), Backups(db)  # etl/job runs and backups
 
     @property
     def backend(self) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -54,16 +55,10 @@ class Database:
     # -- connections -------------------------------------------------------------------
     def _connect(self):
         if self.backend == "sqlite":
-            # isolation_level=None: we issue BEGIN ourselves, so reads never hold a
-            # transaction open and writers take the lock up front (BEGIN IMMEDIATE).
-            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
-                                   timeout=30)
-            conn.row_factory = _sqlite_dict_row
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA foreign_keys=ON")
-            conn.execute("PRAGMA busy_timeout=30000")
-            return conn
+            try:
+                return self._connect_sqlite()
+            except sqlite3.Error as exc:
+                raise StoreUnavailable(f"cannot open {self.path}: {exc}") from exc
         import psycopg
         from psycopg.rows import dict_row
 
@@ -72,6 +67,27 @@ class Database:
                                    connect_timeout=10)
         except psycopg.OperationalError as exc:
             raise StoreUnavailable(f"cannot connect to the state database: {exc}") from exc
+
+    def _connect_sqlite(self) -> sqlite3.Connection:
+        # isolation_level=None: we issue BEGIN ourselves, so reads never hold a transaction
+        # open and writers take the lock up front (BEGIN IMMEDIATE).
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
+                               timeout=30)
+        conn.row_factory = _sqlite_dict_row
+        conn.execute("PRAGMA busy_timeout=30000")
+        # Switching a new file to WAL needs a moment alone with it; two processes opening a
+        # fresh database at once can see SQLITE_BUSY here without the busy handler, so retry.
+        for attempt in range(50):
+            try:
+                conn.execute("PRAGMA journal_mode=WAL")
+                break
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or attempt == 49:
+                    raise
+                time.sleep(0.05)
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        return conn
 
     @property
     def conn(self):
@@ -102,7 +118,7 @@ class Database:
             # No parameters: send the text as is (psycopg then allows several statements).
             if not params:
                 return self.conn.execute(sql)
-            return self.conn.execute(self._sql(sql), tuple(params))
+            return self.conn.execute(self._sql(sql), tuple(_text_safe(p) for p in params))
         except Exception as exc:
             raise _translate(exc) from exc
 
@@ -151,6 +167,14 @@ class Database:
             raise _translate(exc) from exc
         finally:
             self._local.depth = 0
+
+
+def _text_safe(value: Any) -> Any:
+    """PostgreSQL text cannot hold NUL; command output and request bodies can. Store U+FFFD
+    in its place on both backends, so they keep the same data."""
+    if isinstance(value, str) and "\x00" in value:
+        return value.replace("\x00", "\ufffd")
+    return value
 
 
 def _sqlite_dict_row(cursor: sqlite3.Cursor, row: tuple) -> Row:

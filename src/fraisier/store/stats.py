@@ -1,5 +1,6 @@
-"""Deployment statistics from the daily rollups (migration 0041), exact for counts and the
-average, and exact to one duration bucket for the 95th percentile.
+"""Deployment statistics from the daily rollups (migration 0041): counts and the average
+from the rollups, the 95th percentile located by the duration histogram and read exactly
+from the rows of one bucket.
 
 The window "the last N days" starts mid-day: whole days come from the rollups, the first,
 partial day from tb_deployment itself (a short range scan on its queued_at index).
@@ -7,6 +8,7 @@ partial day from tb_deployment itself (a short range scan on its queued_at index
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 from typing import Any
 
@@ -41,9 +43,10 @@ def deployment_stats(db: Database, *, fraise: str | None = None,
     counts = {status: 0 for status in COUNTED}
     timed, duration_sum = 0, 0.0
     histogram: dict[int, int] = {}
-    day_filter, day_params = "", []
+    day_filter, day_params, since_text = "", [], None
     if days:
         since = utc_now() - timedelta(days=days)
+        since_text = utc_timestamp(since)
         first_whole_day = (since + timedelta(days=1)).strftime("%Y-%m-%d")
         day_filter, day_params = " AND day >= ?", [first_whole_day]
         # The partial first day, from the deployments themselves.
@@ -51,7 +54,7 @@ def deployment_stats(db: Database, *, fraise: str | None = None,
         for row in db.fetchall(
                 f"SELECT status, duration_seconds FROM tb_deployment WHERE queued_at >= ?"
                 f" AND queued_at < ? AND status IN ({marks}){target}",
-                [utc_timestamp(since), first_whole_day, *COUNTED, *params]):
+                [since_text, first_whole_day, *COUNTED, *params]):
             counts[row["status"]] += 1
             if row["duration_seconds"] is not None:
                 timed += 1
@@ -74,13 +77,14 @@ def deployment_stats(db: Database, *, fraise: str | None = None,
     total = sum(counts.values())
     p95 = None
     if timed:
-        # The 95th percentile by rank; reported as the upper edge of its bucket.
-        rank, seen = min(timed - 1, int(timed * 0.95)), 0
+        # Nearest-rank 95th percentile: the ceil(0.95 n)-th smallest duration. The histogram
+        # says which bucket holds it; the rows of that one bucket give the exact value.
+        rank, below = max(0, math.ceil(timed * 0.95) - 1), 0
         for lower in sorted(histogram):
-            seen += histogram[lower]
-            if seen > rank:
-                p95 = float(lower + bucket_width(lower))
+            if below + histogram[lower] > rank:
+                p95 = _exact_in_bucket(db, lower, rank - below, since_text, target, params)
                 break
+            below += histogram[lower]
     return {
         "fraise": fraise,
         "environment": environment,
@@ -93,5 +97,20 @@ def deployment_stats(db: Database, *, fraise: str | None = None,
         "interrupted": counts["interrupted"],
         "success_rate": round(counts["succeeded"] / total, 4) if total else None,
         "average_duration_seconds": round(duration_sum / timed, 3) if timed else None,
-        "p95_duration_seconds": p95,
+        "p95_duration_seconds": round(p95, 3) if p95 is not None else None,
     }
+
+
+def _exact_in_bucket(db: Database, lower: int, offset: int, since: str | None, target: str,
+                     params: list[Any]) -> float:
+    marks = ",".join("?" * len(COUNTED))
+    window = " AND queued_at >= ?" if since else ""
+    value = db.scalar(
+        "SELECT duration_seconds FROM tb_deployment WHERE duration_seconds >= ?"
+        f" AND duration_seconds < ?{window} AND status IN ({marks}){target}"
+        " ORDER BY duration_seconds LIMIT 1 OFFSET ?",
+        [lower, lower + bucket_width(lower), *([since] if since else []), *COUNTED, *params,
+         offset])
+    # Only a row the histogram counted but this range cannot see (a negative duration
+    # from a clock step) lands here; the bucket's upper edge is then the best answer.
+    return float(value) if value is not None else float(lower + bucket_width(lower))

@@ -27,7 +27,11 @@ class WebhookEvents:
         """Record one request. Call inside the transaction that enqueues its deployments."""
         stored = None
         if payload is not None:
+            # Decode what fits, then drop characters until the text fits too: a multi-byte
+            # character cut in half becomes a 3-byte replacement character.
             stored = payload[:PAYLOAD_CAP_BYTES].decode("utf-8", errors="replace")
+            while len(stored.encode("utf-8")) > PAYLOAD_CAP_BYTES:
+                stored = stored[:-1]
         with self.db.transaction():
             event_id = self.db.insert(
                 "INSERT INTO tb_webhook_event (received_at, provider, event_type, delivery_id,"

@@ -1,0 +1,126 @@
+"""Commands for runs outside deployments: run (an ETL script or a job), runs, jobs, scheduler."""
+
+from __future__ import annotations
+
+import click
+
+from fraisier.cli import render
+
+RUN_COLUMNS = ["id", "target", "name", "trigger", "status", "exit", "started", "took", "error"]
+
+
+def _run_rows(records) -> list[list[str]]:
+    return [[str(r.id), f"{r.fraise}/{r.environment}", r.name, r.trigger,
+             render.styled(r.status), "-" if r.exit_code is None else str(r.exit_code),
+             render.when(r.started_at), render.seconds(r.duration_seconds),
+             (r.error or "")[:60]] for r in records]
+
+
+@click.command(name="run")
+@click.argument("fraise")
+@click.argument("environment")
+@click.argument("job", required=False)
+@click.option("--trigger", type=click.Choice(["cli", "schedule"]), default="cli", hidden=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the run record as JSON.")
+@click.pass_obj
+def run_command(app, fraise: str, environment: str, job: str | None, trigger: str,
+                as_json: bool) -> None:
+    """Run the ETL script of FRAISE (or its JOB) on the active release, without deploying.
+
+    The run is recorded (see `fraisier runs`). Exits 0 when it succeeded."""
+    from fraisier.kinds.etl import NoActiveRelease, run_etl
+    from fraisier.kinds.jobs import jobs_of, run_job
+    from fraisier.store import Conflict
+
+    target = app.target(fraise, environment)
+    out = render.console(stderr=as_json)
+
+    def echo(line: str) -> None:
+        out.print(line, markup=False, highlight=False, soft_wrap=True)
+
+    try:
+        if job is None:
+            record = run_etl(app.store, target, trigger=trigger, on_line=echo)
+        else:
+            jobs = jobs_of(target)
+            if job not in jobs:
+                known = ", ".join(jobs) or "none"
+                raise click.ClickException(f"{target.name} has no job {job!r} (jobs: {known})")
+            record = run_job(app.store, target, jobs[job], trigger=trigger, on_line=echo)
+    except NoActiveRelease as exc:
+        raise click.ClickException(str(exc)) from exc
+    except Conflict as exc:
+        raise click.ClickException(f"{job or 'the script'} of {target.name} is already running")\
+            from exc
+    if as_json:
+        render.echo_json(record.to_json())
+    else:
+        render.table(None, RUN_COLUMNS, _run_rows([record]))
+    raise SystemExit(0 if record.status == "succeeded" else 1)
+
+
+@click.command()
+@click.argument("fraise")
+@click.argument("environment", required=False)
+@click.option("--job", "name", help="Only runs of this job.")
+@click.option("--limit", default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def runs(app, fraise: str, environment: str | None, name: str | None, limit: int,
+         as_json: bool) -> None:
+    """Recorded runs of ETL scripts, jobs and backups of FRAISE, newest first."""
+    if environment:
+        app.target(fraise, environment)
+    records = app.store.runs.list(fraise, environment, name=name, limit=limit)
+    if as_json:
+        render.echo_json([r.to_json() for r in records])
+    else:
+        render.table(f"runs of {fraise}", RUN_COLUMNS, _run_rows(records))
+
+
+@click.command()
+@click.argument("fraise", required=False)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def jobs(app, fraise: str | None, as_json: bool) -> None:
+    """Scheduled jobs with their last run, its result, and the next run time (UTC)."""
+    from fraisier.kinds.scheduler import job_overview
+
+    if fraise and fraise not in app.config.fraises:
+        raise click.ClickException(f"unknown fraise {fraise!r}")
+    rows = job_overview(app.store, app.config, fraise)
+    if as_json:
+        render.echo_json(rows)
+        return
+    render.table("jobs", ["fraise", "env", "job", "schedule", "backend", "last run", "result",
+                          "next run"],
+                 [[r["fraise"], r["environment"], r["job"],
+                   r["schedule"] or "after " + ", ".join(r["depends_on"]), r["scheduler"],
+                   render.when(r["last_run"]), render.styled(r["last_status"]),
+                   render.when(r["next_run"])] for r in rows])
+
+
+@click.command()
+@click.option("--poll", default=10.0, show_default=True, help="Seconds between checks.")
+@click.option("--once", is_flag=True,
+              help="Run what fell due since each job's last recorded run, then exit.")
+@click.pass_obj
+def scheduler(app, poll: float, once: bool) -> None:
+    """Run the jobs of `scheduler: builtin` environments when they are due (UTC)."""
+    import signal
+    import threading
+
+    from fraisier.kinds.scheduler import Scheduler
+
+    out = render.console()
+    sched = Scheduler(app.store, app.config,
+                      on_line=lambda line: out.print(line, markup=False, highlight=False))
+    if once:
+        sched.run_pending()
+        sched.close()
+        return
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    out.print(f"scheduler running (poll every {poll}s); Ctrl-C to stop")
+    sched.run_forever(stop, poll_seconds=poll)

@@ -1,0 +1,83 @@
+"""The `etl` fraise type: deploy the release like an api, then run its script (see plans.py).
+
+The script runs in the new release directory with a timeout; its exit code, duration and
+output tail are recorded as a run (tb_run), and its output goes to the deployment log. A
+failed script fails the deployment, so the previous release is put back. `on_success` /
+`on_failure` commands run after the script and never change its outcome.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fraisier.engine.context import DeploymentRun
+from fraisier.engine.saga import StepFailed
+from fraisier.kinds.runs import active_release_dir, execute_run, target_env
+
+ETL_RUN = "script"
+
+
+def _timeout(target) -> float:
+    return target.kind.script_timeout or target.timeout
+
+
+def notify(target, record, *, cwd, env, on_line) -> None:
+    """Run on_success / on_failure; their failure is logged, never changes the run's outcome."""
+    from fraisier.engine.process import CommandNotFound, run_command
+
+    command = target.kind.on_success if record.status == "succeeded" else target.kind.on_failure
+    if command is None:
+        return
+    label = "on_success" if record.status == "succeeded" else "on_failure"
+    env = {**env, "FRAISIER_RUN_ID": str(record.id), "FRAISIER_RUN_STATUS": record.status,
+           "FRAISIER_RUN_EXIT_CODE": "" if record.exit_code is None else str(record.exit_code)}
+    try:
+        result = run_command(command.argv, cwd=cwd, env=env, timeout=target.timeout,
+                             on_line=on_line)
+        if not result.ok and on_line:
+            on_line(f"{label}: {result.describe()} (ignored)")
+    except CommandNotFound as exc:
+        if on_line:
+            on_line(f"{label}: {exc} (ignored)")
+
+
+def script_step(run: DeploymentRun) -> dict[str, Any]:
+    target = run.target
+    if target.kind.script is None:
+        raise StepFailed("an etl fraise needs `script` (the command to run)")
+    assert run.release_id
+    cwd = run.layout.release_dir(run.release_id)
+    env = run.env()
+    run.log(f"$ script: {' '.join(target.kind.script.argv)}")
+    record, result = execute_run(
+        run.store, target, "etl", ETL_RUN, target.kind.script, cwd=cwd, env=env,
+        timeout=_timeout(target), trigger="deploy", release=run.release_id,
+        deployment_id=run.deployment_id, on_line=run.log, cancel=run.cancel)
+    notify(target, record, cwd=cwd, env=env, on_line=run.log)
+    data = {"run_id": record.id, "exit_code": record.exit_code,
+            "duration_seconds": record.duration_seconds, "status": record.status}
+    if record.status != "succeeded":
+        raise StepFailed(f"script: {record.error}")
+    return data
+
+
+class NoActiveRelease(Exception):
+    pass
+
+
+def run_etl(store, target, *, trigger: str = "cli", on_line=None, cancel=None):
+    """Run the ETL script again on the active release, without deploying. Returns the RunRecord.
+
+    Raises NoActiveRelease when nothing is deployed, store.Conflict when a run is going on.
+    """
+    if target.kind.script is None:
+        raise NoActiveRelease(f"{target.name} has no script configured")
+    release, release_dir = active_release_dir(target)
+    if release_dir is None:
+        raise NoActiveRelease(f"{target.name} has no active release: deploy it first")
+    env = target_env(target, release_dir)
+    record, _ = execute_run(store, target, "etl", ETL_RUN, target.kind.script, cwd=release_dir,
+                            env=env, timeout=_timeout(target), trigger=trigger,
+                            release=release, on_line=on_line, cancel=cancel)
+    notify(target, record, cwd=release_dir, env=env, on_line=on_line)
+    return store.runs.get(record.id)
