@@ -102,7 +102,7 @@ class _Heartbeat(threading.Thread):
         self.lost = False
 
     def run(self) -> None:
-        interval = max(0.2, self.lease_seconds / 3)
+        interval = max(0.2, min(self.lease_seconds / 3, 2.0))
         while not self._stop_event.wait(interval):
             try:
                 still_ours = self.store.queue.renew_lease(self.deployment_id, self.owner,
@@ -113,6 +113,12 @@ class _Heartbeat(threading.Thread):
                 self.lost = True
                 self.run_.cancel.set()
                 return
+            try:
+                if self.store.queue.cancel_requested(self.deployment_id):
+                    # `fraisier cancel`: stop the command; the compensations then run here.
+                    self.run_.cancel.set()
+            except Exception:  # noqa: BLE001 - asked again at the next beat
+                pass
 
     def stop(self) -> None:
         self._stop_event.set()

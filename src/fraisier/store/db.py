@@ -122,6 +122,14 @@ class Database:
         assert row is not None
         return int(row["id"])
 
+    def after_commit(self, callback) -> None:
+        """Run `callback` once the current transaction commits (now, outside one); dropped on
+        rollback. In-process wake-ups use it, so nobody is woken for a row not yet visible."""
+        if getattr(self._local, "depth", 0):
+            self._local.after_commit.append(callback)
+        else:
+            callback()
+
     @contextmanager
     def transaction(self) -> Iterator[Database]:
         """A write transaction. Nested use joins the outer one."""
@@ -135,6 +143,8 @@ class Database:
             return
         conn = self.conn
         self._local.depth = 1
+        self._local.after_commit = []
+        committed = False
         try:
             if self.backend == "sqlite":
                 conn.execute("BEGIN IMMEDIATE")
@@ -147,10 +157,15 @@ class Database:
             else:
                 with conn.transaction():
                     yield self
+            committed = True
         except Exception as exc:
             raise _translate(exc) from exc
         finally:
             self._local.depth = 0
+            callbacks, self._local.after_commit = self._local.after_commit, []
+        if committed:
+            for callback in callbacks:
+                callback()
 
 
 def _sqlite_dict_row(cursor: sqlite3.Cursor, row: tuple) -> Row:
