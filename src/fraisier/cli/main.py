@@ -20,6 +20,12 @@ COMMANDS = {
     "deploy": "deploy:deploy",
     "rollback": "deploy:rollback",
     "demo": "demo:demo",
+    "serve": "serve:serve",
+    "worker": "serve:worker",
+    "cancel": "control:cancel",
+    "retry": "control:retry",
+    "webhook": "webhooks:webhook",
+    "webhooks": "webhooks:webhooks",
 }
 
 

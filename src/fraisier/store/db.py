@@ -76,6 +76,9 @@ class Database:
     @property
     def conn(self):
         conn = getattr(self._local, "conn", None)
+        if conn is not None and self.backend == "postgres" and (conn.closed or conn.broken):
+            # The server went away and came back (or not): try a fresh connection.
+            conn = None
         if conn is None:
             conn = self._connect()
             self._local.conn = conn
