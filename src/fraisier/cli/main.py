@@ -59,3 +59,7 @@ def cli(ctx: click.Context, config_path: str) -> None:
 
 def main() -> None:
     cli(prog_name="fraisier")
+
+
+if __name__ == "__main__":
+    main()
