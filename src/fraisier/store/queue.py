@@ -127,7 +127,8 @@ class Queue:
             (RUNNING, utc_timestamp(now), owner,
              utc_timestamp(now + timedelta(seconds=lease_seconds)), row["id"]),
         )
-        self._status_event(int(row["id"]), row["fraise"], row["environment"], RUNNING)
+        self._status_event(int(row["id"]), row["fraise"], row["environment"], RUNNING,
+                           owner=owner)
 
     def renew_lease(self, deployment_id: int, owner: str, lease_seconds: float) -> bool:
         """Heartbeat: False means the lease is no longer ours (recovered or cancelled)."""
