@@ -39,7 +39,8 @@ class Process:
         raise RuntimeError(f"not ready after {timeout}s:\n{self.output()}")
 
     def output(self) -> str:
-        self.log.flush()
+        if not self.log.closed:
+            self.log.flush()
         return self.log_path.read_text(errors="replace")[-4000:]
 
     def kill9(self) -> None:
