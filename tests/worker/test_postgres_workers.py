@@ -30,7 +30,7 @@ def test_two_workers_run_each_deployment_once_and_one_per_environment(tmp_path, 
     store = open_state(config)
     # Inserted directly: enqueue() would (rightly) coalesce the four per environment.
     with store.db.transaction():
-        for round_ in range(PER_ENVIRONMENT):
+        for _round in range(PER_ENVIRONMENT):
             for n in range(ENVIRONMENTS):
                 store.db.execute(
                     "INSERT INTO tb_deployment (fraise, environment, status, trigger, branch,"
