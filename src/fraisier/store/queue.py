@@ -66,7 +66,7 @@ class Queue:
             self._supersede_older(fraise, environment, new_id)
             self._status_event(new_id, fraise, environment, QUEUED)
             self._wake_workers()
-        return self.get(new_id)
+        return self.get(new_id, with_steps=False)  # a new deployment has no steps yet
 
     def _wake_workers(self) -> None:
         """Wake workers once this transaction commits: in this process through the listeners,
