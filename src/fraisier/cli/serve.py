@@ -11,6 +11,8 @@ import click
 def _logging() -> None:
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # One line per health-check probe is noise here; the deployment log has them.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 @click.command()

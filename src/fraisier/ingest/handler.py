@@ -7,6 +7,7 @@ import hashlib
 import logging
 
 from fraisier.domain.model import Trigger, WebhookOutcome
+from fraisier.ingest.group_commit import GroupCommit
 from fraisier.ingest.result import IngestResult, WebhookRequest
 from fraisier.ingest.routing import repository_candidates, route_all, verified_targets
 from fraisier.providers import (
@@ -29,6 +30,7 @@ class Ingest:
         self.config = config
         self.store = store
         self.targets = list(config.targets())
+        self.group_commit = GroupCommit(store.db)
 
     def handle(self, request: WebhookRequest, now: float | None = None) -> IngestResult:
         try:
@@ -94,32 +96,36 @@ class Ingest:
             sender=(push.sender if push else "")[:200], body_digest=digest,
             source_ip=request.source_ip,
         )
-        db = self.store.db
-        with db.transaction():
-            if self.store.webhooks.seen(provider=delivery.provider,
-                                        delivery_id=fields["delivery_id"],
-                                        body_digest=digest if window > 0 else None,
-                                        window_seconds=window):
-                self.store.webhooks.record(**fields, outcome=WebhookOutcome.DUPLICATE.value,
-                                           reason="delivery already received")
-                return IngestResult.duplicate()
-            if delivery.kind == "ping":
-                self.store.webhooks.record(**fields, outcome=WebhookOutcome.PONG.value,
-                                           payload=request.body)
-                return IngestResult.pong()
-            if delivery.kind != "push":
-                reason = f"{delivery.event_type} events do not deploy"
-            elif not verified:
-                reason = (f"repository {delivery.repository!r} is not the repository of any "
-                          "configured fraise")
-            else:
-                routes, reason = route_all(delivery.pushes, verified, self.config.branch_mapping)
-                if routes:
-                    return self._enqueue(request, fields, routes)
-            self.store.webhooks.record(**fields, outcome=WebhookOutcome.IGNORED.value,
-                                       reason=reason[:500], payload=request.body)
-            log.info("webhook %s ignored: %s", fields["delivery_id"] or digest[:12], reason)
-            return IngestResult.ignored(reason)
+        return self.group_commit.run(lambda: self._record(request, delivery, verified, fields,
+                                                          digest, window))
+
+    def _record(self, request: WebhookRequest, delivery: Delivery, verified: list,
+                fields: dict, digest: str, window: int) -> IngestResult:
+        # Runs inside the (shared) transaction: the event and its deployments commit together.
+        if self.store.webhooks.seen(provider=delivery.provider,
+                                    delivery_id=fields["delivery_id"],
+                                    body_digest=digest if window > 0 else None,
+                                    window_seconds=window):
+            self.store.webhooks.record(**fields, outcome=WebhookOutcome.DUPLICATE.value,
+                                       reason="delivery already received")
+            return IngestResult.duplicate()
+        if delivery.kind == "ping":
+            self.store.webhooks.record(**fields, outcome=WebhookOutcome.PONG.value,
+                                       payload=request.body)
+            return IngestResult.pong()
+        if delivery.kind != "push":
+            reason = f"{delivery.event_type} events do not deploy"
+        elif not verified:
+            reason = (f"repository {delivery.repository!r} is not the repository of any "
+                      "configured fraise")
+        else:
+            routes, reason = route_all(delivery.pushes, verified, self.config.branch_mapping)
+            if routes:
+                return self._enqueue(request, fields, routes)
+        self.store.webhooks.record(**fields, outcome=WebhookOutcome.IGNORED.value,
+                                   reason=reason[:500], payload=request.body)
+        log.info("webhook %s ignored: %s", fields["delivery_id"] or digest[:12], reason)
+        return IngestResult.ignored(reason)
 
     def _enqueue(self, request: WebhookRequest, fields: dict, routes) -> IngestResult:
         # Called inside the transaction: the event and its deployments commit together.

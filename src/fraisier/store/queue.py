@@ -77,10 +77,12 @@ class Queue:
 
     def _supersede_older(self, fraise: str, environment: str, newest_id: int) -> None:
         older = self.db.fetchall(
+            # 'queued' written literally so the partial index ix_deployment_queued_env applies.
             "UPDATE tb_deployment SET status = ?, superseded_by = ?, completed_at = ?"
-            " WHERE fraise = ? AND environment = ? AND status = ? AND id < ? RETURNING id",
+            " WHERE fraise = ? AND environment = ? AND status = 'queued' AND id < ?"
+            " RETURNING id",
             (DeploymentStatus.SUPERSEDED.value, newest_id, utc_timestamp(), fraise,
-             environment, QUEUED, newest_id),
+             environment, newest_id),
         )
         for row in older:
             self._status_event(int(row["id"]), fraise, environment,
