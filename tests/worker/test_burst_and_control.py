@@ -164,3 +164,31 @@ def test_deploy_follows_a_live_worker(tmp_path):
         server.terminate()
         server.wait(30)
     assert server.returncode == 0
+
+
+def test_a_stalled_worker_does_not_overwrite_recovery(tmp_path):
+    from fraisier.engine.recovery import recover
+
+    ws, gate = _gated_workspace(tmp_path)
+    config = load_config(ws.config_path)
+    store = open_state(config)
+    worker = Worker(config, store, concurrency=1)
+    worker.start()
+    try:
+        record = request_deployment(store, config, "app", "production", trigger=Trigger.CLI)
+        wait_for(lambda: any(s.name == "build" and s.status == "running"
+                             for s in store.queue.get(record.id).steps), what="build")
+        # As if the worker had stalled past its lease: another one takes the deployment over.
+        with store.db.transaction():
+            store.db.execute("UPDATE tb_deployment SET lease_expires_at = ? WHERE id = ?",
+                             ("2000-01-01T00:00:00.000000Z", record.id))
+        assert store.queue.take_over(record.id, "recovering-worker", 600)
+        wait_for(lambda: not worker.running, what="the stalled run to give up")
+        assert store.queue.get(record.id).status == "running"  # still the recoverer's
+        final = recover(store, config, record.id)
+    finally:
+        gate.write_text("open")
+        worker.stop()
+    assert final.status == "interrupted"
+    assert store.queue.get(record.id).status == "interrupted"
+    store.close()

@@ -85,8 +85,9 @@ def execute(store, config, deployment_id: int, *, owner: str, lease_seconds: flo
             error = f"lease lost (recovered or cancelled elsewhere); {error}"
         status = DeploymentStatus.CANCELLED if status != DeploymentStatus.ROLLBACK_FAILED else status
     run.close_log()
-    if heartbeat.lost and store.queue.get(deployment_id, with_steps=False).status != "running":
-        # Someone else already decided this deployment's fate; do not overwrite it.
+    if heartbeat.lost:
+        # Another worker took the lease (recovery) and decides this deployment's fate, even
+        # if it has not finished yet: do not overwrite it.
         return store.queue.get(deployment_id)
     run.log(f"deployment {deployment_id} {status.value}" + (f": {error}" if error else ""))
     return store.queue.finish(deployment_id, status, error)
