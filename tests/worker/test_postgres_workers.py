@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+import time
 from collections import defaultdict
 
 from fraisier.config import load_config
@@ -70,4 +71,35 @@ def test_two_workers_run_each_deployment_once_and_one_per_environment(tmp_path, 
                  if e["payload"]["status"] == "running"}
     assert len(processes) == 2  # both workers took a share
     assert all(w.returncode == 0 for w in workers)
+    store.close()
+
+
+def test_a_worker_in_another_process_is_woken_by_notify(tmp_path, postgres_url):
+    ws = make_workspace(tmp_path / "ws")
+    # A poll so slow that only LISTEN/NOTIFY can explain a prompt start.
+    ws.config_path.write_text(_config(ws, postgres_url).replace("poll_interval: 0.2",
+                                                                 "poll_interval: 600"))
+    config = load_config(ws.config_path)
+    store = open_state(config)
+    worker = subprocess.Popen([sys.executable, "-m", "fraisier.cli.main", "-c",
+                               str(ws.config_path), "worker"], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        wait_for(lambda: store.workers.alive(), what="the worker")
+        # Once its LISTEN session is up and its first claims found nothing, only a NOTIFY
+        # can wake it before the 600 s poll.
+        wait_for(lambda: store.db.scalar("SELECT COUNT(*) FROM pg_stat_activity"
+                                         " WHERE query LIKE 'LISTEN fraisier_queue%'"),
+                 what="the LISTEN session")
+        time.sleep(0.5)  # let its slots go back to waiting (ordering, not a threshold)
+        from fraisier.domain.model import Trigger
+        from fraisier.engine.service import request_deployment
+
+        record = request_deployment(store, config, "cheap", "e0", trigger=Trigger.CLI)
+        final = wait_for(lambda: (r := store.queue.get(record.id)).status == "succeeded" and r,
+                         timeout=120, what="the deployment")
+        assert final.status == "succeeded"
+    finally:
+        worker.terminate()
+        worker.wait(30)
     store.close()

@@ -21,6 +21,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
+from starlette.routing import Route
 
 from fraisier.ingest import IngestResult, RateLimiter, WebhookRequest, client_address
 from fraisier.ingest.handler import Ingest
@@ -71,13 +72,13 @@ def create_app(config, store, *, worker: bool = True, routers: Iterable = (),
         result = await run_in_threadpool(ingest.handle, full)
         return _json(result)
 
-    @app.post("/webhook")
     async def webhook(request: Request) -> JSONResponse:
-        return await receive(request, None)
+        return await receive(request, request.path_params.get("provider"))
 
-    @app.post("/webhook/{provider}")
-    async def webhook_named(request: Request, provider: str) -> JSONResponse:
-        return await receive(request, provider)
+    # Plain Starlette routes: the webhook path is the hot one, and it needs none of FastAPI's
+    # parameter machinery.
+    app.router.routes.append(Route("/webhook", webhook, methods=["POST"]))
+    app.router.routes.append(Route("/webhook/{provider}", webhook, methods=["POST"]))
 
     @app.get("/healthz")
     async def healthz() -> dict:
