@@ -25,6 +25,12 @@ COMMANDS = {
     "jobs": "runs:jobs",
     "scheduler": "runs:scheduler",
     "backup": "backup:backup",
+    "serve": "serve:serve",
+    "worker": "serve:worker",
+    "cancel": "control:cancel",
+    "retry": "control:retry",
+    "webhook": "webhooks:webhook",
+    "webhooks": "webhooks:webhooks",
 }
 
 
@@ -58,3 +64,7 @@ def cli(ctx: click.Context, config_path: str) -> None:
 
 def main() -> None:
     cli(prog_name="fraisier")
+
+
+if __name__ == "__main__":
+    main()
