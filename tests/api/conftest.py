@@ -25,11 +25,12 @@ from tests.engine.sample import make_sample
 
 
 def start_server(config_path: Path, port: int) -> subprocess.Popen:
-    env = dict(os.environ, FRAISIER_CONFIG=str(config_path))
+    """`fraisier serve` without its in-process worker: tests run deployments themselves, in
+    another process, when they want them run."""
     return subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "fraisier.api.app:app_from_env",
-         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-        env=env, start_new_session=True)
+        [sys.executable, "-c", "from fraisier.cli.main import main; main()", "-c",
+         str(config_path), "serve", "--no-worker", "--host", "127.0.0.1", "--port", str(port)],
+        start_new_session=True)
 
 
 def wait_until_up(process: subprocess.Popen, url: str) -> None:

@@ -25,17 +25,19 @@ def test_deploy_queues_and_a_newer_request_supersedes(live_api):
                           token="deploy") == ["NOT_FOUND"]
 
 
-def test_cancel_queued_but_not_running_or_finished(live_api):
+def test_cancel_queued_at_once_and_running_through_its_worker(live_api):
     queued = live_api.gql(DEPLOY, token="deploy")["deploy"]
-    cancel = "mutation($id: Int!) { cancelDeployment(id: $id) { id status } }"
+    cancel = "mutation($id: Int!) { cancelDeployment(id: $id) { id status cancelRequested } }"
     assert live_api.gql(cancel, {"id": queued["id"]}, token="deploy")["cancelDeployment"] == {
-        "id": queued["id"], "status": "CANCELLED"}
+        "id": queued["id"], "status": "CANCELLED", "cancelRequested": False}
     assert live_api.codes(cancel, {"id": queued["id"]}, token="deploy") == ["CONFLICT"]
     running = live_api.gql(DEPLOY, token="deploy")["deploy"]
     live_api.store.queue.claim(running["id"], "test-worker", 60)
+    asked = live_api.gql(cancel, {"id": running["id"]}, token="deploy")["cancelDeployment"]
+    assert asked == {"id": running["id"], "status": "RUNNING", "cancelRequested": True}
+    assert live_api.store.queue.cancel_requested(running["id"])  # its worker's heartbeat sees it
+    live_api.store.queue.finish(running["id"], "cancelled")
     assert live_api.codes(cancel, {"id": running["id"]}, token="deploy") == ["CONFLICT"]
-    assert live_api.store.queue.get(running["id"]).status == "running"
-    live_api.store.queue.finish(running["id"], "failed", error="stopped by the test")
     assert live_api.codes(cancel, {"id": 12345}, token="deploy") == ["NOT_FOUND"]
 
 

@@ -17,7 +17,8 @@ TABLES_AND_VIEWS = [
 def test_every_backend_ships_the_same_numbered_migrations() -> None:
     sqlite = available_migrations("sqlite")
     postgres = available_migrations("postgres")
-    assert [number for number, _, _ in sqlite] == list(range(1, len(sqlite) + 1))
+    numbers = [number for number, _, _ in sqlite]
+    assert numbers[0] == 1 and numbers == sorted(set(numbers))
     assert [(n, name) for n, name, _ in sqlite] == [(n, name) for n, name, _ in postgres]
 
 
@@ -85,3 +86,18 @@ def test_sync_fraises_and_record_commit_are_idempotent(store: Store) -> None:
     store.record_commit("web", "a" * 40, branch="main", message="again")
     commits = store.db.fetchall("SELECT * FROM tb_git_commit")
     assert [(c["sha"], c["message"]) for c in commits] == [("a" * 40, "one")]
+
+
+def test_a_lower_numbered_migration_arriving_later_is_applied(tmp_path) -> None:
+    # Numbers are reserved in ranges per area, so 0010 may ship after 0020 was applied.
+    from fraisier.store.db import Database
+
+    db = Database(f"sqlite:///{tmp_path}/state.db")
+    first = (1, "0001_a.sql", "CREATE TABLE a (x INTEGER)")
+    late = (10, "0010_b.sql", "CREATE TABLE b (x INTEGER)")
+    later = (20, "0020_c.sql", "CREATE TABLE c (x INTEGER)")
+    assert apply_migrations(db, [first, later]) == ["0001_a.sql", "0020_c.sql"]
+    assert apply_migrations(db, [first, late, later]) == ["0010_b.sql"]
+    assert db.scalar("SELECT COUNT(*) FROM b") == 0
+    assert apply_migrations(db, [first, late, later]) == []
+    db.close()

@@ -146,17 +146,21 @@ class Mutation:
                                     trigger=Trigger.API, commit=commit_sha, force=force)
         return Deployment.of(record)
 
-    @strawberry.mutation(description="Cancel a queued deployment. A running one answers "
-                         "CONFLICT.")
+    @strawberry.mutation(description="Cancel a deployment: a queued one never starts; a "
+                         "running one is stopped by its worker, which then undoes its completed "
+                         "steps (the returned deployment is still RUNNING with "
+                         "cancelRequested: true; follow it to see it end).")
     def cancel_deployment(self, info: Info, id: int) -> Deployment:
         _require(info, Scope.DEPLOY)
+        queue = api(info).store.queue
         record = _deployment_record(info, id)
-        if record.status != DeploymentStatus.QUEUED:
-            raise conflict(f"deployment {id} is {record.status}; only a queued deployment"
-                           " can be cancelled")
-        if not api(info).store.queue.cancel_queued(id):
-            raise conflict(f"deployment {id} started before it could be cancelled")
-        return Deployment.of(_deployment_record(info, id))
+        if record.status == DeploymentStatus.QUEUED and queue.cancel_queued(id):
+            return Deployment.of(_deployment_record(info, id))
+        if record.status in (DeploymentStatus.QUEUED, DeploymentStatus.RUNNING) and (
+                queue.request_cancel(id)):
+            return Deployment.of(_deployment_record(info, id))
+        status = _deployment_record(info, id).status
+        raise conflict(f"deployment {id} is already {status}")
 
     @strawberry.mutation(description="Queue a new deployment of the same commit as a finished "
                          "one that did not succeed.")

@@ -83,6 +83,7 @@ class Deployment:
     error_message: str | None
     retry_of: int | None
     superseded_by: int | None
+    cancel_requested: bool
 
     @classmethod
     def of(cls, record) -> Deployment:
@@ -93,7 +94,8 @@ class Deployment:
                    queued_at=record.queued_at, started_at=record.started_at,
                    completed_at=record.completed_at, duration_seconds=record.duration_seconds,
                    error_message=record.error, retry_of=record.retry_of,
-                   superseded_by=record.superseded_by)
+                   superseded_by=record.superseded_by,
+                   cancel_requested=record.cancel_requested)
 
     @strawberry.field
     async def steps(self, info: Info) -> list[DeploymentStep]:
@@ -200,8 +202,11 @@ class WebhookEvent:
     event_type: str
     delivery_id: str | None
     repository: str
+    ref: str
     branch: str | None
+    tag: str | None
     commit_sha: str | None
+    sender: str
     received_at: str
     outcome: WebhookOutcomeEnum
     reason: str
@@ -211,7 +216,8 @@ class WebhookEvent:
     def of(cls, row: dict) -> WebhookEvent:
         return cls(id=int(row["id"]), provider=row["provider"], event_type=row["event_type"],
                    delivery_id=row["delivery_id"], repository=redact_url(row["repository"]),
-                   branch=row["branch"], commit_sha=row["commit_sha"],
+                   ref=row["ref"], branch=row["branch"], tag=row["tag"],
+                   commit_sha=row["commit_sha"], sender=row["sender"],
                    received_at=row["received_at"], outcome=WebhookOutcome(row["outcome"]),
                    reason=row["reason"], deployment_ids=[int(i) for i in row["deployment_ids"]])
 

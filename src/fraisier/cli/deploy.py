@@ -78,23 +78,57 @@ def deploy(app, fraise: str, environment: str, commit: str | None, force: bool, 
     Exits 0 when the deployment succeeded, 1 otherwise."""
     from fraisier.domain.model import Trigger
     from fraisier.engine.service import request_deployment
-    from fraisier.store import Conflict
 
     app.target(fraise, environment)
     store = app.store
+    since = store.events.last_id()
     record = request_deployment(store, app.config, fraise, environment, trigger=Trigger.CLI,
                                 commit=commit, force=force)
     progress = LiveProgress(stderr=as_json, show_output=not quiet)
     progress.out.print(f"deployment {record.id}: {fraise}/{environment}"
                        + (f" at {commit}" if commit else f" from branch {record.branch}"))
+    _finish(run_or_follow(app, record, progress, since=since), as_json)
+
+
+def run_or_follow(app, record, progress, *, since: int = 0):
+    """With a live worker, leave the queued deployment to it and follow its events; without
+    one, run it right here."""
+    from fraisier.store import Conflict
+
+    store = app.store
+    if store.workers.alive():
+        progress.out.print("[dim]a worker is running: queued for it, following[/dim]")
+        return follow(store, record.id, progress, since=since)
     try:
-        final = _run_interruptibly(store, app.config, record.id, progress)
+        return _run_interruptibly(store, app.config, record.id, progress)
     except Conflict as exc:
         store.queue.cancel_queued(record.id)
         raise click.ClickException(
-            f"{fraise}/{environment} already has a deployment running; try again when it ends"
-        ) from exc
-    _finish(final, as_json)
+            f"{record.fraise}/{record.environment} already has a deployment running;"
+            " try again when it ends") from exc
+
+
+def follow(store, deployment_id: int, progress, *, since: int = 0, poll: float = 0.2):
+    """Print a deployment's steps and output from the event outbox until it is final."""
+    import time
+
+    from fraisier.domain.model import ACTIVE_STATUSES, EventType, StepStatus
+
+    last = since
+    while True:
+        # Status first, events second: every event written before a final status is read.
+        record = store.queue.get(deployment_id, with_steps=False)
+        for event in store.events.after(last, deployment_id=deployment_id):
+            last = event["id"]
+            payload = event["payload"]
+            if event["type"] == EventType.DEPLOYMENT_STEP and "status" in payload:
+                progress.on_step(payload["position"], payload["name"],
+                                 StepStatus(payload["status"]), payload.get("error"))
+            elif event["type"] == EventType.DEPLOYMENT_LOG:
+                progress.on_log(payload["line"])
+        if record.status not in ACTIVE_STATUSES:
+            return store.queue.get(deployment_id)
+        time.sleep(poll)
 
 
 @click.command()

@@ -25,6 +25,12 @@ COMMANDS = {
     "jobs": "runs:jobs",
     "scheduler": "runs:scheduler",
     "backup": "backup:backup",
+    "serve": "serve:serve",
+    "worker": "serve:worker",
+    "cancel": "control:cancel",
+    "retry": "control:retry",
+    "webhook": "webhooks:webhook",
+    "webhooks": "webhooks:webhooks",
     "tokens": "tokens:tokens",
     "graphql": "graphql:graphql",
 }
@@ -79,3 +85,7 @@ def cli(ctx: click.Context, config_path: str, server: str | None, token: str | N
 
 def main() -> None:
     cli(prog_name="fraisier")
+
+
+if __name__ == "__main__":
+    main()

@@ -192,20 +192,21 @@ def webhooks(app, limit: int, provider: str | None, outcome: str | None, as_json
     found = app.remote.execute(
         "query($l: Int!, $p: String, $o: WebhookOutcome) { webhookEvents(limit: $l,"
         " provider: $p, outcome: $o) { id receivedAt provider eventType deliveryId repository"
-        " branch commitSha outcome reason deploymentIds } }",
+        " ref branch tag commitSha sender outcome reason deploymentIds } }",
         {"l": limit, "p": provider, "o": outcome.upper() if outcome else None})["webhookEvents"]
     rows = [{"id": r["id"], "received_at": r["receivedAt"], "provider": r["provider"],
              "event_type": r["eventType"], "delivery_id": r["deliveryId"],
-             "repository": r["repository"], "branch": r["branch"],
-             "commit_sha": r["commitSha"], "outcome": _lower(r["outcome"]),
-             "reason": r["reason"], "deployment_ids": r["deploymentIds"]} for r in found]
+             "repository": r["repository"], "ref": r["ref"], "branch": r["branch"],
+             "tag": r["tag"], "commit_sha": r["commitSha"], "sender": r["sender"],
+             "outcome": _lower(r["outcome"]), "reason": r["reason"],
+             "deployment_ids": r["deploymentIds"]} for r in found]
     if as_json:
         render.echo_json(rows)
         return
-    render.table("webhook events", ["id", "received", "provider", "event", "branch", "commit",
+    render.table("webhook events", ["id", "received", "provider", "event", "ref", "commit",
                                     "outcome", "deployments", "reason"],
                  [[str(r["id"]), render.when(r["received_at"]), r["provider"] or "-",
-                   r["event_type"] or "-", r["branch"] or "-", render.short(r["commit_sha"]),
+                   r["event_type"] or "-", r["ref"] or "-", render.short(r["commit_sha"]),
                    render.styled(r["outcome"]),
                    ",".join(str(i) for i in r["deployment_ids"]) or "-",
                    (r["reason"] or "")[:60]] for r in rows])
@@ -292,17 +293,31 @@ def rollback(app, fraise, environment, to, follow, as_json) -> None:
 
 @click.command()
 @click.argument("deployment_id", type=int)
+@click.option("--wait/--no-wait", default=True, show_default=True,
+              help="Wait until a running deployment has stopped and been compensated.")
+@click.option("--timeout", default=300.0, show_default=True, help="Seconds to wait at most.")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
-def cancel(app, deployment_id: int, as_json: bool) -> None:
-    """Cancel a queued deployment on the server."""
-    data = app.remote.execute(f"mutation($id: Int!) {{ cancelDeployment(id: $id) {{"
-                              f" {DEPLOYMENT_FIELDS} }} }}", {"id": deployment_id})
-    record = to_record(data["cancelDeployment"])
+def cancel(app, deployment_id: int, wait: bool, timeout: float, as_json: bool) -> None:
+    """Cancel a deployment on the server: a queued one never starts; a running one is
+    stopped by its worker, then its completed steps are undone."""
+    import time
+
+    data = app.remote.execute("mutation($id: Int!) { cancelDeployment(id: $id) {"
+                              " status cancelRequested } }", {"id": deployment_id})
+    if data["cancelDeployment"]["cancelRequested"]:
+        if not as_json:
+            click.echo(f"deployment {deployment_id}: cancel requested; its worker stops it")
+        deadline = time.monotonic() + timeout
+        while wait and time.monotonic() < deadline:
+            if _deployment(app.remote, deployment_id).status != "running":
+                break
+            time.sleep(0.2)
+    final = _deployment(app.remote, deployment_id)
     if as_json:
-        render.echo_json(record.to_json())
+        render.echo_json(final.to_json())
     else:
-        render.show_deployment(record)
+        render.show_deployment(final)
 
 
 @click.command()

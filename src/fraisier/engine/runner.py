@@ -85,8 +85,9 @@ def execute(store, config, deployment_id: int, *, owner: str, lease_seconds: flo
             error = f"lease lost (recovered or cancelled elsewhere); {error}"
         status = DeploymentStatus.CANCELLED if status != DeploymentStatus.ROLLBACK_FAILED else status
     run.close_log()
-    if heartbeat.lost and store.queue.get(deployment_id, with_steps=False).status != "running":
-        # Someone else already decided this deployment's fate; do not overwrite it.
+    if heartbeat.lost:
+        # Another worker took the lease (recovery) and decides this deployment's fate, even
+        # if it has not finished yet: do not overwrite it.
         return store.queue.get(deployment_id)
     run.log(f"deployment {deployment_id} {status.value}" + (f": {error}" if error else ""))
     return store.queue.finish(deployment_id, status, error)
@@ -102,7 +103,7 @@ class _Heartbeat(threading.Thread):
         self.lost = False
 
     def run(self) -> None:
-        interval = max(0.2, self.lease_seconds / 3)
+        interval = max(0.2, min(self.lease_seconds / 3, 2.0))
         while not self._stop_event.wait(interval):
             try:
                 still_ours = self.store.queue.renew_lease(self.deployment_id, self.owner,
@@ -113,6 +114,12 @@ class _Heartbeat(threading.Thread):
                 self.lost = True
                 self.run_.cancel.set()
                 return
+            try:
+                if self.store.queue.cancel_requested(self.deployment_id):
+                    # `fraisier cancel`: stop the command; the compensations then run here.
+                    self.run_.cancel.set()
+            except Exception:  # noqa: BLE001 - asked again at the next beat
+                pass
 
     def stop(self) -> None:
         self._stop_event.set()

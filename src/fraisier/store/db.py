@@ -48,6 +48,7 @@ class Database:
         self._local = threading.local()
         self._all: list[Any] = []
         self._lock = threading.Lock()
+        self._writer = threading.Lock()
         if self.backend == "sqlite":
             self.path = Path(url.removeprefix("sqlite:///"))
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -92,6 +93,9 @@ class Database:
     @property
     def conn(self):
         conn = getattr(self._local, "conn", None)
+        if conn is not None and self.backend == "postgres" and (conn.closed or conn.broken):
+            # The server went away and came back (or not): try a fresh connection.
+            conn = None
         if conn is None:
             conn = self._connect()
             self._local.conn = conn
@@ -138,6 +142,14 @@ class Database:
         assert row is not None
         return int(row["id"])
 
+    def after_commit(self, callback) -> None:
+        """Run `callback` once the current transaction commits (now, outside one); dropped on
+        rollback. In-process wake-ups use it, so nobody is woken for a row not yet visible."""
+        if getattr(self._local, "depth", 0):
+            self._local.after_commit.append(callback)
+        else:
+            callback()
+
     @contextmanager
     def transaction(self) -> Iterator[Database]:
         """A write transaction. Nested use joins the outer one."""
@@ -151,6 +163,13 @@ class Database:
             return
         conn = self.conn
         self._local.depth = 1
+        self._local.after_commit = []
+        committed = False
+        # SQLite: threads of one process queue here instead of in SQLite's busy handler,
+        # whose sleeps (up to 100 ms) wreck latency when many threads write at once.
+        writer = self._writer if self.backend == "sqlite" else None
+        if writer is not None:
+            writer.acquire()
         try:
             if self.backend == "sqlite":
                 conn.execute("BEGIN IMMEDIATE")
@@ -163,10 +182,17 @@ class Database:
             else:
                 with conn.transaction():
                     yield self
+            committed = True
         except Exception as exc:
             raise _translate(exc) from exc
         finally:
+            if writer is not None:
+                writer.release()
             self._local.depth = 0
+            callbacks, self._local.after_commit = self._local.after_commit, []
+        if committed:
+            for callback in callbacks:
+                callback()
 
 
 def _text_safe(value: Any) -> Any:

@@ -30,22 +30,29 @@ def current_version(db: Database) -> int:
     return int(db.scalar("SELECT COALESCE(MAX(version), 0) FROM tb_schema_version") or 0)
 
 
-def apply_migrations(db: Database) -> list[str]:
-    """Bring the schema up to date; returns the names of the migrations applied."""
+def apply_migrations(db: Database,
+                     migrations: list[tuple[int, str, str]] | None = None) -> list[str]:
+    """Bring the schema up to date; returns the names of the migrations applied.
+
+    `migrations` defaults to the files shipped for the database's backend."""
+    migrations = available_migrations(db.backend) if migrations is None else migrations
     if db.backend == "postgres":
         # Two processes starting at once must not both apply the same migration.
         with db.transaction():
             db.execute("SELECT pg_advisory_xact_lock(4242001)")
-            return _apply_pending(db)
+            return _apply_pending(db, migrations)
     with db.transaction():
-        return _apply_pending(db)
+        return _apply_pending(db, migrations)
 
 
-def _apply_pending(db: Database) -> list[str]:
-    version = current_version(db)
+def _apply_pending(db: Database, migrations: list[tuple[int, str, str]]) -> list[str]:
+    current_version(db)  # creates the version table on a new database
+    # Apply every migration not recorded yet, not just those above the highest: numbers are
+    # reserved in ranges per area, so a lower number can arrive after a higher one.
+    done = {int(row["version"]) for row in db.fetchall("SELECT version FROM tb_schema_version")}
     applied = []
-    for number, name, script in available_migrations(db.backend):
-        if number <= version:
+    for number, name, script in migrations:
+        if number in done:
             continue
         if db.backend == "sqlite":
             # executescript would commit our transaction; run statement by statement.

@@ -23,6 +23,7 @@ from fraisier.store.events import Events
 from fraisier.store.ledger import Ledger
 from fraisier.store.records import DeploymentRecord
 
+WAKE_CHANNEL = "fraisier_queue"
 QUEUED = DeploymentStatus.QUEUED.value
 RUNNING = DeploymentStatus.RUNNING.value
 
@@ -64,15 +65,24 @@ class Queue:
             )
             self._supersede_older(fraise, environment, new_id)
             self._status_event(new_id, fraise, environment, QUEUED)
-        self.events.notify()
-        return self.get(new_id)
+            self._wake_workers()
+        return self.get(new_id, with_steps=False)  # a new deployment has no steps yet
+
+    def _wake_workers(self) -> None:
+        """Wake workers once this transaction commits: in this process through the listeners,
+        in others through PostgreSQL NOTIFY (delivered by PostgreSQL at commit)."""
+        if self.db.backend == "postgres":
+            self.db.execute(f"NOTIFY {WAKE_CHANNEL}")
+        self.db.after_commit(self.events.notify)
 
     def _supersede_older(self, fraise: str, environment: str, newest_id: int) -> None:
         older = self.db.fetchall(
+            # 'queued' written literally so the partial index ix_deployment_queued_env applies.
             "UPDATE tb_deployment SET status = ?, superseded_by = ?, completed_at = ?"
-            " WHERE fraise = ? AND environment = ? AND status = ? AND id < ? RETURNING id",
+            " WHERE fraise = ? AND environment = ? AND status = 'queued' AND id < ?"
+            " RETURNING id",
             (DeploymentStatus.SUPERSEDED.value, newest_id, utc_timestamp(), fraise,
-             environment, QUEUED, newest_id),
+             environment, newest_id),
         )
         for row in older:
             self._status_event(int(row["id"]), fraise, environment,
@@ -119,7 +129,8 @@ class Queue:
             (RUNNING, utc_timestamp(now), owner,
              utc_timestamp(now + timedelta(seconds=lease_seconds)), row["id"]),
         )
-        self._status_event(int(row["id"]), row["fraise"], row["environment"], RUNNING)
+        self._status_event(int(row["id"]), row["fraise"], row["environment"], RUNNING,
+                           owner=owner)
 
     def renew_lease(self, deployment_id: int, owner: str, lease_seconds: float) -> bool:
         """Heartbeat: False means the lease is no longer ours (recovered or cancelled)."""
@@ -161,7 +172,8 @@ class Queue:
             )
             self._status_event(deployment_id, row["fraise"], row["environment"], status.value,
                                error=error)
-        self.events.notify()
+            # The environment is free again: a deployment queued behind this one can start.
+            self._wake_workers()
         return self.get(deployment_id)
 
     def cancel_queued(self, deployment_id: int) -> bool:
@@ -175,6 +187,31 @@ class Queue:
             if row is not None:
                 self._status_event(deployment_id, row["fraise"], row["environment"],
                                    DeploymentStatus.CANCELLED.value)
+        return row is not None
+
+    def request_cancel(self, deployment_id: int) -> bool:
+        """Ask the worker running this deployment to stop it (its heartbeat notices)."""
+        with self.db.transaction():
+            row = self.db.fetchone(
+                "UPDATE tb_deployment SET cancel_requested = 1 WHERE id = ? AND status = ?"
+                " RETURNING id", (deployment_id, RUNNING))
+        return row is not None
+
+    def cancel_requested(self, deployment_id: int) -> bool:
+        return bool(self.db.scalar("SELECT cancel_requested FROM tb_deployment WHERE id = ?",
+                                   (deployment_id,)))
+
+    def take_over(self, deployment_id: int, owner: str, lease_seconds: float) -> bool:
+        """Take the lease of a running deployment whose lease expired (its worker is gone).
+        Only one recovering worker wins; the environment stays busy while it compensates."""
+        now = utc_now()
+        with self.db.transaction():
+            row = self.db.fetchone(
+                "UPDATE tb_deployment SET lease_owner = ?, lease_expires_at = ?"
+                " WHERE id = ? AND status = ? AND lease_expires_at < ? RETURNING id",
+                (owner, utc_timestamp(now + timedelta(seconds=lease_seconds)), deployment_id,
+                 RUNNING, utc_timestamp(now)),
+            )
         return row is not None
 
     def expired(self) -> list[DeploymentRecord]:

@@ -74,6 +74,7 @@ class DeploymentRecord:
     retry_of: int | None
     webhook_event_id: int | None
     steps: list[StepRecord] = field(default_factory=list)
+    cancel_requested: bool = False
 
     @classmethod
     def from_row(cls, row: dict) -> DeploymentRecord:
@@ -100,6 +101,7 @@ class DeploymentRecord:
             superseded_by=_int_or_none(row["superseded_by"]),
             retry_of=_int_or_none(row["retry_of"]),
             webhook_event_id=_int_or_none(row["webhook_event_id"]),
+            cancel_requested=bool(row.get("cancel_requested") or 0),
         )
 
     def to_json(self) -> dict[str, Any]:

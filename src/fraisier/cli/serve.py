@@ -1,0 +1,55 @@
+"""`fraisier serve` (webhooks + an in-process worker) and `fraisier worker` (a worker alone)."""
+
+from __future__ import annotations
+
+import logging
+import signal
+
+import click
+
+
+def _logging() -> None:
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # One line per health-check probe is noise here; the deployment log has them.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to bind (loopback unless told otherwise).")
+@click.option("--port", default=8080, show_default=True, type=int)
+@click.option("--no-worker", is_flag=True, help="Only receive webhooks; run workers elsewhere.")
+@click.pass_obj
+def serve(app, host: str, port: int, no_worker: bool) -> None:
+    """Receive webhooks on POST /webhook, serve the GraphQL API at /graphql and run queued
+    deployments."""
+    import uvicorn
+
+    from fraisier.api.router import graphql_router
+    from fraisier.server import create_app
+
+    _logging()
+    application = create_app(app.config, app.store, worker=not no_worker,
+                             routers=[graphql_router(app.config, app.store, path="/graphql")])
+    uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False,
+                lifespan="on")
+
+
+@click.command()
+@click.option("--concurrency", type=int, help="Deployments at once (default: worker.concurrency).")
+@click.pass_obj
+def worker(app, concurrency: int | None) -> None:
+    """Run queued deployments until SIGTERM/SIGINT (then finish or hand them to recovery)."""
+    from fraisier.worker import Worker
+
+    _logging()
+    running = Worker(app.config, app.store, concurrency=concurrency)
+
+    def stop(signum, frame) -> None:
+        running.stopping.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    running.run_forever()
+    running.stop()

@@ -1,0 +1,179 @@
+"""A worker: `concurrency` slots, each claiming and running one deployment at a time.
+
+Beside the slots, one housekeeping thread beats the worker's row in tb_worker (so `fraisier
+deploy` knows to queue instead of running in-process) and recovers deployments whose lease
+expired (their worker died). Stopping: no more claims; running deployments get
+`shutdown_grace_seconds` to finish, then they are cancelled (their compensations run), and
+whatever is still running when the process ends is left to recovery by the next worker.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+
+from fraisier.store import StoreError
+from fraisier.store.queue import WAKE_CHANNEL
+from fraisier.worker.wakeup import Wakeup, listen_postgres
+
+log = logging.getLogger("fraisier.worker")
+
+# How long a recovering worker holds a dead worker's deployment while compensating it.
+RECOVERY_LEASE_SECONDS = 600.0
+
+
+class Worker:
+    def __init__(self, config, store, *, name: str | None = None,
+                 concurrency: int | None = None):
+        self.config = config
+        self.store = store
+        self.name = name or (f"worker:{socket.gethostname()}:{os.getpid()}:"
+                             f"{uuid.uuid4().hex[:6]}")
+        self.concurrency = concurrency or config.worker.concurrency
+        self.lease_seconds = float(config.worker.lease_seconds)
+        self.poll_interval = float(config.worker.poll_interval)
+        self.grace_seconds = float(config.worker.shutdown_grace_seconds)
+        self.wakeup = Wakeup()
+        self.stopping = threading.Event()  # no more claims
+        self._done = threading.Event()  # housekeeping ends
+        self._running: dict[int, threading.Event] = {}
+        self._running_lock = threading.Lock()
+        self._slots: list[threading.Thread] = []
+        self._helpers: list[threading.Thread] = []
+
+    # -- life cycle ----------------------------------------------------------------------
+    def start(self) -> Worker:
+        self.store.workers.beat(self.name, self._ttl)
+        self.store.events.listeners.append(self.wakeup.wake)
+        self._helpers.append(self._thread("housekeeping", self._housekeeping))
+        if self.store.backend == "postgres":
+            self._helpers.append(self._thread(
+                "listen", lambda: listen_postgres(self.store.db.url, WAKE_CHANNEL, self.wakeup,
+                                                  self._done)))
+        for slot in range(self.concurrency):
+            self._slots.append(self._thread(f"slot-{slot}", lambda s=slot: self._slot(s)))
+        log.info("worker %s started with %d slot(s)", self.name, self.concurrency)
+        return self
+
+    def stop(self, grace_seconds: float | None = None) -> None:
+        """Stop claiming; let running deployments finish within the grace period, then cancel
+        them and give their compensations up to one lease to run."""
+        grace = self.grace_seconds if grace_seconds is None else grace_seconds
+        self.stopping.set()
+        self.wakeup.wake()
+        self._join(self._slots, grace)
+        if any(t.is_alive() for t in self._slots):
+            with self._running_lock:
+                cancels = list(self._running.items())
+            for deployment_id, cancel in cancels:
+                log.warning("deployment %s still running after %.0fs: cancelling it",
+                            deployment_id, grace)
+                cancel.set()
+            self._join(self._slots, self.lease_seconds)
+        self._done.set()
+        self._join(self._helpers, 5)
+        try:
+            self.store.events.listeners.remove(self.wakeup.wake)
+        except ValueError:
+            pass
+        try:
+            self.store.workers.remove(self.name)
+        except StoreError:
+            pass
+        log.info("worker %s stopped", self.name)
+
+    def run_forever(self) -> None:
+        """For `fraisier worker`: start, then wait until `stop()` is called (e.g. SIGTERM)."""
+        self.start()
+        while not self.stopping.wait(1.0):
+            pass
+
+    @property
+    def running(self) -> list[int]:
+        with self._running_lock:
+            return sorted(self._running)
+
+    # -- threads -------------------------------------------------------------------------
+    @property
+    def _ttl(self) -> float:
+        return max(3 * self._beat_interval, self.lease_seconds)
+
+    @property
+    def _beat_interval(self) -> float:
+        return max(0.2, min(self.lease_seconds / 3, 5.0))
+
+    def _thread(self, role: str, target) -> threading.Thread:
+        thread = threading.Thread(target=target, name=f"{self.name}/{role}", daemon=True)
+        thread.start()
+        return thread
+
+    @staticmethod
+    def _join(threads: list[threading.Thread], timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+    def _slot(self, slot: int) -> None:
+        from fraisier.engine.runner import execute
+
+        owner = f"{self.name}/{slot}"
+        while not self.stopping.is_set():
+            seen = self.wakeup.mark()
+            try:
+                record = self.store.queue.claim_next(owner, self.lease_seconds)
+            except StoreError as exc:
+                log.warning("claim failed: %s", exc)
+                record = None
+            if record is None:
+                self.wakeup.wait(seen, self.poll_interval, self.stopping)
+                continue
+            cancel = threading.Event()
+            with self._running_lock:
+                self._running[record.id] = cancel
+            try:
+                log.info("slot %s runs deployment %s", owner, record.id)
+                execute(self.store, self.config, record.id, owner=owner,
+                        lease_seconds=self.lease_seconds, cancel=cancel)
+            except Exception:  # noqa: BLE001 - one bad deployment must not kill the slot
+                log.exception("deployment %s crashed its runner", record.id)
+            finally:
+                with self._running_lock:
+                    self._running.pop(record.id, None)
+
+    def _housekeeping(self) -> None:
+        while True:
+            try:
+                self.store.workers.beat(self.name, self._ttl)
+                if not self.stopping.is_set():
+                    self.recover_expired()
+            except StoreError as exc:
+                log.warning("housekeeping: %s", exc)
+            if self._done.wait(self._beat_interval):
+                return
+
+    def recover_expired(self) -> list[int]:
+        """Recover every deployment whose lease ran out; returns their ids."""
+        from fraisier.engine.recovery import recover
+
+        recovered = []
+        for record in self.store.queue.expired():
+            if not self.store.queue.take_over(record.id, f"{self.name}/recovery",
+                                              RECOVERY_LEASE_SECONDS):
+                continue  # another worker got there first
+            try:
+                recover(self.store, self.config, record.id)
+            except Exception:  # noqa: BLE001 - leave it marked; never crash housekeeping
+                log.exception("recovery of deployment %s failed", record.id)
+                try:
+                    self.store.queue.finish(record.id, "interrupted",
+                                            "worker died; recovery failed (see the log)")
+                except StoreError:
+                    pass
+            recovered.append(record.id)
+        if recovered:
+            self.wakeup.wake()
+        return recovered

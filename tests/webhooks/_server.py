@@ -1,0 +1,67 @@
+"""`fraisier serve` / `fraisier worker` as real subprocesses, always stopped by the test."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from fraisier.demo.workspace import free_port
+
+
+class Process:
+    def __init__(self, config_path: Path, *args: str, log: Path, wait_url: str | None = None):
+        self.log_path = log
+        self.log = open(log, "wb")  # noqa: SIM115 - closed in stop()
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "fraisier.cli.main", "-c", str(config_path), *args],
+            stdout=self.log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        if wait_url:
+            self._wait_ready(wait_url)
+
+    def _wait_ready(self, url: str, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"process exited early:\n{self.output()}")
+            try:
+                if httpx.get(url, timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError(f"not ready after {timeout}s:\n{self.output()}")
+
+    def output(self) -> str:
+        if not self.log.closed:
+            self.log.flush()
+        return self.log_path.read_text(errors="replace")[-4000:]
+
+    def kill9(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self, timeout: float = 30) -> int | None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        self.log.close()
+        return self.proc.returncode
+
+
+class Server(Process):
+    def __init__(self, config_path: Path, *args: str, log: Path):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        super().__init__(config_path, "serve", "--port", str(self.port), *args, log=log,
+                         wait_url=f"{self.url}/healthz")

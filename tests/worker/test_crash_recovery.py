@@ -1,0 +1,108 @@
+"""kill -9 a worker in every step; a new worker recovers from the ledger alone."""
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fraisier.domain.model import Trigger
+from fraisier.engine.service import request_deployment
+from fraisier.worker import Worker
+
+from ._wait import wait_for
+
+CRASH_WORKER = Path(__file__).with_name("crash_worker.py")
+STEPS = ["fetch", "release", "install", "build", "migrate", "activate", "restart",
+         "health_check", "cleanup"]
+
+
+def _recover_with_a_new_worker(harness, deployment_id):
+    worker = Worker(harness.config, harness.store).start()
+    try:
+        return wait_for(lambda: (r := harness.store.queue.get(deployment_id)).status
+                        != "running" and r, what="recovery")
+    finally:
+        worker.stop()
+
+
+@pytest.mark.parametrize("step", STEPS)
+def test_worker_killed_in_step(harness, step):
+    first = harness.deploy()
+    assert first.status == "succeeded", first.error
+    harness.ws.commit("v2", {"VERSION": "v2\n", "MIGRATION": "r2\n"})
+    queued = request_deployment(harness.store, harness.config, "hello", "production",
+                                trigger=Trigger.CLI)
+    crashed = subprocess.run([sys.executable, str(CRASH_WORKER), str(harness.ws.config_path),
+                              step], capture_output=True, timeout=120)
+    assert crashed.returncode == -signal.SIGKILL, crashed.stderr.decode()[-2000:]
+    assert harness.store.queue.get(queued.id).status == "running"
+
+    record = _recover_with_a_new_worker(harness, queued.id)
+    assert record.status == "interrupted", record.error
+    assert harness.current == first.release
+    assert harness.serving() == "v1"
+    assert harness.store.releases.active("hello", "production").release_id == first.release
+    # The half-made release is gone and never a rollback target.
+    assert harness.release_dirs() == [first.release]
+    if step in ("activate", "restart", "health_check", "cleanup"):
+        # migrate had completed: its `down` ran.
+        assert harness.db_revisions() == []
+    # Nothing was queued again by recovery, and the environment deploys normally.
+    assert [r.status for r in harness.store.views.history(limit=10, with_steps=False)] == \
+        ["interrupted", "succeeded"]
+    again = harness.deploy()
+    assert again.status == "succeeded", again.error
+    assert harness.serving() == "v2"
+
+
+def test_kill_9_from_outside_during_a_slow_build(harness):
+    first = harness.deploy()
+    assert first.status == "succeeded", first.error
+    harness.ws.commit("v2 slow", {"VERSION": "v2\n", "SLOW_BUILD": "1"})
+    queued = request_deployment(harness.store, harness.config, "hello", "production",
+                                trigger=Trigger.CLI)
+    worker = subprocess.Popen([sys.executable, "-m", "fraisier.cli.main", "-c",
+                               str(harness.ws.config_path), "worker"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              start_new_session=True)
+    children: list[int] = []
+    try:
+        wait_for(lambda: any(s.name == "build" and s.status == "running"
+                             for s in harness.store.queue.get(queued.id).steps),
+                 what="the build step")
+        wait_for(lambda: children.extend(_children(worker.pid)) or children,
+                 what="the build process")
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(10)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait(10)
+        for pid in children:  # the build runs in its own process group: end it too
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    record = _recover_with_a_new_worker(harness, queued.id)
+    assert record.status == "interrupted"
+    assert harness.current == first.release
+    assert harness.serving() == "v1"
+    harness.ws.commit("v3", {"VERSION": "v3\n", "SLOW_BUILD": None})
+    assert harness.deploy().status == "succeeded"
+    assert harness.serving() == "v3"
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
