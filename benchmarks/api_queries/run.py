@@ -1,5 +1,6 @@
-"""Time the two hot API queries over HTTP against a seeded database, with the same reads
-done in-process through the store (no HTTP, no GraphQL) as the baseline, in the same run.
+"""Time the two hot API queries over HTTP (`fraisier serve`) against a seeded database, with
+the same reads done in-process through the store (Python sqlite3: no HTTP, no GraphQL) as
+the baseline, in the same run.
 
 Usage: python run.py DIR [REQUESTS]     (DIR made by seed.py)
 """
@@ -23,6 +24,23 @@ STATS = """query { deploymentStatistics(timeRangeDays: 30) { totalDeployments su
   failed rolledBack successRate averageDurationSeconds p95DurationSeconds } }"""
 
 
+def full_scan_stats(store, days: int) -> None:
+    """Statistics the way they were computed before the rollups: one aggregate over the
+    window and a sort for the 95th percentile."""
+    from datetime import timedelta
+
+    from fraisier.domain.model import utc_now, utc_timestamp
+
+    where = ("WHERE status IN ('succeeded', 'failed', 'rolled_back', 'rollback_failed',"
+             " 'interrupted') AND queued_at >= ?")
+    since = utc_timestamp(utc_now() - timedelta(days=days))
+    row = store.db.fetchone("SELECT COUNT(*) AS n, AVG(duration_seconds) AS a,"
+                            f" COUNT(duration_seconds) AS t FROM tb_deployment {where}", (since,))
+    store.db.scalar(f"SELECT duration_seconds FROM tb_deployment {where} AND duration_seconds"
+                    " IS NOT NULL ORDER BY duration_seconds LIMIT 1 OFFSET ?",
+                    (since, max(0, int(row["t"] * 0.95) - 1)))
+
+
 def timed(call, count: int) -> list[float]:
     call()  # warm caches
     samples = []
@@ -41,10 +59,10 @@ def summary(name: str, samples: list[float]) -> str:
 
 def main(folder: Path, count: int) -> None:
     port = free_port()
-    env = dict(os.environ, FRAISIER_CONFIG=str(folder / "fraises.yaml"))
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "fraisier.api.app:app_from_env",
-         "--port", str(port), "--log-level", "warning"], env=env, start_new_session=True)
+        [sys.executable, "-m", "fraisier", "-c", str(folder / "fraises.yaml"), "serve",
+         "--no-worker", "--port", str(port)], start_new_session=True,
+        stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/graphql"
     try:
         with httpx.Client(timeout=60) as client:
@@ -73,6 +91,8 @@ def main(folder: Path, count: int) -> None:
                           timed(over_http(STATS), max(10, count // 10))))
             print(summary("store views.stats (baseline, in-process)",
                           timed(lambda: store.views.stats(days=30), max(10, count // 10))))
+            print(summary("full-scan SQL, no rollups (Python sqlite3)",
+                          timed(lambda: full_scan_stats(store, 30), 5)))
             store.close()
     finally:
         os.killpg(server.pid, signal.SIGTERM)

@@ -24,12 +24,13 @@ from fraisier.engine.service import open_state
 from tests.engine.sample import make_sample
 
 
-def start_server(config_path: Path, port: int) -> subprocess.Popen:
-    """`fraisier serve` without its in-process worker: tests run deployments themselves, in
-    another process, when they want them run."""
+def start_server(config_path: Path, port: int, *, worker: bool = False) -> subprocess.Popen:
+    """`fraisier serve`, by default without its in-process worker: tests run deployments
+    themselves, in another process, when they want them run."""
     return subprocess.Popen(
         [sys.executable, "-c", "from fraisier.cli.main import main; main()", "-c",
-         str(config_path), "serve", "--no-worker", "--host", "127.0.0.1", "--port", str(port)],
+         str(config_path), "serve", *([] if worker else ["--no-worker"]), "--host",
+         "127.0.0.1", "--port", str(port)],
         start_new_session=True)
 
 
