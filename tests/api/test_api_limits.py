@@ -71,3 +71,15 @@ def test_credentials_in_a_repository_url_never_leave_the_server(tmp_path):
     finally:
         stop(process)
         api.store.close()
+
+
+def test_unexpected_errors_are_masked_and_ours_are_not():
+    from graphql import GraphQLError
+
+    from fraisier.api.errors import bad_input, should_mask
+
+    leaked = GraphQLError("boom", original_error=RuntimeError("password=hunter2"))
+    assert should_mask(leaked)
+    ours = bad_input("limit must be between 1 and 500")
+    assert not should_mask(GraphQLError(ours.message, original_error=ours))
+    assert not should_mask(GraphQLError("Cannot query field 'x' on type 'Query'."))
