@@ -76,12 +76,20 @@ def test_deploy_follow_and_logs_follow_through_the_subscription(sqlite_api):
             [sys.executable, "-c", "from fraisier.cli.main import main; main()", "logs",
              str(deployment_id), "--follow"], env=dict(os.environ, COLUMNS="200", **env),
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        # The same command in local mode, reading the state database directly.
+        local_follower = subprocess.Popen(
+            [sys.executable, "-c", "from fraisier.cli.main import main; main()", "-c",
+             str(sqlite_api.config_path), "logs", str(deployment_id), "--follow"],
+            env=dict(os.environ, COLUMNS="200"), stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True)
         try:
             assert _run_worker(sqlite_api, deployment_id) == "succeeded"
             out, err = cli.communicate(timeout=60)
             followed, _ = follower.communicate(timeout=60)
+            followed_here, _ = local_follower.communicate(timeout=60)
         finally:
             follower.kill()
+            local_follower.kill()
     finally:
         cli.kill()
     assert cli.returncode == 0, err
@@ -90,6 +98,7 @@ def test_deploy_follow_and_logs_follow_through_the_subscription(sqlite_api):
         assert f"✓ {step}" in out and f"✓ {step}" in followed
     assert "installing" in out  # a command's output line, live
     assert "succeeded" in out and "succeeded" in followed
+    assert followed_here == followed  # same output, local or remote
 
 
 def test_cancel_and_retry_remotely(sqlite_api):

@@ -32,8 +32,9 @@ def serve(app, host: str, port: int, no_worker: bool) -> None:
     _logging()
     application = create_app(app.config, app.store, worker=not no_worker,
                              routers=[graphql_router(app.config, app.store, path="/graphql")])
+    # ws_max_size: a GraphQL WebSocket message is bounded like a request body.
     uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False,
-                lifespan="on")
+                lifespan="on", ws_max_size=app.config.api.max_body_bytes)
 
 
 @click.command()

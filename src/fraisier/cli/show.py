@@ -106,9 +106,10 @@ def stats(app, fraise, environment, days: int, as_json: bool) -> None:
 
 @click.command()
 @click.argument("deployment_id", type=int)
+@click.option("--follow", is_flag=True, help="Keep printing steps and output until it ends.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_obj
-def logs(app, deployment_id: int, as_json: bool) -> None:
+def logs(app, deployment_id: int, follow: bool, as_json: bool) -> None:
     """Print the steps and the output of one deployment."""
     from fraisier.store import NotFound
 
@@ -116,6 +117,16 @@ def logs(app, deployment_id: int, as_json: bool) -> None:
         record = app.read_store.queue.get(deployment_id)
     except NotFound as exc:
         raise click.ClickException(str(exc)) from exc
+    if follow:
+        from fraisier.cli.deploy import LiveProgress
+        from fraisier.cli.deploy import follow as follow_events
+
+        final = follow_events(app.read_store, deployment_id, LiveProgress(stderr=as_json))
+        if as_json:
+            render.echo_json(final.to_json())
+        else:
+            render.show_deployment(final)
+        return
     lines = app.read_store.ledger.logs(deployment_id)
     if as_json:
         render.echo_json({"deployment": record.to_json(), "logs": lines})
