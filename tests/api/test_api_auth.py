@@ -34,8 +34,10 @@ def test_each_scope_gets_exactly_its_operations(sqlite_api):
 
     assert sqlite_api.gql(DEPLOY, token="deploy")["deploy"]["status"] == "QUEUED"
     assert sqlite_api.gql(DEPLOY, token="admin")["deploy"]["status"] == "QUEUED"
-    names = [t["name"] for t in sqlite_api.gql(TOKENS, token="admin")["apiTokens"]]
-    assert names == ["test-admin", "test-deploy", "test-read"]
+    listed = sqlite_api.gql(TOKENS.replace("revokedAt", "revokedAt lastUsedAt"),
+                            token="admin")["apiTokens"]
+    assert [t["name"] for t in listed] == ["test-admin", "test-deploy", "test-read"]
+    assert all(t["lastUsedAt"] for t in listed)  # each was used above
 
 
 def test_tokens_created_and_revoked_through_the_api(sqlite_api):

@@ -10,9 +10,10 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 from enum import StrEnum
 
-from fraisier.domain.model import is_valid_name, utc_timestamp
+from fraisier.domain.model import is_valid_name, parse_timestamp, utc_now, utc_timestamp
 from fraisier.store.db import Conflict, Database
 
 TOKEN_PREFIX = "frs_"
@@ -97,7 +98,21 @@ class Tokens:
             "SELECT * FROM tb_api_token WHERE token_hash = ? AND revoked_at IS NULL",
             (hash_token(token),),
         )
-        return _info(row) if row else None
+        if row is None:
+            return None
+        self._touch(row)
+        return _info(row)
+
+    def _touch(self, row: dict) -> None:
+        """Record use at most once a minute: a write per request would contend with the
+        worker for SQLite's write lock."""
+        now = utc_now()
+        last = row["last_used_at"]
+        if last is None or parse_timestamp(last) < now - timedelta(seconds=60):
+            row["last_used_at"] = utc_timestamp(now)
+            with self.db.transaction():
+                self.db.execute("UPDATE tb_api_token SET last_used_at = ? WHERE id = ?",
+                                (row["last_used_at"], row["id"]))
 
 
 def _info(row: dict) -> TokenInfo:
