@@ -129,3 +129,29 @@ def test_tokens_commands(sqlite_api):
     assert sqlite_api.codes("{ fraises { id } }", token=token) == ["UNAUTHENTICATED"]
     assert fraisier(*config, "tokens", "revoke", "ci").returncode == 1
     assert fraisier(*config, "tokens", "create", "ci").returncode == 1  # name taken
+
+
+def test_rollback_remotely_is_run_by_a_worker(sqlite_api):
+    from fraisier.domain.model import Trigger
+    from fraisier.engine.service import deploy_now, request_deployment
+
+    store, config = sqlite_api.store, sqlite_api.config
+    first = deploy_now(store, config, request_deployment(
+        store, config, "hello", "production", trigger=Trigger.CLI).id)
+    deploy_now(store, config, request_deployment(
+        store, config, "hello", "production", trigger=Trigger.CLI, force=True).id)
+    deploy = ["--server", sqlite_api.url, "--token", sqlite_api.tokens["deploy"]]
+    asked = fraisier(*deploy, "rollback", "hello", "production", "--migrate-down",
+                     "--no-follow", "--json")
+    assert asked.returncode == 0, asked.stderr
+    record = json.loads(asked.stdout)
+    assert record["trigger"] == "rollback" and record["status"] == "queued"
+    assert store.queue.get(record["id"]).options == {"to": None, "migrate_down": True}
+    assert fraisier(*deploy, "cancel", str(record["id"])).returncode == 0
+
+    queued = fraisier(*deploy, "rollback", "hello", "production", "--to", first.release,
+                      "--no-follow", "--json")
+    record = json.loads(queued.stdout)
+    assert _run_worker(sqlite_api, record["id"]) == "succeeded"
+    status = json.loads(fraisier(*deploy, "status", "--json").stdout)
+    assert status[0]["current_release"] == first.release

@@ -185,9 +185,10 @@ class Mutation:
         return Deployment.of(new)
 
     @strawberry.mutation(description="Queue a rollback to `toRelease` (default: the release "
-                         "before the live one).")
+                         "before the live one); `migrateDown` also runs the live release's "
+                         "migrate.down.")
     def rollback(self, info: Info, fraise_id: str, environment: str,
-                 to_release: str | None = None) -> Deployment:
+                 to_release: str | None = None, migrate_down: bool = False) -> Deployment:
         from fraisier.engine.service import request_rollback
 
         _require(info, Scope.DEPLOY)
@@ -198,7 +199,8 @@ class Mutation:
             raise not_found(f"no good release {to_release!r} of {fraise_id}/{environment}")
         if to_release is None and len(good) < 2:
             raise conflict(f"{fraise_id}/{environment} has no previous good release")
-        record = request_rollback(ctx.store, ctx.config, fraise_id, environment, to=to_release)
+        record = request_rollback(ctx.store, ctx.config, fraise_id, environment, to=to_release,
+                                  migrate_down=migrate_down)
         return Deployment.of(record)
 
     @strawberry.mutation(description="Create an API token. Needs the admin scope.")

@@ -276,15 +276,17 @@ def deploy(app, fraise, environment, commit, force, follow, as_json, quiet) -> N
 @click.argument("fraise")
 @click.argument("environment")
 @click.option("--to", "to", help="Release id to go back to (default: the previous one).")
+@click.option("--migrate-down", is_flag=True, help="Also run migrate.down of the live release.")
 @click.option("--follow/--no-follow", default=True, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the final deployment record as JSON.")
 @click.pass_obj
-def rollback(app, fraise, environment, to, follow, as_json) -> None:
+def rollback(app, fraise, environment, to, migrate_down, follow, as_json) -> None:
     """Re-activate a previous good release of FRAISE in ENVIRONMENT, on the server."""
     data = app.remote.execute(
-        "mutation($f: String!, $e: String!, $to: String) { rollback(fraiseId: $f,"
-        f" environment: $e, toRelease: $to) {{ {DEPLOYMENT_FIELDS} }} }}",
-        {"f": fraise, "e": environment, "to": to})
+        "mutation($f: String!, $e: String!, $to: String, $down: Boolean!) { rollback("
+        f"fraiseId: $f, environment: $e, toRelease: $to, migrateDown: $down) {{"
+        f" {DEPLOYMENT_FIELDS} }} }}",
+        {"f": fraise, "e": environment, "to": to, "down": migrate_down})
     record = to_record(data["rollback"])
     if not as_json:
         click.echo(f"rollback {record.id}: {fraise}/{environment}" + (f" to {to}" if to else ""))
