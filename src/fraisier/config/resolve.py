@@ -26,6 +26,7 @@ from fraisier.config.model import (
     HealthCheckConfig,
     MigrateConfig,
 )
+from fraisier.config.rollouts import RolloutFields, rollout_of
 from fraisier.domain import FraiseType
 
 _UNSET: Any = object()
@@ -53,6 +54,7 @@ class Target:
     timeout: float
     env: dict[str, str] = field(default_factory=dict)
     secrets: GitConfig = field(default_factory=GitConfig)
+    rollout: RolloutFields | None = None  # hosts/strategy; None deploys locally
 
     @property
     def name(self) -> str:
@@ -155,6 +157,7 @@ def resolve_target(config: FraisierConfig, fraise: str, environment: str) -> Tar
         ),
         env={**defaults.env, **fraise_config.env, **env.env},
         secrets=_secrets(config, fraise_config.git, env.git),
+        rollout=rollout_of(env),
     )
 
 

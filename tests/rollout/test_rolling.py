@@ -1,0 +1,114 @@
+"""Rolling deployments across three real sshd hosts on loopback."""
+
+from __future__ import annotations
+
+import os
+import stat
+import urllib.request
+from pathlib import Path
+
+from fraisier.domain.model import StepStatus
+from fraisier.engine.context import Observer
+from tests.rollout.conftest import RESTART, host_entries, ssh_section
+
+
+def _get(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return response.read().decode().strip()
+
+
+def _version_on(entry: dict) -> str:
+    return _get(entry["health_url"].replace("/health", "/"))
+
+
+def _environment(project, fleet, tmp_path: Path, **extra) -> tuple[dict, list[dict]]:
+    hosts = host_entries(fleet)
+    project.app_paths = [h["app_path"] for h in hosts]
+    migrate_log = tmp_path / "migrations.log"
+    environment = {
+        "branch": "main", "app_path": str(tmp_path / "unused"), "restart": RESTART,
+        "timeout": 60, "ssh": ssh_section(fleet), "hosts": hosts,
+        "env": {"MIGRATE_LOG": str(migrate_log), "API_SECRET": "s3cr3t-value"},
+        "migrate": {"up": ["sh", "-c", 'echo "up $FRAISIER_HOST" >> "$MIGRATE_LOG"'],
+                    "down": ["sh", "-c", 'echo "down $FRAISIER_HOST" >> "$MIGRATE_LOG"']},
+        "health_check": {"url": "http://127.0.0.1:1/unused", "retries": 15, "interval": 0.2,
+                         "timeout": 2},
+        **extra,
+    }
+    return environment, hosts
+
+
+def test_rolling_deploy_then_failure_on_second_host_rolls_back_the_first(
+        project, ssh_fleet, tmp_path):
+    environment, hosts = _environment(project, ssh_fleet, tmp_path)
+    project.write_config(environment)
+
+    first, store = project.deploy()
+    assert first.status == "succeeded", first.error
+    assert [_version_on(h) for h in hosts] == ["v1", "v1", "v1"]
+    for host in hosts:
+        assert (Path(host["app_path"]) / "current").is_symlink()
+        env_file = Path(host["app_path"]) / ".fraisier" / "env"
+        assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
+        assert "s3cr3t-value" in env_file.read_text()
+    v1_links = {h["name"]: os.readlink(Path(h["app_path"]) / "current") for h in hosts}
+    store.close()
+    (tmp_path / "migrations.log").unlink()
+
+    project.commit("v2, broken on web2", {"VERSION": "v2\n", "BROKEN_ON": "web2\n"})
+    record, store = project.deploy()
+    try:
+        assert record.status == "rolled_back", record.error
+        assert "web2" in record.error
+        # web1 was upgraded, then put back; web2 failed and was put back; web3 untouched.
+        assert [_version_on(h) for h in hosts] == ["v1", "v1", "v1"]
+        for host in hosts:
+            assert os.readlink(Path(host["app_path"]) / "current") == v1_links[host["name"]]
+        web3_releases = os.listdir(Path(hosts[2]["app_path"]) / "releases")
+        assert web3_releases == [v1_links["web3"].split("/")[-1]]
+        # The migration ran once up (on the first host) and once down.
+        assert (tmp_path / "migrations.log").read_text().splitlines() == ["up web1",
+                                                                         "down web1"]
+        steps = {s.name: s for s in store.ledger.steps(record.id)}
+        assert steps["host:web1:activate"].status == StepStatus.SUCCEEDED.value
+        assert steps["host:web1:activate"].compensation_status == StepStatus.COMPENSATED.value
+        assert steps["host:web2:health"].status == StepStatus.FAILED.value
+        assert steps["host:web3:release"].status == StepStatus.SKIPPED.value
+        # Per-host releases: v2 failed everywhere it went, v1 active again.
+        for name in ("web1", "web2"):
+            by_status = {r.release_id: r.status for r in store.releases.list(
+                "web", "production", host=name)}
+            assert by_status[record.release] == "failed"
+            assert by_status[v1_links[name].split("/")[-1]] == "active"
+        assert store.releases.list("web", "production", host="web3")[0].release_id != \
+            record.release
+    finally:
+        store.close()
+
+
+def test_unreachable_host_mid_deployment_is_rolled_back_not_hung(project, ssh_fleet, tmp_path):
+    environment, hosts = _environment(project, ssh_fleet, tmp_path)
+    project.write_config(environment)
+    first, store = project.deploy()
+    assert first.status == "succeeded", first.error
+    store.close()
+
+    web2 = ssh_fleet.hosts[1]
+
+    class StopWeb2(Observer):
+        def on_step(self, position, name, status, error):
+            if name == "host:web2:release" and status == StepStatus.RUNNING:
+                web2.stop()  # the host disappears while the deployment runs
+
+    project.commit("v2", {"VERSION": "v2\n"})
+    record, store = project.deploy(observer=StopWeb2())
+    try:
+        assert record.status == "rolled_back", record.error
+        assert "web2" in record.error and "unreachable" in record.error
+        steps = {s.name: s for s in store.ledger.steps(record.id)}
+        assert steps["host:web2:release"].status == StepStatus.FAILED.value
+        assert steps["host:web1:restart"].compensation_status == StepStatus.COMPENSATED.value
+        assert _version_on(hosts[0]) == "v1"
+        assert _version_on(hosts[2]) == "v1"
+    finally:
+        store.close()
