@@ -183,7 +183,7 @@ class RolloutFields(_Strict):
     waves: list[list[Name]] | None = None
     pause_between_waves: Duration = 0.0
     slots: SlotsConfig | None = None
-    hold: Duration = 0.0
+    hold: Duration | None = None  # seconds the old slot keeps running; None: until replaced
     canary: CanaryConfig | None = None
     load_balancer: LoadBalancerConfig | None = None
 

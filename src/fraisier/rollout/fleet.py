@@ -108,6 +108,7 @@ class Fleet:
             "FRAISIER_APP_PATH": host.app_path,
             "FRAISIER_RELEASE_DIR": host.release_dir(release_id) if release_id else "",
             "FRAISIER_PREVIOUS_RELEASE_DIR": host.release_dir(previous) if previous else "",
+            **host.exported,
             **extra,
         }
 
@@ -149,6 +150,14 @@ class Fleet:
         self.run.store.releases.add(self.target.fraise, self.target.environment, run.release_id,
                                     run.commit_sha, "", deployment_id=run.deployment_id)
         self.mark_active_fleet(run.release_id)
+
+    def mark_active_fleet_if_known(self, release_id: str) -> None:
+        target = self.target
+        if self.run.store.releases.get(target.fraise, target.environment, release_id) is None:
+            if release_id == self.run.release_id:
+                self.record_fleet_release()
+            return
+        self.mark_active_fleet(release_id)
 
     def mark_active_fleet(self, release_id: str) -> None:
         self.run.store.releases.activate(self.target.fraise, self.target.environment, release_id)

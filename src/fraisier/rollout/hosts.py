@@ -40,7 +40,8 @@ class HostRun:
     app_path: str
     timeout: float
     log: Callable[[str], None]
-    env: dict[str, str] = field(default_factory=dict)  # this host's extra environment
+    env: dict[str, str] = field(default_factory=dict)  # configured: sent in the 0600 file
+    exported: dict[str, str] = field(default_factory=dict)  # plain values (slot port, name)
     health_url: str | None = None
     upstream: str | None = None
     previous_release_id: str | None = None
