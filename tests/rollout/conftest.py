@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 
 from fraisier.config import load_config
-from fraisier.demo.app_files import CONTROL_PY
 from fraisier.domain.model import Trigger
 from fraisier.engine.context import Observer
 from fraisier.engine.service import deploy_now, open_state, request_deployment, request_rollback
@@ -51,6 +50,55 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 
 http.server.ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler).serve_forever()
+'''
+
+
+# Start/stop/restart the app of the release `current` (or FRAISIER_RELEASE_DIR) points at.
+# A stopped process counts as gone once it is a zombie: the machine's init may not reap it.
+CONTROL_PY = '''\
+import os, pathlib, signal, subprocess, sys, time
+app_path = pathlib.Path(os.environ["FRAISIER_APP_PATH"])
+release = pathlib.Path(os.environ.get("FRAISIER_RELEASE_DIR") or app_path / "current")
+pid_file = app_path / "app.pid"
+
+
+def alive(pid):
+    try:
+        state = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def stop():
+    try:
+        pid = int(pid_file.read_text())
+    except (FileNotFoundError, ValueError):
+        return
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    for _ in range(200):
+        if not alive(pid):
+            break
+        time.sleep(0.01)
+    pid_file.unlink(missing_ok=True)
+
+
+def start():
+    with open(app_path / "app.log", "ab") as log:
+        proc = subprocess.Popen([sys.executable, str(release / "app.py")], cwd=release,
+                                stdout=log, stderr=log, stdin=subprocess.DEVNULL,
+                                start_new_session=True)
+    pid_file.write_text(str(proc.pid))
+    print(f"started {release.name} as pid {proc.pid}")
+
+
+if sys.argv[1] in ("stop", "restart"):
+    stop()
+if sys.argv[1] in ("start", "restart"):
+    start()
 '''
 
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import urllib.request
 from pathlib import Path
 
+from click.testing import CliRunner
+
+from fraisier.cli.main import cli
 from fraisier.domain.model import StepStatus
 from fraisier.engine.context import Observer
 from tests.rollout.conftest import RESTART, host_entries, ssh_section
@@ -30,7 +34,8 @@ def _environment(project, fleet, tmp_path: Path, **extra) -> tuple[dict, list[di
         "timeout": 60, "ssh": ssh_section(fleet), "hosts": hosts,
         "env": {"MIGRATE_LOG": str(migrate_log), "API_SECRET": "s3cr3t-value"},
         "migrate": {"up": ["sh", "-c", 'echo "up $FRAISIER_HOST" >> "$MIGRATE_LOG"'],
-                    "down": ["sh", "-c", 'echo "down $FRAISIER_HOST" >> "$MIGRATE_LOG"']},
+                    "down": ["sh", "-c",
+                             'echo "down $FRAISIER_HOST" >> "$MIGRATE_LOG"']},
         "health_check": {"url": "http://127.0.0.1:1/unused", "retries": 15, "interval": 0.2,
                          "timeout": 2},
         **extra,
@@ -82,6 +87,44 @@ def test_rolling_deploy_then_failure_on_second_host_rolls_back_the_first(
             assert by_status[v1_links[name].split("/")[-1]] == "active"
         assert store.releases.list("web", "production", host="web3")[0].release_id != \
             record.release
+    finally:
+        store.close()
+
+    shown = CliRunner().invoke(cli, ["-c", str(project.config_path), "status", "web",
+                                     "production", "--hosts", "--json"])
+    assert shown.exit_code == 0, shown.output
+    outcome = {row["host"]: row["last_outcome"] for row in json.loads(shown.output)}
+    assert outcome == {"web1": "rolled_back", "web2": "failed, rolled back",
+                       "web3": "untouched"}
+
+
+def test_waves_from_host_git_roll_back_every_wave_done(project, ssh_fleet, tmp_path):
+    environment, hosts = _environment(project, ssh_fleet, tmp_path, release_source="host_git",
+                                      migrate_on="orchestrator", batch_size=2,
+                                      waves=[["canary"], ["main"]], pause_between_waves="0.1s")
+    for host, region in zip(environment["hosts"], ["canary", "main", "main"], strict=True):
+        host["region"] = region
+    project.write_config(environment)
+    first, store = project.deploy()
+    store.close()
+    assert first.status == "succeeded", first.error
+    assert [_version_on(h) for h in hosts] == ["v1", "v1", "v1"]
+    (tmp_path / "migrations.log").unlink()
+
+    project.commit("v2, broken on web3", {"VERSION": "v2\n", "BROKEN_ON": "web3\n"})
+    record, store = project.deploy()
+    try:
+        assert record.status == "rolled_back", record.error
+        names = [s.name for s in store.ledger.steps(record.id)]
+        assert names.index("host:web1:reattach") < names.index("wave:2:pause") \
+            < names.index("host:web2:release")
+        # web2 and web3 form one batch: both drained before either is activated.
+        assert names.index("host:web3:drain") < names.index("host:web2:activate")
+        assert [_version_on(h) for h in hosts] == ["v1", "v1", "v1"]
+        # The migration ran on the orchestrator, once each way.
+        assert [line.strip() for line in (tmp_path / "migrations.log").read_text().splitlines()] == ["up", "down"]
+        steps = {s.name: s for s in store.ledger.steps(record.id)}
+        assert steps["host:web1:restart"].compensation_status == StepStatus.COMPENSATED.value
     finally:
         store.close()
 
