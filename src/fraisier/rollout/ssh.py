@@ -94,7 +94,7 @@ class SshExecutor:
         return argv
 
     def remote_line(self, argv: Sequence[str], cwd: str | None,
-                    env: Mapping[str, str] | None) -> str:
+                    env: Mapping[str, str] | None, timeout: float | None = None) -> str:
         """The one string ssh hands to the remote shell: every part quoted."""
         parts = []
         if cwd:
@@ -103,6 +103,10 @@ class SshExecutor:
             # `set -a` exports what the file sets; the file holds `NAME='value'` lines.
             parts.append(f"set -a && . {shlex.quote(self.env_file)} && set +a &&")
         parts.append("exec")
+        if timeout is not None:
+            # Killing the local ssh client does not stop the remote command (no tty, no
+            # SIGHUP): the host enforces the same limit, a little later than we do.
+            parts.append(f"timeout -k 5 {int(timeout) + 5}")
         if env:
             parts.append("env " + " ".join(shlex.quote(f"{k}={v}") for k, v in env.items()))
         parts.append(shlex.join([str(a) for a in argv]))
@@ -147,11 +151,11 @@ class SshExecutor:
             cancel: threading.Event | None = None) -> ProcessResult:
         self.connect()
         ssh_argv = self.base_argv() + ["-o", "ControlMaster=no", "--", self.host.address,
-                                       self.remote_line(argv, cwd, env)]
+                                       self.remote_line(argv, cwd, env, timeout)]
         result = run_command(ssh_argv, cwd="/", env=dict(os.environ), timeout=timeout,
                              on_line=on_line, cancel=cancel, stdin_data=stdin_data)
         result.argv = list(argv)
-        if result.returncode == SSH_UNREACHABLE:
+        if result.returncode == SSH_UNREACHABLE and not (result.timed_out or result.cancelled):
             raise HostUnreachable(f"{self.name}: ssh failed: {result.output_tail[-500:]}")
         return result
 
