@@ -17,6 +17,7 @@ from fraisier.config import load_config
 from fraisier.domain.model import Trigger
 from fraisier.engine.context import Observer
 from fraisier.engine.service import deploy_now, open_state, request_deployment, request_rollback
+from tests.support.nginx import NGINX, start_nginx
 from tests.support.services import require_binary
 from tests.support.sshd import SSHD, free_port, start_fleet
 
@@ -203,3 +204,13 @@ def ssh_section(fleet) -> dict:
 
 PYTHON = sys.executable
 RESTART = [PYTHON, "control.py", "restart"]
+
+
+@pytest.fixture
+def nginx(tmp_path: Path):
+    require_binary(NGINX)
+    blue, green = free_port(), free_port()
+    server = start_nginx(tmp_path / "nginx", free_port(), f"127.0.0.1:{blue}")
+    server.slot_ports = (blue, green)
+    yield server
+    server.stop()

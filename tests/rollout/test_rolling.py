@@ -98,12 +98,15 @@ def test_rolling_deploy_then_failure_on_second_host_rolls_back_the_first(
                        "web3": "untouched"}
 
 
-def test_waves_from_host_git_roll_back_every_wave_done(project, ssh_fleet, tmp_path):
+def test_waves_from_host_git_with_nginx_drain_roll_back_every_wave_done(
+        project, ssh_fleet, nginx, tmp_path):
     environment, hosts = _environment(project, ssh_fleet, tmp_path, release_source="host_git",
                                       migrate_on="orchestrator", batch_size=2,
-                                      waves=[["canary"], ["main"]], pause_between_waves="0.1s")
+                                      waves=[["canary"], ["main"]], pause_between_waves="0.1s",
+                                      load_balancer=nginx.lb_config())
     for host, region in zip(environment["hosts"], ["canary", "main", "main"], strict=True):
         host["region"] = region
+        host["upstream"] = host["health_url"].split("/")[2]
     project.write_config(environment)
     first, store = project.deploy()
     store.close()
@@ -111,8 +114,15 @@ def test_waves_from_host_git_roll_back_every_wave_done(project, ssh_fleet, tmp_p
     assert [_version_on(h) for h in hosts] == ["v1", "v1", "v1"]
     (tmp_path / "migrations.log").unlink()
 
+    seen: dict[str, str] = {}
+
+    class Watch(Observer):
+        def on_step(self, position, name, status, error):
+            if name.endswith(":activate") and status == StepStatus.RUNNING:
+                seen[name] = nginx.upstream_file.read_text()
+
     project.commit("v2, broken on web3", {"VERSION": "v2\n", "BROKEN_ON": "web3\n"})
-    record, store = project.deploy()
+    record, store = project.deploy(observer=Watch())
     try:
         assert record.status == "rolled_back", record.error
         names = [s.name for s in store.ledger.steps(record.id)]
@@ -120,11 +130,36 @@ def test_waves_from_host_git_roll_back_every_wave_done(project, ssh_fleet, tmp_p
             < names.index("host:web2:release")
         # web2 and web3 form one batch: both drained before either is activated.
         assert names.index("host:web3:drain") < names.index("host:web2:activate")
+        web = {h["name"]: h["upstream"] for h in environment["hosts"]}
+        assert f"server {web['web1']} down;" in seen["host:web1:activate"]
+        assert f"server {web['web2']} down;" in seen["host:web2:activate"]
+        assert f"server {web['web3']} down;" in seen["host:web2:activate"]
+        assert f"server {web['web1']};" in seen["host:web2:activate"]
+        # After the rollback every host is back in the upstream.
+        final = nginx.upstream_file.read_text()
+        assert "down" not in final and all(f"server {a};" in final for a in web.values())
         assert [_version_on(h) for h in hosts] == ["v1", "v1", "v1"]
         # The migration ran on the orchestrator, once each way.
-        assert [line.strip() for line in (tmp_path / "migrations.log").read_text().splitlines()] == ["up", "down"]
+        assert [line.strip() for line in
+                (tmp_path / "migrations.log").read_text().splitlines()] == ["up", "down"]
         steps = {s.name: s for s in store.ledger.steps(record.id)}
         assert steps["host:web1:restart"].compensation_status == StepStatus.COMPENSATED.value
+    finally:
+        store.close()
+
+    project.commit("v3", {"VERSION": "v3\n", "BROKEN_ON": None})
+    third, store = project.deploy()
+    store.close()
+    assert third.status == "succeeded", third.error
+    assert [_version_on(h) for h in hosts] == ["v3", "v3", "v3"]
+
+    # `fraisier rollback`: every host back on v1 (v2 never went live), nothing rebuilt.
+    back, store = project.deploy(rollback=True)
+    try:
+        assert back.status == "succeeded", back.error
+        assert back.release == first.release
+        assert [_version_on(h) for h in hosts] == ["v1", "v1", "v1"]
+        assert store.releases.active("web", "production").release_id == first.release
     finally:
         store.close()
 

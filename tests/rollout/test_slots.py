@@ -13,9 +13,6 @@ import pytest
 from fraisier.domain.model import StepStatus
 from fraisier.engine.context import Observer
 from tests.rollout.conftest import PYTHON, RESTART
-from tests.support.nginx import NGINX, start_nginx
-from tests.support.services import require_binary
-from tests.support.sshd import free_port
 
 MAX_CLIENT_REQUESTS = 20_000  # the load loop is bounded in count as well as by its stop flag
 
@@ -48,16 +45,6 @@ class Client(threading.Thread):
     def finish(self) -> None:
         self.stop_flag.set()
         self.join(timeout=30)
-
-
-@pytest.fixture
-def nginx(tmp_path: Path):
-    require_binary(NGINX)
-    blue, green = free_port(), free_port()
-    server = start_nginx(tmp_path / "nginx", free_port(), f"127.0.0.1:{blue}")
-    server.slot_ports = (blue, green)
-    yield server
-    server.stop()
 
 
 def _environment(project, nginx, tmp_path: Path, **extra) -> dict:
