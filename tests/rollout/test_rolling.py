@@ -93,7 +93,10 @@ def test_rolling_deploy_then_failure_on_second_host_rolls_back_the_first(
     shown = CliRunner().invoke(cli, ["-c", str(project.config_path), "status", "web",
                                      "production", "--hosts", "--json"])
     assert shown.exit_code == 0, shown.output
-    outcome = {row["host"]: row["last_outcome"] for row in json.loads(shown.output)}
+    rows = {row["host"]: row for row in json.loads(shown.output)}
+    outcome = {name: row["last_outcome"] for name, row in rows.items()}
+    assert "health check failed" in rows["web2"]["error"] and rows["web1"]["error"] is None
+    assert rows["web1"]["live_release"] == v1_links["web1"].split("/")[-1]
     assert outcome == {"web1": "rolled_back", "web2": "failed, rolled back",
                        "web3": "untouched"}
 

@@ -41,7 +41,9 @@ def host_states(store, target) -> list[dict[str, Any]]:
     for name, host in names:
         active = store.releases.active(target.fraise, target.environment, host=name)
         mine = [step for step in steps if step.name.startswith(f"host:{name}:")]
-        error = next((step.error for step in mine if step.error), None)
+        error = next((step.error for step in mine if step.status == StepStatus.FAILED.value),
+                     None) or next((step.compensation_error for step in mine
+                                    if step.compensation_error), None)
         states.append({
             "host": name,
             "region": host.region if host else None,
