@@ -12,7 +12,7 @@ import pytest
 
 from fraisier.domain.model import StepStatus
 from fraisier.engine.context import Observer
-from tests.rollout.conftest import PYTHON, RESTART
+from tests.rollout.conftest import PYTHON, RESTART, ssh_section
 
 MAX_CLIENT_REQUESTS = 20_000  # the load loop is bounded in count as well as by its stop flag
 
@@ -194,3 +194,39 @@ def test_canary_prometheus_threshold(project, nginx, tmp_path, value, expected):
     finally:
         prometheus.shutdown()
         prometheus.server_close()
+
+
+def test_blue_green_on_one_ssh_host(project, nginx, ssh_fleet, tmp_path):
+    host = ssh_fleet.hosts[0]
+    environment = _environment(project, nginx, tmp_path, strategy="blue_green", hosts=[{
+        "name": host.name, "address": "127.0.0.1", "port": host.port, "user": ssh_fleet.user,
+        "app_path": str(host.base / "app")}], ssh=ssh_section(ssh_fleet), hold=0)
+    project.app_paths = [host.base / "app" / "blue", host.base / "app" / "green"]
+    project.write_config(environment)
+    for version in ("v1", "v2"):
+        if version == "v2":
+            project.commit("v2", {"VERSION": "v2\n"})
+        record, store = project.deploy()
+        store.close()
+        assert record.status == "succeeded", record.error
+        connection = http.client.HTTPConnection("127.0.0.1", nginx.port, timeout=10)
+        connection.request("GET", "/")
+        assert connection.getresponse().read().decode().strip() == version
+        connection.close()
+    live = (host.base / "app" / ".fraisier" / "live-slot").read_text().strip()
+    assert live == "green"
+    assert (host.base / "app" / "green" / "current").is_symlink()
+    # hold: 0 stopped the old slot right after the switch...
+    assert not (host.base / "app" / "blue" / "app.pid").exists()
+    # ...and a rollback after the hold starts it again and switches back, rebuilding nothing.
+    back, store = project.deploy(rollback=True)
+    try:
+        assert back.status == "succeeded", back.error
+        steps = {s.name: s for s in store.ledger.steps(back.id)}
+        assert steps["slot:start"].data == {"restarted": True}
+    finally:
+        store.close()
+    connection = http.client.HTTPConnection("127.0.0.1", nginx.port, timeout=10)
+    connection.request("GET", "/")
+    assert connection.getresponse().read().decode().strip() == "v1"
+    connection.close()
