@@ -17,12 +17,14 @@ Rules kept here:
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shlex
 import shutil
 import subprocess
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
@@ -69,7 +71,9 @@ class SshExecutor:
         self.host = host
         self.ssh = ssh
         self.name = host.name
-        self.control_path = str(control_dir / f"{host.name}.sock")
+        # Unix socket paths are short (~100 bytes): name the socket by a digest, not the host.
+        digest = hashlib.sha256(f"{host.name}|{host.address}|{host.port}".encode()).hexdigest()
+        self.control_path = str(control_dir / f"{digest[:16]}.sock")
         self.env_file: str | None = None
         self._master_started = False
 
@@ -143,6 +147,10 @@ class SshExecutor:
         self._master_started = False
         subprocess.run(self.base_argv() + ["-O", "exit", "--", self.host.address],
                        stdin=subprocess.DEVNULL, capture_output=True, timeout=15, check=False)
+        # The master acknowledges before it exits: wait (briefly) until it is really gone.
+        deadline = time.monotonic() + 5
+        while os.path.exists(self.control_path) and time.monotonic() < deadline:
+            time.sleep(0.01)
 
     # -- commands -------------------------------------------------------------------
     def run(self, argv: Sequence[str], *, cwd: str | None = None,
