@@ -12,6 +12,7 @@ import pytest
 
 from fraisier.domain.model import StepStatus
 from fraisier.engine.context import Observer
+from fraisier.engine.service import open_state, request_rollback
 from tests.rollout.conftest import PYTHON, RESTART, ssh_section
 
 MAX_CLIENT_REQUESTS = 20_000  # the load loop is bounded in count as well as by its stop flag
@@ -230,3 +231,49 @@ def test_blue_green_on_one_ssh_host(project, nginx, ssh_fleet, tmp_path):
     connection.request("GET", "/")
     assert connection.getresponse().read().decode().strip() == "v1"
     connection.close()
+
+
+def test_a_rollback_requested_during_the_hold_switches_back_at_once(project, nginx, tmp_path):
+    project.write_config(_environment(project, nginx, tmp_path, strategy="blue_green",
+                                      hold="5m"))
+    first, store = project.deploy()
+    store.close()
+    assert first.status == "succeeded", first.error
+
+    project.commit("v2", {"VERSION": "v2\n"})
+    holding = threading.Event()
+    outcome: dict = {}
+
+    def deploy() -> None:
+        record, store = project.deploy(observer=SetOn("hold", StepStatus.RUNNING, holding))
+        store.close()
+        outcome["record"] = record
+
+    worker = threading.Thread(target=deploy)
+    worker.start()
+    try:
+        assert holding.wait(60)
+        connection = http.client.HTTPConnection("127.0.0.1", nginx.port, timeout=10)
+        connection.request("GET", "/")
+        assert connection.getresponse().read().decode().strip() == "v2"
+        connection.close()
+        config = project.config()
+        store = open_state(config)
+        try:
+            queued = request_rollback(store, config, "web", "production")
+        finally:
+            store.close()
+    finally:
+        worker.join(timeout=120)
+    record = outcome["record"]
+    assert record.status == "rolled_back", record.error
+    assert f"rollback {queued.id} requested during the hold" in record.error
+    connection = http.client.HTTPConnection("127.0.0.1", nginx.port, timeout=10)
+    connection.request("GET", "/")
+    assert connection.getresponse().read().decode().strip() == "v1"
+    connection.close()
+    store = open_state(config)
+    try:
+        assert store.queue.get(queued.id, with_steps=False).status == "cancelled"
+    finally:
+        store.close()

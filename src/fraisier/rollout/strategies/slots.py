@@ -16,9 +16,10 @@ rollback: the other slot still holds the release that was live before: start it 
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
-from fraisier.domain.model import ReleaseStatus
+from fraisier.domain.model import DeploymentStatus, ReleaseStatus, Trigger
 from fraisier.engine.api import fetch
 from fraisier.engine.context import DeploymentRun
 from fraisier.engine.health import _http
@@ -29,6 +30,7 @@ from fraisier.rollout.hosts import HostRun
 from fraisier.rollout.nginx import Nginx, NginxError, Server
 
 OTHER = {"blue": "green", "green": "blue"}
+HOLD_POLL_SECONDS = 0.5  # how often the hold looks for a queued rollback
 
 
 class Slots:
@@ -185,13 +187,37 @@ class Slots:
         self.switch(self.live)
 
     def hold_then_stop_old(self) -> dict[str, Any]:
+        """Keep the old slot running for `hold` seconds, then stop it.
+
+        A rollback queued for this environment during the hold ends the hold: this
+        deployment fails, and its compensation switches traffic back to the old slot, which
+        is still running. The queued rollback is then cancelled, its work done.
+        """
         hold = self.settings.hold
         if self.live is None or hold is None:
             raise SkipStep("old slot keeps running until the next deployment replaces it")
-        if hold and self.run.cancel.wait(hold):
-            raise StepFailed("deployment cancelled during the hold")
+        deadline = time.monotonic() + hold
+        while True:
+            requested = self._queued_rollback()
+            if requested is not None:
+                self.run.store.queue.cancel_queued(requested)
+                raise StepFailed(f"rollback {requested} requested during the hold")
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            if self.run.cancel.wait(min(HOLD_POLL_SECONDS, remaining)):
+                raise StepFailed("deployment cancelled during the hold")
         self.stop(self.live)
         return {"stopped": self.live}
+
+    def _queued_rollback(self) -> int | None:
+        target = self.run.target
+        for record in self.run.store.views.history(
+                fraise=target.fraise, environment=target.environment,
+                status=DeploymentStatus.QUEUED.value, with_steps=False):
+            if record.trigger == Trigger.ROLLBACK.value:
+                return record.id
+        return None
 
     def canary_step(self, weight: int, pause: float) -> dict[str, Any]:
         if self.live is None:
