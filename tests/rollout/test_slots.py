@@ -216,6 +216,11 @@ def test_blue_green_on_one_ssh_host(project, nginx, ssh_fleet, tmp_path):
         connection.close()
     live = (host.base / "app" / ".fraisier" / "live-slot").read_text().strip()
     assert live == "green"
+    # The same commit again: nothing to do, traffic stays where it is.
+    again, store = project.deploy()
+    store.close()
+    assert again.status == "succeeded" and again.release == record.release
+    assert (host.base / "app" / ".fraisier" / "live-slot").read_text().strip() == "green"
     assert (host.base / "app" / "green" / "current").is_symlink()
     # hold: 0 stopped the old slot right after the switch...
     assert not (host.base / "app" / "blue" / "app.pid").exists()

@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from fraisier.domain.model import ReleaseStatus, make_release_id
+from fraisier.engine.api import fetch
 from fraisier.engine.context import DeploymentRun
 from fraisier.engine.git import GitError
 from fraisier.engine.health import _http, _tcp
-from fraisier.engine.saga import SkipStep, StepFailed
+from fraisier.engine.saga import FinishEarly, SkipStep, StepFailed
 from fraisier.rollout.hosts import HostRun
 from fraisier.rollout.ssh import LocalExecutor, SshExecutor, control_dir
 
@@ -63,6 +64,18 @@ class Fleet:
             shutil.rmtree(self._control_dir, ignore_errors=True)
         if self.local_tree is not None:
             shutil.rmtree(self.local_tree.parent, ignore_errors=True)
+
+    # -- the commit -------------------------------------------------------------------
+    def fetch(self, requested_commit: str | None) -> dict[str, Any]:
+        """Pin the commit; stop early when the fleet already runs it (unless --force)."""
+        data = fetch(self.run, requested_commit)
+        active = self.run.store.releases.active(self.target.fraise, self.target.environment)
+        if not self.run.force and active and active.commit_sha == self.run.commit_sha:
+            self.run.store.queue.update(self.run.deployment_id, release=active.release_id)
+            raise FinishEarly(f"commit {active.commit_sha[:12]} is already live as release "
+                              f"{active.release_id}; nothing to do (use --force to deploy it "
+                              "again)")
+        return data
 
     # -- the release, built once ------------------------------------------------------
     def package(self, *, need_tree: bool) -> dict[str, Any]:

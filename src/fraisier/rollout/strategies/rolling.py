@@ -16,7 +16,6 @@ from __future__ import annotations
 from typing import Any
 
 from fraisier.domain.model import ReleaseStatus
-from fraisier.engine.api import fetch
 from fraisier.engine.context import DeploymentRun
 from fraisier.engine.saga import Irreversible, SkipStep, Step, StepFailed
 from fraisier.rollout.fleet import Fleet
@@ -188,8 +187,8 @@ class Rolling:
 
     # -- the plan ---------------------------------------------------------------------
     def plan(self, requested_commit: str | None) -> list[Step]:
-        run, settings = self.run, self.settings
-        steps = [Step("fetch", lambda: fetch(run, requested_commit)),
+        settings = self.settings
+        steps = [Step("fetch", lambda: self.fleet.fetch(requested_commit)),
                  Step("package", lambda: self.fleet.package(
                      need_tree=settings.migrate_on == "orchestrator"))]
         if settings.migrate_on == "orchestrator":

@@ -20,7 +20,6 @@ import time
 from typing import Any
 
 from fraisier.domain.model import DeploymentStatus, ReleaseStatus, Trigger
-from fraisier.engine.api import fetch
 from fraisier.engine.context import DeploymentRun
 from fraisier.engine.health import _http
 from fraisier.engine.saga import Irreversible, SkipStep, Step, StepFailed
@@ -245,9 +244,8 @@ class Slots:
 
     # -- plans ----------------------------------------------------------------------------
     def common(self, requested_commit: str | None) -> list[Step]:
-        run = self.run
         return [
-            Step("fetch", lambda: fetch(run, requested_commit)),
+            Step("fetch", lambda: self.fleet.fetch(requested_commit)),
             Step("package", lambda: self.fleet.package(need_tree=False)),
             Step("slot:choose", self.choose),
             Step("slot:release", self.release, compensate=self.discard),
