@@ -9,7 +9,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from fraisier.cli.main import cli
 from fraisier.domain.model import StepStatus
 from fraisier.engine.context import Observer
 from fraisier.engine.service import open_state, request_rollback
@@ -222,6 +224,11 @@ def test_blue_green_on_one_ssh_host(project, nginx, ssh_fleet, tmp_path):
     assert again.status == "succeeded" and again.release == record.release
     assert (host.base / "app" / ".fraisier" / "live-slot").read_text().strip() == "green"
     assert (host.base / "app" / "green" / "current").is_symlink()
+    shown = CliRunner().invoke(cli, ["-c", str(project.config_path), "status", "web",
+                                     "production", "--hosts", "--json"])
+    assert shown.exit_code == 0, shown.output
+    assert {row["host"]: row["serving"] for row in json.loads(shown.output)} == {
+        "blue": False, "green": True}
     # hold: 0 stopped the old slot right after the switch...
     assert not (host.base / "app" / "blue" / "app.pid").exists()
     # ...and a rollback after the hold starts it again and switches back, rebuilding nothing.

@@ -24,8 +24,9 @@ def show_hosts(app, fraise: str | None, environment: str | None, as_json: bool) 
         render.echo_json(states)
         return
     render.table(f"Hosts of {fraise}/{environment}",
-                 ["host", "region", "address", "live release", "commit", "last deploy",
-                  "outcome", "error"],
+                 ["host", "region", "address", "live release", "serving", "commit",
+                  "last deploy", "outcome", "error"],
                  [[s["host"], s["region"] or "-", s["address"] or "-", s["live_release"] or "-",
+                   "yes" if s["serving"] else "no",
                    render.short(s["commit_sha"]), str(s["last_deployment_id"] or "-"),
                    s["last_outcome"] or "-", (s["error"] or "")[:60]] for s in states])

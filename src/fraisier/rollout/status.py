@@ -37,6 +37,7 @@ def host_states(store, target) -> list[dict[str, Any]]:
     last = store.views.history(fraise=target.fraise, environment=target.environment, limit=1,
                                with_steps=False)
     steps = store.ledger.steps(last[0].id) if last else []
+    fleet = store.releases.active(target.fraise, target.environment)
     states = []
     for name, host in names:
         active = store.releases.active(target.fraise, target.environment, host=name)
@@ -49,6 +50,8 @@ def host_states(store, target) -> list[dict[str, Any]]:
             "region": host.region if host else None,
             "address": f"{host.address}:{host.port}" if host else None,
             "live_release": active.release_id if active else None,
+            # For slots: the slot whose release is the environment's live one takes traffic.
+            "serving": bool(active and fleet and active.release_id == fleet.release_id),
             "commit_sha": active.commit_sha if active else None,
             "last_deployment_id": last[0].id if last else None,
             "last_outcome": _outcome(mine) if mine else None,

@@ -278,8 +278,12 @@ class FleetRollback(Rolling):
     def _choose(self, chosen: str | None) -> dict[str, Any]:
         if chosen is None:
             raise StepFailed("no earlier good release to roll back to")
-        record = self.run.store.releases.get(self.run.target.fraise,
-                                             self.run.target.environment, chosen)
+        target = self.run.target
+        record = self.run.store.releases.get(target.fraise, target.environment, chosen)
+        if record is None:  # `--to` may name a commit instead of a release id
+            record = next((r for r in self.run.store.releases.good(
+                target.fraise, target.environment) if r.commit_sha.startswith(chosen)), None)
+            chosen = record.release_id if record else chosen
         if record is None or record.status not in (ReleaseStatus.ACTIVE.value,
                                                    ReleaseStatus.PREVIOUS.value):
             raise StepFailed(f"release {chosen} is not a good release of this environment")
