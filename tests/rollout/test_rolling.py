@@ -65,6 +65,7 @@ def test_rolling_deploy_then_failure_on_second_host_rolls_back_the_first(
     try:
         assert record.status == "rolled_back", record.error
         assert "web2" in record.error
+        assert record.previous_release == first.release
         # web1 was upgraded, then put back; web2 failed and was put back; web3 untouched.
         assert [_version_on(h) for h in hosts] == ["v1", "v1", "v1"]
         for host in hosts:

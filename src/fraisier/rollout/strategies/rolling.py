@@ -250,6 +250,7 @@ class Rolling:
 def rolling_plan(run: DeploymentRun, requested_commit: str | None) -> list[Step]:
     active = run.store.releases.active(run.target.fraise, run.target.environment)
     run.previous_release_id = active.release_id if active else None
+    run.store.queue.update(run.deployment_id, previous_release=run.previous_release_id)
     return Rolling(run).plan(requested_commit)
 
 
@@ -315,4 +316,5 @@ class FleetRollback(Rolling):
 def rollback_plan(run: DeploymentRun, _requested_commit: str | None) -> list[Step]:
     active = run.store.releases.active(run.target.fraise, run.target.environment)
     run.previous_release_id = active.release_id if active else None
+    run.store.queue.update(run.deployment_id, previous_release=run.previous_release_id)
     return FleetRollback(run).plan(run.options.get("to"))

@@ -304,6 +304,7 @@ class Slots:
 def _previous_fleet_release(run: DeploymentRun) -> None:
     active = run.store.releases.active(run.target.fraise, run.target.environment)
     run.previous_release_id = active.release_id if active else None
+    run.store.queue.update(run.deployment_id, previous_release=run.previous_release_id)
 
 
 def blue_green_plan(run: DeploymentRun, requested_commit: str | None) -> list[Step]:
