@@ -36,7 +36,7 @@ def _environment(project, fleet, tmp_path: Path, **extra) -> tuple[dict, list[di
         "migrate": {"up": ["sh", "-c", 'echo "up $FRAISIER_HOST" >> "$MIGRATE_LOG"'],
                     "down": ["sh", "-c",
                              'echo "down $FRAISIER_HOST" >> "$MIGRATE_LOG"']},
-        "health_check": {"url": "http://127.0.0.1:1/unused", "retries": 15, "interval": 0.2,
+        "health_check": {"url": "http://127.0.0.1:1/unused", "retries": 8, "interval": 0.2,
                          "timeout": 2},
         **extra,
     }
