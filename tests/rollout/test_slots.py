@@ -289,3 +289,17 @@ def test_a_rollback_requested_during_the_hold_switches_back_at_once(project, ngi
         assert store.queue.get(queued.id, with_steps=False).status == "cancelled"
     finally:
         store.close()
+
+
+def test_an_upstream_nginx_rejects_is_never_left_in_place(nginx):
+    from fraisier.config.rollouts import NginxConfig
+    from fraisier.rollout.nginx import Nginx, NginxError, Server
+
+    before = nginx.upstream_file.read_text()
+    balancer = Nginx(NginxConfig.model_validate(nginx.lb_config()["nginx"]))
+    with pytest.raises(NginxError, match="nginx -t"):
+        balancer.apply([Server("127.0.0.1:0")])  # nginx refuses port 0
+    assert nginx.upstream_file.read_text() == before
+    blue, _ = nginx.slot_ports
+    balancer.apply([Server(f"127.0.0.1:{blue}", weight=3)])
+    assert f"server 127.0.0.1:{blue} weight=3;" in nginx.upstream_file.read_text()

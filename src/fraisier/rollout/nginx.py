@@ -76,16 +76,17 @@ class Nginx:
         if before == content:
             return
         write_atomically(path, content)
+        old_workers = self._workers()
         try:
             self._command("nginx -t", self.config.test.argv)
+            self._command("nginx reload", self.config.reload.argv)
         except NginxError:
+            # Leave the file as nginx last loaded it, so the next reload changes nothing.
             if before is None:
                 path.unlink(missing_ok=True)
             else:
                 write_atomically(path, before)
             raise
-        old_workers = self._workers()
-        self._command("nginx reload", self.config.reload.argv)
         self._wait_for_exit(old_workers)
         self.log("nginx upstream " + self.config.upstream + ": "
                  + ", ".join(s.line().strip().removeprefix("server ").rstrip(";")
