@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import stat
 from pathlib import Path
 
@@ -23,17 +24,25 @@ def one_host(tmp_path: Path):
     fleet.stop()
 
 
-def _executor(fleet, tmp_path: Path, **ssh) -> SshExecutor:
+@pytest.fixture
+def sockets():
+    """A short control-socket directory (socket paths are limited to ~100 bytes)."""
+    path = control_dir()
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _executor(fleet, sockets: Path, **ssh) -> SshExecutor:
     host = fleet.hosts[0]
     config = HostConfig(name=host.name, address="127.0.0.1", port=host.port, user=fleet.user)
     settings = SshConfig(identity_file=fleet.identity, known_hosts=ssh.pop(
         "known_hosts", fleet.known_hosts), connect_timeout=5, **ssh)
-    return SshExecutor(config, settings, control_dir())
+    return SshExecutor(config, settings, sockets)
 
 
 def test_hostile_values_arrive_literally_and_secrets_stay_off_the_command_line(
-        one_host, tmp_path):
-    executor = _executor(one_host, tmp_path)
+        one_host, sockets):
+    executor = _executor(one_host, sockets)
     try:
         env_file = str(one_host.hosts[0].base / "app" / ".fraisier" / "env")
         executor.put_env({"API_SECRET": "top'secret $(touch /tmp/nope)"}, env_file)
@@ -55,16 +64,16 @@ def test_hostile_values_arrive_literally_and_secrets_stay_off_the_command_line(
     assert not Path(executor.control_path).exists()
 
 
-def test_an_unknown_host_key_is_refused(one_host, tmp_path):
+def test_an_unknown_host_key_is_refused(one_host, sockets, tmp_path):
     empty = tmp_path / "empty_known_hosts"
     empty.write_text("")
-    executor = _executor(one_host, tmp_path, known_hosts=empty)
+    executor = _executor(one_host, sockets, known_hosts=empty)
     with pytest.raises(HostUnreachable, match="(?i)host key"):
         executor.run(["true"], timeout=30)
 
 
-def test_a_remote_command_that_hangs_is_killed_at_its_timeout(one_host, tmp_path):
-    executor = _executor(one_host, tmp_path)
+def test_a_remote_command_that_hangs_is_killed_at_its_timeout(one_host, sockets):
+    executor = _executor(one_host, sockets)
     try:
         result = executor.run(["sleep", "30"], timeout=1)
         assert result.timed_out and not result.ok
