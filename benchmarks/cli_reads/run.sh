@@ -32,11 +32,11 @@ export XDG_CACHE_HOME="$work/cache"
 
 status_sql="SELECT * FROM v_fraise_status ORDER BY fraise, environment;"
 history_sql="SELECT * FROM tb_deployment ORDER BY id DESC LIMIT 50;"
-hyperfine --warmup 3 --runs 30 --export-markdown "$work/result.md" \
+hyperfine --warmup 3 --runs 30 --export-json "$work/result.json" \
   --command-name "fraisier status" "$fraisier -c $work/fraises.yaml status" \
   --command-name "fraisier status --json" "$fraisier -c $work/fraises.yaml status --json" \
   --command-name "fraisier history --limit 50" "$fraisier -c $work/fraises.yaml history --limit 50" \
   --command-name "fraisier history --limit 50 --json" "$fraisier -c $work/fraises.yaml history --limit 50 --json" \
   --command-name "sqlite3 status query" "sqlite3 $work/state.db '$status_sql'" \
   --command-name "sqlite3 history query" "sqlite3 $work/state.db '$history_sql'"
-cat "$work/result.md"
+"$python" "$here/../medians.py" "$work/result.json"

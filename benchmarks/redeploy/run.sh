@@ -61,8 +61,8 @@ APP_PATH="$work/shell-app" MIRROR="$work/shell-mirror.git" REPO="$work/repo" \
 
 export APP_PATH="$work/shell-app" MIRROR="$work/shell-mirror.git" REPO="$work/repo"
 export HEALTH_URL="http://127.0.0.1:$port/"
-hyperfine --warmup 2 --runs "$runs" --export-markdown "$work/result.md" \
+hyperfine --warmup 2 --runs "$runs" --export-json "$work/result.json" \
   --prepare "$work/change-one-file.sh $work/repo" \
   --command-name fraisier "$fraisier -c $work/fraises.yaml deploy app prod --quiet" \
   --command-name shell-script "bash $here/baseline.sh"
-cat "$work/result.md"
+"$python" "$here/../medians.py" "$work/result.json"

@@ -278,7 +278,11 @@ def test_literal_defaults_match_the_model(model_name: str) -> None:
 
 def test_shared_defaults_take_every_environment_key_but_app_path() -> None:
     assert "except `app_path`" in FLAT
-    environment = set(config_model.EnvironmentConfig.model_fields) - {"app_path"}
+    from fraisier.config.rollouts import RolloutFields
+
+    rollout = set(RolloutFields.model_fields)
+    assert "the [rollout keys](#rollout-keys)" in TEXT
+    environment = set(config_model.EnvironmentConfig.model_fields) - {"app_path"} - rollout
     assert set(config_model.EnvironmentDefaults.model_fields) - {"app_path"} == environment
 
 

@@ -31,9 +31,16 @@ def list_fraises(app, as_json: bool) -> None:
 @click.argument("fraise", required=False)
 @click.argument("environment", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--hosts", "per_host", is_flag=True,
+              help="Per-host (or per-slot) state of FRAISE ENVIRONMENT.")
 @click.pass_obj
-def status(app, fraise: str | None, environment: str | None, as_json: bool) -> None:
+def status(app, fraise: str | None, environment: str | None, as_json: bool,
+           per_host: bool = False) -> None:
     """Show what is live in each environment and how its last deployment went."""
+    if per_host:
+        from fraisier.cli.hosts import show_hosts
+
+        return show_hosts(app, fraise, environment, as_json)
     if fraise and fraise not in app.summary.fraises:
         raise click.ClickException(f"unknown fraise {fraise!r}")
     known = {(row["fraise"], row["environment"]): row

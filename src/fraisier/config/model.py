@@ -41,6 +41,7 @@ from fraisier.config.fields import (
     is_remote_repository,
 )
 from fraisier.config.kinds import KindEnvironmentFields, KindFraiseFields
+from fraisier.config.rollouts import RolloutFields
 from fraisier.domain import FraiseType
 
 if TYPE_CHECKING:
@@ -220,7 +221,7 @@ class EnvironmentDefaults(_EnvironmentFields):
         raise ValueError("app_path is set per fraise environment, not in shared defaults")
 
 
-class EnvironmentConfig(_EnvironmentFields):
+class EnvironmentConfig(_EnvironmentFields, RolloutFields):
     """`fraises.<fraise>.environments.<name>`: one deployable target."""
 
     app_path: Path

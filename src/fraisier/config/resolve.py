@@ -27,6 +27,7 @@ from fraisier.config.model import (
     HealthCheckConfig,
     MigrateConfig,
 )
+from fraisier.config.rollouts import RolloutFields, rollout_of
 from fraisier.domain import FraiseType
 
 _UNSET: Any = object()
@@ -55,6 +56,7 @@ class Target:
     env: dict[str, str] = field(default_factory=dict)
     secrets: GitConfig = field(default_factory=GitConfig)
     kind: KindSettings = field(default_factory=KindSettings)  # etl, scheduled, backup settings
+    rollout: RolloutFields | None = None  # hosts/strategy; None deploys locally
 
     @property
     def name(self) -> str:
@@ -158,6 +160,7 @@ def resolve_target(config: FraisierConfig, fraise: str, environment: str) -> Tar
         env={**defaults.env, **fraise_config.env, **env.env},
         secrets=_secrets(config, defaults.git, fraise_config.git, env.git),
         kind=resolve_kind(fraise_config, env, defaults, config.config_path),
+        rollout=rollout_of(env),
     )
 
 

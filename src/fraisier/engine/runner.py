@@ -35,6 +35,15 @@ def _load_plans() -> None:
         pass
 
 
+def _rollout_builder(target, trigger: str) -> PlanBuilder | None:
+    """Environments with `hosts` or a `strategy` are deployed by fraisier.rollout."""
+    if getattr(target, "rollout", None) is None:
+        return None
+    from fraisier.rollout import plan_for
+
+    return plan_for(target, trigger)
+
+
 def execute(store, config, deployment_id: int, *, owner: str, lease_seconds: float = 30.0,
             observer: Observer | None = None, cancel: threading.Event | None = None):
     """Run a deployment this owner has claimed; returns the final DeploymentRecord."""
@@ -55,7 +64,11 @@ def execute(store, config, deployment_id: int, *, owner: str, lease_seconds: flo
     run.previous_release_id = run.layout.current_release_id()
     store.queue.update(deployment_id, previous_release=run.previous_release_id)
 
-    if record.trigger == Trigger.ROLLBACK.value:
+    rollout_builder = _rollout_builder(target, record.trigger)
+    if rollout_builder is not None:
+        steps = rollout_builder(run, record.requested_commit)
+        run.step_names = [step.name for step in steps]
+    elif record.trigger == Trigger.ROLLBACK.value:
         from fraisier.engine.rollback import ROLLBACK_STEPS, rollback_plan
 
         steps = rollback_plan(run, record.options.get("to"))
@@ -76,6 +89,8 @@ def execute(store, config, deployment_id: int, *, owner: str, lease_seconds: flo
         outcome = run_saga(steps, run, cancel=run.cancel)
     finally:
         heartbeat.stop()
+        for close in getattr(run, "closers", ()):
+            close()  # e.g. the SSH connections a rollout opened
     status, error = outcome.status, outcome.error
     if status == DeploymentStatus.ROLLED_BACK and not run.previous_release_id:
         # Nothing to roll back to: the first deployment simply failed (and left no `current`).

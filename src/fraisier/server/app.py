@@ -15,6 +15,7 @@ Other parts mount themselves with `routers=[...]` (FastAPI APIRouters, e.g. Grap
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterable, Mapping
 from contextlib import asynccontextmanager
 
@@ -40,18 +41,28 @@ def create_app(config, store, *, worker: bool = True, routers: Iterable = (),
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        running = None
+        running = scheduler = None
+        stop_scheduler = threading.Event()
         if worker:
+            from fraisier.kinds.scheduler import Scheduler
             from fraisier.worker import Worker
 
             running = Worker(config, store).start()
+            # Jobs of `scheduler: builtin` environments run where the worker runs.
+            scheduler = Scheduler(store, config)
+            threading.Thread(target=scheduler.run_forever, args=(stop_scheduler,),
+                             name="scheduler", daemon=True).start()
         app.state.worker = running
+        app.state.scheduler = scheduler
         try:
             yield
         finally:
+            stop_scheduler.set()
             if running is not None:
                 # Blocking on purpose: the process must not exit before deployments settle.
                 await run_in_threadpool(running.stop)
+            if scheduler is not None:
+                await run_in_threadpool(scheduler.close)
 
     app = FastAPI(title="Fraisier", lifespan=lifespan, docs_url=None, redoc_url=None,
                   openapi_url=None)

@@ -1,0 +1,13 @@
+"""Print a table of median and mean wall times from a hyperfine --export-json file."""
+
+import json
+import statistics
+import sys
+
+results = json.load(open(sys.argv[1]))["results"]
+print("| command | median [ms] | mean ± σ [ms] | min [ms] | max [ms] |")
+print("|:---|---:|---:|---:|---:|")
+for r in results:
+    times = [t * 1000 for t in r["times"]]
+    print(f"| `{r['command']}` | {statistics.median(times):.1f} | {r['mean'] * 1000:.1f} ± "
+          f"{(r['stddev'] or 0) * 1000:.1f} | {min(times):.1f} | {max(times):.1f} |")

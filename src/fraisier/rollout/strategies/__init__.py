@@ -1,0 +1,1 @@
+"""One module per rollout strategy; each builds the saga steps of a deployment."""

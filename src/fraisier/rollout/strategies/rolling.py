@@ -1,0 +1,320 @@
+"""Rolling deployment over hosts, in waves of regions and batches of hosts.
+
+fetch → package → [migrate on the orchestrator] → for each wave, for each batch:
+    host:H:release (upload or git fetch, install, build) → [migrate once, on the first host]
+    → host:H:drain → host:H:activate → host:H:restart → host:H:health → host:H:reattach
+→ finish (record the fleet release, prune old releases)
+
+Every host step is a saga step, so a failure rolls back, in reverse, the failing batch and
+every earlier batch; later hosts are never touched. Each host is restored completely (link
+switched back, previous release restarted and checked) before the next one, and the
+migration goes down once, after every host is back on the code that matches it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fraisier.domain.model import ReleaseStatus
+from fraisier.engine.context import DeploymentRun
+from fraisier.engine.saga import Irreversible, SkipStep, Step, StepFailed
+from fraisier.rollout.fleet import Fleet
+from fraisier.rollout.hosts import HostRun
+from fraisier.rollout.nginx import Nginx, Server
+
+
+def waves_of(settings) -> list[list[list[str]]]:
+    """Host names grouped into waves (by region) and batches, in config order."""
+    hosts = settings.hosts or []
+    if settings.waves:
+        waves = [[h.name for h in hosts if h.region in wave] for wave in settings.waves]
+    else:
+        waves = [[h.name for h in hosts]]
+    size = settings.batch_size or settings.max_unavailable or 1
+    return [[wave[i:i + size] for i in range(0, len(wave), size)] for wave in waves if wave]
+
+
+class Rolling:
+    def __init__(self, run: DeploymentRun):
+        self.run = run
+        self.fleet = Fleet(run)
+        self.settings = run.target.rollout
+        self.down: set[str] = set()
+        lb = self.settings.load_balancer
+        self.nginx = Nginx(lb.nginx, log=run.log) if lb is not None else None
+
+    # -- steps ------------------------------------------------------------------------
+    def release(self, name: str) -> dict[str, Any]:
+        fleet, run = self.fleet, self.run
+        host = fleet.host(name)
+        host.executor.connect()
+        host.executor.put_env(fleet.private_env(host), host.env_file)
+        host.previous_release_id = host.current_release_id()
+        assert run.release_id and run.commit_sha
+        host.release_id = run.release_id
+        if fleet.archive is not None:
+            host.unpack(run.release_id, fleet.archive)
+        else:
+            host.git_release(run.target.repository, run.commit_sha, run.release_id)
+        fleet.record_release(host)
+        for label, command in (("install", run.target.install), ("build", run.target.build)):
+            if command is not None:
+                fleet.run_command(host, label, command, run.release_id)
+        return {"host": name, "release": run.release_id, "previous": host.previous_release_id}
+
+    def discard(self, name: str) -> None:
+        host = self.fleet.hosts[name]
+        if host.release_id and host.release_id != host.previous_release_id:
+            host.remove(host.release_id)
+            self.fleet.mark(host, host.release_id, ReleaseStatus.FAILED)
+
+    def migrate_up(self, where: str | None) -> dict[str, Any]:
+        migrate = self.run.target.migrate
+        if migrate is None or migrate.up is None:
+            raise SkipStep("no migrate.up configured")
+        data: dict[str, Any] = {"on": where or "orchestrator"}
+        if migrate.status is not None:
+            status = self._migrate_command(where, "migrate status", migrate.status, {})
+            lines = [line for line in status.output_tail.splitlines() if line.strip()]
+            data["revision_before"] = lines[-1].strip() if lines else ""
+        self._migrate_command(where, "migrate up", migrate.up, {})
+        self.run.options["revision_before"] = data.get("revision_before", "")
+        return data
+
+    def migrate_down(self, where: str | None) -> None:
+        migrate = self.run.target.migrate
+        if migrate is None or migrate.down is None:
+            raise Irreversible("database not rolled back (no migrate.down configured)")
+        revision = str(self.run.options.get("revision_before", ""))
+        self._migrate_command(where, "migrate down", migrate.down,
+                              {"FRAISIER_MIGRATE_REVISION": revision})
+
+    def _migrate_command(self, where: str | None, label: str, command, extra: dict[str, str]):
+        run = self.run
+        timeout = run.target.migrate.timeout or run.target.timeout
+        if where is None:  # on the orchestrator, in the packaged tree
+            assert self.fleet.local_tree is not None
+            return run.run(label, command, cwd=self.fleet.local_tree, timeout=timeout,
+                           env=run.env(release_dir=self.fleet.local_tree, **extra))
+        host = self.fleet.host(where)
+        return host.run(label, command.argv, cwd=host.release_dir(run.release_id),
+                        env=self.fleet.public_env(host, run.release_id, **extra),
+                        timeout=timeout, cancel=run.cancel)
+
+    def set_down(self, names: list[str], down: bool) -> None:
+        if self.nginx is None:
+            raise SkipStep("no load_balancer configured")
+        changed = set(names)
+        self.down = (self.down | changed) if down else (self.down - changed)
+        servers = [Server(h.upstream, down=h.name in self.down)
+                   for h in (self.fleet.hosts[n] for n in self.fleet.configs) if h.upstream]
+        if not servers:
+            raise SkipStep("no host has an upstream address")
+        self.nginx.apply(servers)
+
+    def activate(self, name: str) -> dict[str, Any]:
+        host = self.fleet.hosts[name]
+        assert host.release_id
+        host.activate(host.release_id)
+        self.fleet.mark_active(host, host.release_id)
+        self.run.log(f"[{name}] current -> releases/{host.release_id}")
+        return {"host": name, "previous_release": host.previous_release_id}
+
+    def switch_back(self, host: HostRun) -> None:
+        if host.previous_release_id:
+            host.activate(host.previous_release_id)
+            if self.run.store.releases.get(self.run.target.fraise, self.run.target.environment,
+                                           host.previous_release_id, host=host.name):
+                self.fleet.mark_active(host, host.previous_release_id)
+        else:
+            host.deactivate()
+
+    def restart(self, name: str) -> dict[str, Any]:
+        if self.run.target.restart is None:
+            raise SkipStep("no restart command configured")
+        host = self.fleet.hosts[name]
+        self.fleet.run_command(host, "restart", self.run.target.restart, host.release_id)
+        return {"host": name}
+
+    def restore(self, name: str) -> None:
+        """Undo activate + restart on one host: previous link, previous process, healthy."""
+        host = self.fleet.hosts[name]
+        self.switch_back(host)
+        if self.run.target.restart is None:
+            return
+        if not host.previous_release_id:
+            self.run.log(f"[{name}] no previous release to restart")
+            return
+        self.fleet.run_command(host, "restart (previous release)", self.run.target.restart,
+                               host.previous_release_id)
+        try:
+            self.fleet.check_health(host, host.previous_release_id)
+        except SkipStep:
+            pass
+
+    def health(self, name: str) -> dict[str, Any]:
+        host = self.fleet.hosts[name]
+        assert host.release_id
+        return {"host": name, "result": self.fleet.check_health(host, host.release_id)}
+
+    def pause(self, seconds: float, label: str) -> dict[str, Any]:
+        self.run.log(f"{label}: pausing {seconds:g}s")
+        if self.run.cancel.wait(seconds):
+            raise StepFailed("deployment cancelled")
+        return {}
+
+    def finish(self) -> dict[str, Any]:
+        """Record the fleet release and prune what each host no longer needs."""
+        run, fleet = self.run, self.fleet
+        fleet.record_fleet_release()
+        pruned: dict[str, list[str]] = {}
+        keep = run.target.keep_releases
+        for name in fleet.configs:
+            host = fleet.hosts[name]
+            good = [r.release_id for r in run.store.releases.good(
+                run.target.fraise, run.target.environment, host=name)]
+            try:
+                for release_id in host.release_ids():
+                    if release_id in good[:keep] or release_id == host.release_id:
+                        continue
+                    host.remove(release_id)
+                    pruned.setdefault(name, []).append(release_id)
+                    if release_id in good:
+                        fleet.mark(host, release_id, ReleaseStatus.PRUNED)
+            except StepFailed as exc:
+                run.log(f"[{name}] cleanup skipped: {exc}")
+        return {"pruned": pruned}
+
+    # -- the plan ---------------------------------------------------------------------
+    def plan(self, requested_commit: str | None) -> list[Step]:
+        settings = self.settings
+        steps = [Step("fetch", lambda: self.fleet.fetch(requested_commit)),
+                 Step("package", lambda: self.fleet.package(
+                     need_tree=settings.migrate_on == "orchestrator"))]
+        if settings.migrate_on == "orchestrator":
+            steps.append(Step("migrate", lambda: self.migrate_up(None),
+                              compensate=lambda: self.migrate_down(None)))
+        first_host = True
+        for wave_number, batches in enumerate(waves_of(settings)):
+            if wave_number and settings.pause_between_waves:
+                steps.append(Step(f"wave:{wave_number + 1}:pause",
+                                  lambda n=wave_number: self.pause(
+                                      settings.pause_between_waves, f"before wave {n + 1}")))
+            for batch in batches:
+                for name in batch:
+                    steps.append(Step(f"host:{name}:release", lambda n=name: self.release(n),
+                                      compensate=lambda n=name: self.discard(n)))
+                    if first_host and settings.migrate_on == "first_host":
+                        steps.append(Step("migrate", lambda n=name: self.migrate_up(n),
+                                          compensate=lambda n=name: self.migrate_down(n)))
+                    first_host = False
+                steps += self._batch_steps(batch)
+        steps.append(Step("finish", self.finish))
+        return steps
+
+    def _batch_steps(self, batch: list[str]) -> list[Step]:
+        steps = []
+        for name in batch:
+            steps.append(Step(f"host:{name}:drain", lambda n=name: self._drain([n], True),
+                              compensate=lambda n=name: self._undrain(n, False)))
+        for name in batch:
+            steps.append(Step(f"host:{name}:activate", lambda n=name: self.activate(n),
+                              compensate=lambda n=name: self.switch_back(self.fleet.hosts[n])))
+        for name in batch:
+            steps.append(Step(f"host:{name}:restart", lambda n=name: self.restart(n),
+                              compensate=lambda n=name: self.restore(n),
+                              compensate_on_failure=True))
+        for name in batch:
+            steps.append(Step(f"host:{name}:health", lambda n=name: self.health(n)))
+        for name in batch:
+            steps.append(Step(f"host:{name}:reattach", lambda n=name: self._drain([n], False),
+                              compensate=lambda n=name: self._undrain(n, True)))
+        return steps
+
+    def _undrain(self, name: str, down: bool) -> None:
+        try:
+            self.set_down([name], down)
+        except SkipStep:
+            pass
+
+    def _drain(self, names: list[str], down: bool) -> dict[str, Any]:
+        try:
+            self.set_down(names, down)
+        except SkipStep:
+            if down is False:
+                return {}
+            raise
+        return {"down": sorted(self.down)}
+
+
+def rolling_plan(run: DeploymentRun, requested_commit: str | None) -> list[Step]:
+    active = run.store.releases.active(run.target.fraise, run.target.environment)
+    run.previous_release_id = active.release_id if active else None
+    run.store.queue.update(run.deployment_id, previous_release=run.previous_release_id)
+    return Rolling(run).plan(requested_commit)
+
+
+class FleetRollback(Rolling):
+    """`fraisier rollback` on a fleet: every host back to one earlier release, host by host."""
+
+    def plan(self, to: str | None) -> list[Step]:
+        run = self.run
+        fleet_releases = run.store.releases.good(run.target.fraise, run.target.environment)
+        if to:
+            chosen = to
+        elif len(fleet_releases) >= 2:
+            chosen = fleet_releases[1].release_id
+        else:
+            chosen = None
+        steps = [Step("choose", lambda: self._choose(chosen))]
+        for batches in waves_of(self.settings):
+            for batch in batches:
+                for name in batch:
+                    steps.append(Step(f"host:{name}:rollback", lambda n=name: self.roll(n),
+                                      compensate=lambda n=name: self.restore(n),
+                                      compensate_on_failure=True))
+        steps.append(Step("finish", lambda: self.fleet.mark_active_fleet(run.release_id) or {}))
+        return steps
+
+    def _choose(self, chosen: str | None) -> dict[str, Any]:
+        if chosen is None:
+            raise StepFailed("no earlier good release to roll back to")
+        target = self.run.target
+        record = self.run.store.releases.get(target.fraise, target.environment, chosen)
+        if record is None:  # `--to` may name a commit instead of a release id
+            record = next((r for r in self.run.store.releases.good(
+                target.fraise, target.environment) if r.commit_sha.startswith(chosen)), None)
+            chosen = record.release_id if record else chosen
+        if record is None or record.status not in (ReleaseStatus.ACTIVE.value,
+                                                   ReleaseStatus.PREVIOUS.value):
+            raise StepFailed(f"release {chosen} is not a good release of this environment")
+        self.run.release_id, self.run.commit_sha = chosen, record.commit_sha
+        self.run.store.queue.update(self.run.deployment_id, release=chosen,
+                                    commit_sha=record.commit_sha)
+        return {"release": chosen}
+
+    def roll(self, name: str) -> dict[str, Any]:
+        """Re-activate the chosen release on one host (never rebuilt), restart, check."""
+        host = self.fleet.host(name)
+        host.executor.connect()
+        host.executor.put_env(self.fleet.private_env(host), host.env_file)
+        host.previous_release_id = host.current_release_id()
+        host.release_id = self.run.release_id
+        assert host.release_id
+        if host.release_id not in host.release_ids():
+            raise StepFailed(f"[{name}] release {host.release_id} is no longer on the host")
+        self.activate(name)
+        if self.run.target.restart is not None:
+            self.restart(name)
+        try:
+            self.fleet.check_health(host, host.release_id)
+        except SkipStep:
+            pass  # no health check configured: nothing more to confirm
+        return {"host": name, "release": host.release_id}
+
+
+def rollback_plan(run: DeploymentRun, _requested_commit: str | None) -> list[Step]:
+    active = run.store.releases.active(run.target.fraise, run.target.environment)
+    run.previous_release_id = active.release_id if active else None
+    run.store.queue.update(run.deployment_id, previous_release=run.previous_release_id)
+    return FleetRollback(run).plan(run.options.get("to"))

@@ -1,0 +1,322 @@
+"""Blue-green and canary: two slots on one machine, traffic steered through nginx.
+
+Each slot is a releases layout of its own (`<app_path>/blue`, `<app_path>/green`) with its
+own port and service. The slot nginx sends traffic to is *live*; the other is *idle*. Which
+slot is live is recorded on the machine in `<app_path>/.fraisier/live-slot`.
+
+blue_green: fetch → package → slot:release → migrate → slot:activate → slot:start →
+    slot:health → switch (nginx to the idle slot) → hold (then stop the old slot)
+canary: the same up to slot:health, then one `canary:<weight>` step per configured weight
+    (nginx weights between the live slot and the canary, then the analysis during the
+    pause) → promote. A failed analysis sets the canary weight back to 0 and the saga
+    rolls everything back.
+rollback: the other slot still holds the release that was live before: start it if it is
+    not running, check it, switch nginx back. Nothing is rebuilt.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from fraisier.domain.model import DeploymentStatus, ReleaseStatus, Trigger
+from fraisier.engine.context import DeploymentRun
+from fraisier.engine.health import _http
+from fraisier.engine.saga import Irreversible, SkipStep, Step, StepFailed
+from fraisier.rollout.analysis import AnalysisFailed, check_prometheus, probe_during
+from fraisier.rollout.fleet import Fleet
+from fraisier.rollout.hosts import HostRun
+from fraisier.rollout.nginx import Nginx, NginxError, Server
+
+OTHER = {"blue": "green", "green": "blue"}
+HOLD_POLL_SECONDS = 0.5  # how often the hold looks for a queued rollback
+
+
+class Slots:
+    def __init__(self, run: DeploymentRun):
+        self.run = run
+        self.fleet = Fleet(run)
+        self.settings = run.target.rollout
+        self.nginx = Nginx(self.settings.load_balancer.nginx, log=run.log)
+        self.base: HostRun | None = None
+        self.live: str | None = None  # slot live before this deployment
+        self.new: str | None = None  # slot receiving the new release
+        self.slot_hosts: dict[str, HostRun] = {}
+
+    # -- where the slots live -----------------------------------------------------------
+    def machine(self) -> HostRun:
+        if self.base is None:
+            if self.settings.hosts:
+                self.base = self.fleet.host(self.settings.hosts[0].name)
+                self.base.executor.connect()
+                self.base.executor.put_env(self.fleet.private_env(self.base),
+                                           self.base.env_file)
+            else:
+                self.base = self.fleet.local()
+                self.base.executor.put_env(self.fleet.private_env(self.base), "")
+        return self.base
+
+    def slot(self, name: str) -> HostRun:
+        """A view of one slot: same machine, the slot's own directory and port."""
+        if name not in self.slot_hosts:
+            base = self.machine()
+            config = getattr(self.settings.slots, name)
+            self.slot_hosts[name] = HostRun(
+                name=name, executor=base.executor, app_path=f"{base.app_path}/{name}",
+                timeout=base.timeout, log=self.run.log,
+                exported={"PORT": str(config.port), "FRAISIER_SLOT": name},
+                health_url=config.health_url or f"http://{config.address}:{config.port}/health",
+                upstream=f"{config.address}:{config.port}")
+        return self.slot_hosts[name]
+
+    def read_live(self) -> str | None:
+        base = self.machine()
+        result = base.sh("read live slot", 'cat "$1/.fraisier/live-slot" 2>/dev/null || true',
+                         base.app_path)
+        value = result.output_tail.strip()
+        return value if value in OTHER else None
+
+    def write_live(self, name: str) -> None:
+        base = self.machine()
+        base.sh("record live slot", 'mkdir -p "$1/.fraisier" && printf "%s\\n" "$2" > '
+                '"$1/.fraisier/live-slot.tmp" && mv -f "$1/.fraisier/live-slot.tmp" '
+                '"$1/.fraisier/live-slot"', base.app_path, name)
+
+    def route(self, weights: dict[str, int]) -> None:
+        """Send traffic to slots by weight (a slot with weight 0 gets none)."""
+        servers = [Server(self.slot(name).upstream, weight=weight)
+                   for name, weight in weights.items() if weight > 0]
+        try:
+            self.nginx.apply(servers)
+        except NginxError as exc:
+            raise StepFailed(str(exc)) from exc
+
+    # -- steps ----------------------------------------------------------------------------
+    def choose(self) -> dict[str, Any]:
+        self.live = self.read_live()
+        self.new = OTHER[self.live] if self.live else "blue"
+        self.run.log(f"live slot: {self.live or 'none'}; deploying to {self.new}")
+        return {"live": self.live, "new": self.new}
+
+    def release(self) -> dict[str, Any]:
+        run, fleet = self.run, self.fleet
+        slot = self.slot(self.new)
+        slot.previous_release_id = slot.current_release_id()
+        slot.release_id = run.release_id
+        assert run.release_id and run.commit_sha
+        if fleet.archive is not None:
+            slot.unpack(run.release_id, fleet.archive)
+        else:
+            slot.git_release(run.target.repository, run.commit_sha, run.release_id)
+        fleet.record_release(slot)
+        for label, command in (("install", run.target.install), ("build", run.target.build)):
+            if command is not None:
+                fleet.run_command(slot, label, command, run.release_id)
+        return {"slot": self.new, "release": run.release_id}
+
+    def discard(self) -> None:
+        slot = self.slot(self.new)
+        if slot.release_id and slot.release_id != slot.previous_release_id:
+            slot.remove(slot.release_id)
+            self.fleet.mark(slot, slot.release_id, ReleaseStatus.FAILED)
+
+    def migrate_up(self) -> dict[str, Any]:
+        migrate = self.run.target.migrate
+        if migrate is None or migrate.up is None:
+            raise SkipStep("no migrate.up configured")
+        slot = self.slot(self.new)
+        self.fleet.run_command(slot, "migrate up", migrate.up, slot.release_id)
+        return {}
+
+    def migrate_down(self) -> None:
+        migrate = self.run.target.migrate
+        if migrate is None or migrate.down is None:
+            raise Irreversible("database not rolled back (no migrate.down configured)")
+        slot = self.slot(self.new)
+        self.fleet.run_command(slot, "migrate down", migrate.down, slot.release_id)
+
+    def activate(self) -> dict[str, Any]:
+        slot = self.slot(self.new)
+        slot.activate(slot.release_id)
+        self.fleet.mark_active(slot, slot.release_id)
+        return {"slot": self.new}
+
+    def deactivate(self) -> None:
+        slot = self.slot(self.new)
+        if slot.previous_release_id:
+            slot.activate(slot.previous_release_id)
+        else:
+            slot.deactivate()
+
+    def start(self, name: str) -> dict[str, Any]:
+        slot = self.slot(name)
+        command = getattr(self.settings.slots, name).restart or self.run.target.restart
+        if command is None:
+            raise StepFailed(f"slot {name}: no restart command configured")
+        release = slot.release_id or slot.current_release_id()
+        self.fleet.run_command(slot, f"start {name}", command, release)
+        return {"slot": name}
+
+    def stop(self, name: str) -> None:
+        slot = self.slot(name)
+        command = getattr(self.settings.slots, name).stop
+        if command is None:
+            self.run.log(f"slot {name}: no stop command configured; left running")
+            return
+        self.fleet.run_command(slot, f"stop {name}", command,
+                               slot.release_id or slot.current_release_id())
+
+    def health(self, name: str) -> dict[str, Any]:
+        slot = self.slot(name)
+        return {"slot": name, "result": self.fleet.check_health(slot, slot.release_id or "")}
+
+    def switch(self, to: str) -> dict[str, Any]:
+        self.route({to: 1})
+        self.write_live(to)
+        slot = self.slot(to)
+        release = slot.release_id or slot.current_release_id()
+        if release:
+            self.fleet.mark_active_fleet_if_known(release)
+        self.run.log(f"traffic switched to {to}")
+        return {"live": to}
+
+    def switch_back(self) -> None:
+        if self.live is None:
+            raise Irreversible("no earlier slot to send traffic back to")
+        self.switch(self.live)
+
+    def hold_then_stop_old(self) -> dict[str, Any]:
+        """Keep the old slot running for `hold` seconds, then stop it.
+
+        A rollback queued for this environment during the hold ends the hold: this
+        deployment fails, and its compensation switches traffic back to the old slot, which
+        is still running. The queued rollback is then cancelled, its work done.
+        """
+        hold = self.settings.hold
+        if self.live is None or hold is None:
+            raise SkipStep("old slot keeps running until the next deployment replaces it")
+        deadline = time.monotonic() + hold
+        while True:
+            requested = self._queued_rollback()
+            if requested is not None:
+                self.run.store.queue.cancel_queued(requested)
+                raise StepFailed(f"rollback {requested} requested during the hold")
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            if self.run.cancel.wait(min(HOLD_POLL_SECONDS, remaining)):
+                raise StepFailed("deployment cancelled during the hold")
+        self.stop(self.live)
+        return {"stopped": self.live}
+
+    def _queued_rollback(self) -> int | None:
+        target = self.run.target
+        for record in self.run.store.views.history(
+                fraise=target.fraise, environment=target.environment,
+                status=DeploymentStatus.QUEUED.value, with_steps=False):
+            if record.trigger == Trigger.ROLLBACK.value:
+                return record.id
+        return None
+
+    def canary_step(self, weight: int, pause: float) -> dict[str, Any]:
+        if self.live is None:
+            raise SkipStep("no stable slot yet: the first release takes all traffic at once")
+        self.route({self.live: 100 - weight, self.new: weight} if weight < 100
+                   else {self.new: 100})
+        analysis = self.settings.canary.analysis
+        slot = self.slot(self.new)
+        probe_url = f"http://{slot.upstream}{analysis.probe_path}"
+        try:
+            tally = probe_during(probe_url, seconds=pause, interval=analysis.interval,
+                                 max_failed_share=analysis.max_failed_share,
+                                 cancel=self.run.cancel, log=self.run.log)
+            if analysis.prometheus is not None:
+                check_prometheus(analysis.prometheus, self.run.log)
+        except AnalysisFailed as exc:
+            raise StepFailed(f"canary at {weight}%: {exc}") from exc
+        return {"weight": weight, "probes": tally.sent, "failed": tally.failed}
+
+    def canary_abort(self) -> None:
+        """Canary weight back to 0: only the stable slot takes traffic."""
+        if self.live is not None:
+            self.route({self.live: 1})
+            self.run.log(f"canary weight 0: all traffic back on {self.live}")
+
+    # -- plans ----------------------------------------------------------------------------
+    def common(self, requested_commit: str | None) -> list[Step]:
+        return [
+            Step("fetch", lambda: self.fleet.fetch(requested_commit)),
+            Step("package", lambda: self.fleet.package(need_tree=False)),
+            Step("slot:choose", self.choose),
+            Step("slot:release", self.release, compensate=self.discard),
+            Step("migrate", self.migrate_up, compensate=self.migrate_down),
+            Step("slot:activate", self.activate, compensate=self.deactivate),
+            Step("slot:start", lambda: self.start(self.new),
+                 compensate=lambda: self.stop(self.new), compensate_on_failure=True),
+            Step("slot:health", lambda: self.health(self.new)),
+        ]
+
+    def blue_green(self, requested_commit: str | None) -> list[Step]:
+        return [*self.common(requested_commit),
+                Step("switch", lambda: self.switch(self.new), compensate=self.switch_back),
+                Step("hold", self.hold_then_stop_old)]
+
+    def canary(self, requested_commit: str | None) -> list[Step]:
+        steps = self.common(requested_commit)
+        for step in self.settings.canary.steps:
+            steps.append(Step(f"canary:{step.weight}",
+                              lambda w=step.weight, p=step.pause: self.canary_step(w, p),
+                              compensate=self.canary_abort, compensate_on_failure=True))
+        steps += [Step("promote", lambda: self.switch(self.new), compensate=self.switch_back),
+                  Step("hold", self.hold_then_stop_old)]
+        return steps
+
+    def rollback(self) -> list[Step]:
+        def choose() -> dict[str, Any]:
+            self.live = self.read_live()
+            if self.live is None:
+                raise StepFailed("no live slot: nothing to roll back")
+            self.new = OTHER[self.live]
+            release = self.slot(self.new).current_release_id()
+            if release is None:
+                raise StepFailed(f"slot {self.new} holds no release to switch back to")
+            self.slot(self.new).release_id = release
+            self.run.release_id = release
+            self.run.store.queue.update(self.run.deployment_id, release=release)
+            return {"from": self.live, "to": self.new, "release": release}
+
+        def ensure_running() -> dict[str, Any]:
+            slot = self.slot(self.new)
+            ok, detail = _http(slot.health_url, 2.0, 200, {})
+            if ok:
+                self.run.log(f"slot {self.new} still running: {detail}")
+                return {"restarted": False}
+            self.start(self.new)
+            self.health(self.new)
+            return {"restarted": True}
+
+        return [Step("slot:choose", choose),
+                Step("slot:start", ensure_running),
+                Step("switch", lambda: self.switch(self.new),
+                     compensate=lambda: self.switch(self.live))]
+
+
+def _previous_fleet_release(run: DeploymentRun) -> None:
+    active = run.store.releases.active(run.target.fraise, run.target.environment)
+    run.previous_release_id = active.release_id if active else None
+    run.store.queue.update(run.deployment_id, previous_release=run.previous_release_id)
+
+
+def blue_green_plan(run: DeploymentRun, requested_commit: str | None) -> list[Step]:
+    _previous_fleet_release(run)
+    return Slots(run).blue_green(requested_commit)
+
+
+def canary_plan(run: DeploymentRun, requested_commit: str | None) -> list[Step]:
+    _previous_fleet_release(run)
+    return Slots(run).canary(requested_commit)
+
+
+def switch_back_plan(run: DeploymentRun, _requested_commit: str | None) -> list[Step]:
+    _previous_fleet_release(run)
+    return Slots(run).rollback()
