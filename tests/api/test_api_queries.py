@@ -90,3 +90,28 @@ def test_not_found_and_bad_input_codes(sqlite_api):
     assert sqlite_api.codes("{ deploymentHistory(limit: 0) { id } }") == ["BAD_USER_INPUT"]
     assert sqlite_api.codes("{ deploymentStatistics(timeRangeDays: 0) { totalDeployments } }"
                             ) == ["BAD_USER_INPUT"]
+
+
+RUNS = """query($env: String, $kind: String) {
+  runs(fraiseId: "hello", environment: $env, kind: $kind) {
+    id fraiseId environment kind name trigger status exitCode outputTail error
+  }
+}"""
+
+
+def test_runs_are_listed_newest_first(live_api):
+    runs = live_api.store.runs
+    first = runs.start("hello", "production", "etl", "script", trigger="cli")
+    runs.finish(first, "succeeded", exit_code=0, duration_seconds=1.5, output_tail="loaded 3 rows")
+    second = runs.start("hello", "production", "job", "nightly", trigger="schedule")
+    runs.finish(second, "failed", exit_code=2, duration_seconds=0.2, output_tail="",
+                error="nightly exited with status 2")
+    data = live_api.gql(RUNS, {"env": "production"})["runs"]
+    assert [r["id"] for r in data] == [second, first]
+    assert data[0] == {"id": second, "fraiseId": "hello", "environment": "production",
+                       "kind": "job", "name": "nightly", "trigger": "schedule",
+                       "status": "failed", "exitCode": 2, "outputTail": "",
+                       "error": "nightly exited with status 2"}
+    assert data[1]["outputTail"] == "loaded 3 rows"
+    assert [r["id"] for r in live_api.gql(RUNS, {"kind": "etl"})["runs"]] == [first]
+    assert live_api.codes(RUNS, {"env": "nowhere"}) == ["NOT_FOUND"]

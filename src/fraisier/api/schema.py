@@ -30,6 +30,7 @@ from fraisier.api.types import (
     Fraise,
     LogEventKind,
     Release,
+    Run,
     TokenScopeEnum,
     WebhookEvent,
     WebhookOutcomeEnum,
@@ -121,6 +122,17 @@ class Query:
         _require(info, Scope.READ)
         api(info).check_target(fraise_id, environment)
         return [Release.of(r) for r in api(info).store.releases.list(fraise_id, environment)]
+
+    @strawberry.field(description="Recorded runs (ETL scripts, scheduled jobs, backups), "
+                      "newest first.")
+    def runs(self, info: Info, fraise_id: str, environment: str | None = None,
+             kind: str | None = None, limit: int = 50) -> list[Run]:
+        _require(info, Scope.READ)
+        ctx = api(info)
+        ctx.check_target(fraise_id, environment)
+        records = ctx.store.runs.list(fraise_id, environment, kind=kind,
+                                      limit=ctx.checked_limit(limit))
+        return [Run.of(record) for record in records]
 
     @strawberry.field(description="API tokens (never their values). Needs the admin scope.")
     def api_tokens(self, info: Info) -> list[ApiToken]:

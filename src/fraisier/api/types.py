@@ -195,6 +195,36 @@ class Release:
                    activated_at=record.activated_at)
 
 
+@strawberry.type(description="One recorded run of an ETL script, a scheduled job or a backup.")
+class Run:
+    id: int
+    fraise_id: str
+    environment: str
+    kind: str = strawberry.field(description="etl, job or backup")
+    name: str
+    trigger: str
+    status: str
+    release: str | None
+    deployment_id: int | None
+    scheduled_for: str | None
+    started_at: str
+    completed_at: str | None
+    duration_seconds: float | None
+    exit_code: int | None
+    output_tail: str
+    error: str | None
+
+    @classmethod
+    def of(cls, record) -> Run:
+        return cls(id=record.id, fraise_id=record.fraise, environment=record.environment,
+                   kind=record.kind, name=record.name, trigger=record.trigger,
+                   status=record.status, release=record.release,
+                   deployment_id=record.deployment_id, scheduled_for=record.scheduled_for,
+                   started_at=record.started_at, completed_at=record.completed_at,
+                   duration_seconds=record.duration_seconds, exit_code=record.exit_code,
+                   output_tail=record.output_tail, error=record.error)
+
+
 @strawberry.type
 class WebhookEvent:
     id: int
