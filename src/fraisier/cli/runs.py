@@ -63,8 +63,9 @@ def run_command(app, fraise: str, environment: str, job: str | None, trigger: st
 @click.argument("fraise")
 @click.argument("environment", required=False)
 @click.option("--job", "name", help="Only runs of this job.")
-@click.option("--limit", default=20, show_default=True)
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 500),
+              help="How many runs, newest first.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_obj
 def runs(app, fraise: str, environment: str | None, name: str | None, limit: int,
          as_json: bool) -> None:

@@ -70,15 +70,16 @@ def _branch_head(repository: str, branch: str) -> str:
 
 
 @click.command()
-@click.option("--limit", default=50, show_default=True, type=int)
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 500),
+              help="How many requests, newest first.")
 @click.option("--provider", type=click.Choice(PROVIDER_NAMES))
 @click.option("--outcome", type=click.Choice(["queued", "ignored", "duplicate", "rejected",
                                                "pong"]))
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_obj
 def webhooks(app, limit: int, provider: str | None, outcome: str | None, as_json: bool) -> None:
     """Recent webhook requests and what became of them."""
-    rows = app.store.webhooks.list(limit=limit, provider=provider, outcome=outcome)
+    rows = app.read_store.webhooks.list(limit=limit, provider=provider, outcome=outcome)
     if as_json:
         render.echo_json(rows)
         return
