@@ -75,15 +75,7 @@ def status(app, fraise: str | None, environment: str | None, as_json: bool) -> N
             })
     if environment and not entries:
         raise click.ClickException(f"unknown environment {environment!r} for fraise {fraise!r}")
-    if as_json:
-        render.echo_json(entries)
-        return
-    render.table("Status", ["fraise", "env", "branch", "live release", "commit", "last deploy",
-                            "result", "at"],
-                 [[e["fraise"], e["environment"], e["branch"], e["current_release"] or "-",
-                   render.short(e["current_commit_sha"]), str(e["last_deployment_id"] or "-"),
-                   render.styled(e["last_status"]), render.when(e["last_completed_at"])]
-                  for e in entries])
+    render.show_status(entries, as_json)
 
 
 @click.command()
@@ -127,17 +119,7 @@ def stats(app, fraise, environment, days: int, as_json: bool) -> None:
             "success_rate": got["successRate"],
             "average_duration_seconds": got["averageDurationSeconds"],
             "p95_duration_seconds": got["p95DurationSeconds"]}
-    if as_json:
-        render.echo_json(data)
-        return
-    rate = data["success_rate"]
-    render.table(f"Deployments over {days} days", ["total", "succeeded", "failed", "rolled back",
-                                                  "rollback failed", "success rate", "avg", "p95"],
-                 [[str(data["total_deployments"]), str(data["successful"]), str(data["failed"]),
-                   str(data["rolled_back"]), str(data["rollback_failed"]),
-                   f"{rate:.0%}" if rate is not None else "-",
-                   render.seconds(data["average_duration_seconds"]),
-                   render.seconds(data["p95_duration_seconds"])]])
+    render.show_stats(data, days, as_json)
 
 
 def _all_logs(api, deployment_id: int) -> list[dict]:
@@ -200,16 +182,7 @@ def webhooks(app, limit: int, provider: str | None, outcome: str | None, as_json
              "tag": r["tag"], "commit_sha": r["commitSha"], "sender": r["sender"],
              "outcome": _lower(r["outcome"]), "reason": r["reason"],
              "deployment_ids": r["deploymentIds"]} for r in found]
-    if as_json:
-        render.echo_json(rows)
-        return
-    render.table("webhook events", ["id", "received", "provider", "event", "ref", "commit",
-                                    "outcome", "deployments", "reason"],
-                 [[str(r["id"]), render.when(r["received_at"]), r["provider"] or "-",
-                   r["event_type"] or "-", r["ref"] or "-", render.short(r["commit_sha"]),
-                   render.styled(r["outcome"]),
-                   ",".join(str(i) for i in r["deployment_ids"]) or "-",
-                   (r["reason"] or "")[:60]] for r in rows])
+    render.show_webhook_events(rows, as_json)
 
 
 # -- changes -------------------------------------------------------------------------------

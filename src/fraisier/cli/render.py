@@ -83,3 +83,40 @@ def show_deployment(record) -> None:
         out.print(f"    {step.name:<13} {styled(step.status)}{undo}{error}")
     if record.error:
         out.print(f"  [red]error:[/red] {record.error}")
+
+
+# -- listings shared by local and remote mode (same data, same output) ---------------------
+def show_status(entries: list[dict], as_json: bool) -> None:
+    if as_json:
+        echo_json(entries)
+        return
+    table("Status", ["fraise", "env", "branch", "live release", "commit", "last deploy",
+                     "result", "at"],
+          [[e["fraise"], e["environment"], e["branch"], e["current_release"] or "-",
+            short(e["current_commit_sha"]), str(e["last_deployment_id"] or "-"),
+            styled(e["last_status"]), when(e["last_completed_at"])] for e in entries])
+
+
+def show_stats(data: dict, days: int, as_json: bool) -> None:
+    if as_json:
+        echo_json(data)
+        return
+    rate = data["success_rate"]
+    table(f"Deployments over {days} days", ["total", "succeeded", "failed", "rolled back",
+                                           "rollback failed", "success rate", "avg", "p95"],
+          [[str(data["total_deployments"]), str(data["successful"]), str(data["failed"]),
+            str(data["rolled_back"]), str(data["rollback_failed"]),
+            f"{rate:.0%}" if rate is not None else "-",
+            seconds(data["average_duration_seconds"]), seconds(data["p95_duration_seconds"])]])
+
+
+def show_webhook_events(rows: list[dict], as_json: bool) -> None:
+    if as_json:
+        echo_json(rows)
+        return
+    table("webhook events", ["id", "received", "provider", "event", "ref", "commit", "outcome",
+                             "deployments", "reason"],
+          [[str(r["id"]), when(r["received_at"]), r["provider"] or "-", r["event_type"] or "-",
+            r["ref"] or "-", short(r["commit_sha"]), styled(r["outcome"]),
+            ",".join(str(i) for i in r["deployment_ids"]) or "-", (r["reason"] or "")[:60]]
+           for r in rows])

@@ -61,15 +61,7 @@ def status(app, fraise: str | None, environment: str | None, as_json: bool,
         })
     if environment and not entries:
         raise click.ClickException(f"unknown environment {environment!r} for fraise {fraise!r}")
-    if as_json:
-        render.echo_json(entries)
-        return
-    render.table("Status", ["fraise", "env", "branch", "live release", "commit", "last deploy",
-                            "result", "at"],
-                 [[e["fraise"], e["environment"], e["branch"], e["current_release"] or "-",
-                   render.short(e["current_commit_sha"]), str(e["last_deployment_id"] or "-"),
-                   render.styled(e["last_status"]), render.when(e["last_completed_at"])]
-                  for e in entries])
+    render.show_status(entries, as_json)
 
 
 @click.command()
@@ -98,17 +90,7 @@ def history(app, fraise, environment, status_, limit: int, as_json: bool) -> Non
 def stats(app, fraise, environment, days: int, as_json: bool) -> None:
     """Success rate and durations over the last N days."""
     data = app.read_store.views.stats(fraise=fraise, environment=environment, days=days)
-    if as_json:
-        render.echo_json(data)
-        return
-    rate = data["success_rate"]
-    render.table(f"Deployments over {days} days", ["total", "succeeded", "failed", "rolled back",
-                                                  "rollback failed", "success rate", "avg", "p95"],
-                 [[str(data["total_deployments"]), str(data["successful"]), str(data["failed"]),
-                   str(data["rolled_back"]), str(data["rollback_failed"]),
-                   f"{rate:.0%}" if rate is not None else "-",
-                   render.seconds(data["average_duration_seconds"]),
-                   render.seconds(data["p95_duration_seconds"])]])
+    render.show_stats(data, days, as_json)
 
 
 @click.command()

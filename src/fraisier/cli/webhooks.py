@@ -80,13 +80,4 @@ def _branch_head(repository: str, branch: str) -> str:
 def webhooks(app, limit: int, provider: str | None, outcome: str | None, as_json: bool) -> None:
     """Recent webhook requests and what became of them."""
     rows = app.read_store.webhooks.list(limit=limit, provider=provider, outcome=outcome)
-    if as_json:
-        render.echo_json(rows)
-        return
-    render.table("webhook events", ["id", "received", "provider", "event", "ref", "commit",
-                                    "outcome", "deployments", "reason"],
-                 [[str(r["id"]), render.when(r["received_at"]), r["provider"] or "-",
-                   r["event_type"] or "-", r["ref"] or "-", render.short(r["commit_sha"]),
-                   render.styled(r["outcome"]),
-                   ",".join(str(i) for i in r["deployment_ids"]) or "-",
-                   (r["reason"] or "")[:60]] for r in rows])
+    render.show_webhook_events(rows, as_json)
