@@ -33,8 +33,12 @@ def serve(app, host: str, port: int, no_worker: bool) -> None:
     application = create_app(app.config, app.store, worker=not no_worker,
                              routers=[graphql_router(app.config, app.store, path="/graphql")])
     # ws_max_size: a GraphQL WebSocket message is bounded like a request body.
+    # proxy_headers=False: which X-Forwarded-For to believe is decided by
+    # webhook.trusted_proxies, not by uvicorn's own default (it trusts 127.0.0.1).
+    # One process on purpose: the in-process worker and the single SQLite writer assume it.
     uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False,
-                lifespan="on", ws_max_size=app.config.api.max_body_bytes)
+                lifespan="on", ws_max_size=app.config.api.max_body_bytes,
+                proxy_headers=False)
 
 
 @click.command()

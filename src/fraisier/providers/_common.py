@@ -9,6 +9,7 @@ promise without sprinkling try/except everywhere.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -288,6 +289,7 @@ def _strip_git_suffix(path: str) -> str:
     return path.rstrip("/")
 
 
+@functools.lru_cache(maxsize=1024)  # pure, and every push compares a few configured URLs
 def _split_remote(url: str) -> tuple[str, str] | None:
     """(host, path) for a remote URL, lower-cased; None for local paths and bare names."""
     url = url.strip()
