@@ -18,6 +18,7 @@ from fraisier.providers import (
     SignatureError,
     detect_provider,
     get_provider,
+    lower_headers,
 )
 from fraisier.store import StoreError
 
@@ -55,7 +56,7 @@ class Ingest:
         """Everything that needs no database (provider, parse, signature, routing inputs);
         gives back the write that records the request and decides its answer. Run that write
         with `group_commit` (`handle` does); a StoreError from it means "answer 503"."""
-        headers = request.headers
+        headers = lower_headers(request.headers)  # once; providers reuse it as is
         if request.provider is not None:
             if request.provider not in PROVIDERS:
                 return self.refusal(request, 404, f"unknown provider {request.provider[:40]!r}")

@@ -73,6 +73,7 @@ def create_app(config, store, *, worker: bool = True, routers: Iterable = (),
     # Plain ASGI routes: the webhook path is the hot one, and it needs none of FastAPI's
     # request machinery (see webhook_endpoint.py).
     endpoint = WebhookEndpoint(ingest, limiter, max_body, proxies)
+    app.state.webhook_endpoint = endpoint  # for WebhooksFirst (see serve)
     app.router.routes.append(Route("/webhook", endpoint, methods=["POST"]))
     app.router.routes.append(Route("/webhook/{provider}", endpoint, methods=["POST"]))
 

@@ -97,6 +97,28 @@ class WebhookEndpoint:
 _GONE = object()
 
 
+class WebhooksFirst:
+    """An ASGI app in front of the application: POST /webhook and /webhook/{provider} go
+    straight to the endpoint, without passing the application's middleware and router;
+    everything else (and the lifespan) goes to the application, which routes the same two
+    paths to the same endpoint when it is used on its own."""
+
+    def __init__(self, app, endpoint: WebhookEndpoint):
+        self.app = app
+        self.endpoint = endpoint
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST":
+            path = scope["path"]
+            if path == "/webhook":
+                return await self.endpoint(scope, receive, send)
+            provider = path[len("/webhook/"):] if path.startswith("/webhook/") else ""
+            if provider and "/" not in provider:
+                scope["path_params"] = {"provider": provider}
+                return await self.endpoint(scope, receive, send)
+        return await self.app(scope, receive, send)
+
+
 async def _send_json(send, result: IngestResult) -> None:
     body = json.dumps(result.body, ensure_ascii=False, separators=(",", ":")).encode()
     await send({"type": "http.response.start", "status": result.status_code,
