@@ -52,7 +52,8 @@ class GroupCommit:
             self._wake.notify()
 
     def run(self, fn: Callable[[], Any]) -> Any:
-        """Run `fn` inside a committed transaction (shared with others); its result or error."""
+        """Run `fn` inside a committed transaction (shared with others); its result or error.
+        Not from inside a transaction of the same database: the writer would wait for it."""
         finished = threading.Event()
         outcome: list = []
 
