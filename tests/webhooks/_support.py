@@ -102,6 +102,7 @@ class Receiver:
         return self.store.db.fetchall(sql, params)
 
     def close(self):
+        self.ingest.close()
         self.store.close()
 
 

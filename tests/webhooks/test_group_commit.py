@@ -65,3 +65,41 @@ def test_a_failing_item_leaves_nothing_behind(store):
     with pytest.raises(Exception):  # noqa: B017 - the driver's unique violation, translated
         group.run(duplicate_key)
     assert store.db.scalar("SELECT COUNT(*) FROM tb_worker") == 1
+
+
+def test_submit_answers_only_once_the_rows_are_committed(store):
+    group = GroupCommit(store.db)
+    other = open_store(store.db.url, migrate=False)  # another connection: sees commits only
+    seen: list = []
+    answered = threading.Event()
+
+    def work():
+        store.db.execute("INSERT INTO tb_worker (name, hostname, pid, started_at,"
+                         " heartbeat_at, expires_at) VALUES ('durable', 'h', 1, 't', 't', 't')")
+        return "recorded"
+
+    def done(result, error):
+        seen.append((result, error, other.db.scalar(
+            "SELECT COUNT(*) FROM tb_worker WHERE name = 'durable'")))
+        answered.set()
+
+    try:
+        group.submit(work, done)
+        assert answered.wait(30)
+        assert seen == [("recorded", None, 1)]
+    finally:
+        group.close()
+        other.close()
+
+
+def test_close_writes_what_is_pending_and_a_later_run_starts_again(store):
+    group = GroupCommit(store.db, max_batch=2)
+    results: list = []
+    for n in range(7):
+        group.submit(lambda n=n: n, lambda result, error: results.append(result))
+    writer = group._thread
+    group.close()
+    assert sorted(results) == list(range(7))
+    assert writer is not None and not writer.is_alive()
+    assert group.run(lambda: "again") == "again"
+    group.close()

@@ -64,6 +64,14 @@ def test_signed_push_over_http(server, path):
         assert data == {"status": "duplicate"}  # the second path replays the first's body
 
 
+def test_other_methods_and_paths_are_not_webhooks(server):
+    assert httpx.get(f"{server.url}/webhook").status_code == 405
+    unknown = httpx.post(f"{server.url}/webhook/nope", content=b"{}", headers=source())
+    assert unknown.status_code == 404
+    assert unknown.json()["status"] == "rejected"
+    assert httpx.post(f"{server.url}/webhook/github/extra", content=b"{}").status_code == 404
+
+
 def test_bad_signature_over_http(server):
     headers, body = signed("github", "push_with-new-branch.payload.json")
     headers["X-Hub-Signature-256"] = "sha256=" + "1" * 64

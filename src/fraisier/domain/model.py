@@ -116,8 +116,10 @@ def utc_now() -> datetime:
 
 def utc_timestamp(moment: datetime | None = None) -> str:
     """ISO-8601 UTC with microseconds and a Z: sorts lexically in both databases."""
-    moment = moment or utc_now()
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    moment = utc_now() if moment is None else moment.astimezone(UTC)
+    # isoformat, not strftime: same text ("+00:00" → "Z"), a few times faster, and every
+    # write takes a timestamp or two.
+    return moment.isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 def parse_timestamp(value: str) -> datetime:

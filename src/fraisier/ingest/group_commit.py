@@ -1,11 +1,14 @@
-"""Group commit: concurrent webhook transactions share one database commit.
+"""Group commit: webhook transactions share database commits, on one writer thread.
 
-A commit is the most expensive part of recording a webhook. When requests arrive together,
-the first becomes the leader: it takes every pending request (up to a batch), runs each in
-its own savepoint inside ONE transaction, commits, and wakes the others with their results;
-then it hands the leadership to the next pending request, if any. Each request still
-returns only after the commit that holds its rows, so "202 means durable" is unchanged,
-and one request failing rolls back only its own savepoint.
+A commit is the most expensive part of recording a webhook, and SQLite lets one writer in at
+a time anyway. So one dedicated thread owns the writing: it takes every pending piece of work
+(up to a batch), runs each in its own savepoint inside ONE transaction, commits, and only
+then hands each caller its result. "Answered" still means "committed", and one piece failing
+rolls back only its own savepoint.
+
+Callers either block (`run`, for synchronous code) or pass a callback (`submit`, for an event
+loop, which must not wait on a thread). The database driver releases the GIL while SQLite
+works, so the writer's SQL overlaps with the HTTP work of the event loop thread.
 """
 
 from __future__ import annotations
@@ -17,73 +20,95 @@ from typing import Any
 
 MAX_BATCH = 64
 
+Done = Callable[[Any, "BaseException | None"], None]
+
 
 class _Item:
-    __slots__ = ("error", "event", "finished", "fn", "lead", "result")
+    __slots__ = ("done", "fn")
 
-    def __init__(self, fn: Callable[[], Any]):
+    def __init__(self, fn: Callable[[], Any], done: Done):
         self.fn = fn
-        self.event = threading.Event()
-        self.lead = False
-        self.finished = False
-        self.result: Any = None
-        self.error: BaseException | None = None
+        self.done = done
 
 
 class GroupCommit:
     def __init__(self, db, max_batch: int = MAX_BATCH):
         self.db = db
         self.max_batch = max_batch
-        self._lock = threading.Lock()
+        self._wake = threading.Condition(threading.Lock())
         self._pending: list[_Item] = []
-        self._leading = False
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+    def submit(self, fn: Callable[[], Any], done: Done) -> None:
+        """Run `fn` inside a committed transaction; then `done(result, error)` is called on
+        the writer thread (error is None on success)."""
+        with self._wake:
+            self._pending.append(_Item(fn, done))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._write_forever,
+                                                name="ingest-writer", daemon=True)
+                self._thread.start()
+            self._wake.notify()
 
     def run(self, fn: Callable[[], Any]) -> Any:
-        """Run `fn` inside a committed transaction (shared with others); its result or error."""
-        item = _Item(fn)
-        with self._lock:
-            self._pending.append(item)
-            if not self._leading:
-                self._leading = item.lead = True
-        while True:
-            if item.lead and not item.finished:
-                self._lead()
-            if item.finished:
-                break
-            item.event.wait()
-            item.event.clear()
-        if item.error is not None:
-            raise item.error
-        return item.result
+        """Run `fn` inside a committed transaction (shared with others); its result or error.
+        Not from inside a transaction of the same database: the writer would wait for it."""
+        finished = threading.Event()
+        outcome: list = []
 
-    def _lead(self) -> None:
-        with self._lock:
-            batch = self._pending[: self.max_batch]
-            del self._pending[: len(batch)]
-        self._commit(batch)
-        with self._lock:
-            if self._pending:
-                following = self._pending[0]
-                following.lead = True
-                following.event.set()
-            else:
-                self._leading = False
+        def done(result: Any, error: BaseException | None) -> None:
+            outcome[:] = [result, error]
+            finished.set()
+
+        self.submit(fn, done)
+        finished.wait()
+        result, error = outcome
+        if error is not None:
+            raise error
+        return result
+
+    def close(self) -> None:
+        """Finish what is pending, then stop the writer thread (a later `submit` starts a
+        new one)."""
+        with self._wake:
+            self._closed = True
+            thread = self._thread
+            self._wake.notify()
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()
+        with self._wake:
+            self._closed = False
+
+    def _write_forever(self) -> None:
+        while True:
+            with self._wake:
+                while not self._pending and not self._closed:
+                    self._wake.wait()
+                if not self._pending:
+                    self._thread = None
+                    return
+                batch = self._pending[: self.max_batch]
+                del self._pending[: len(batch)]
+            self._commit(batch)
 
     def _commit(self, batch: list[_Item]) -> None:
+        outcomes: list[tuple[Any, BaseException | None]] = []
         try:
             with self.db.transaction():
                 for item in batch:
                     try:
                         with _savepoint(self.db):
-                            item.result = item.fn()
+                            outcomes.append((item.fn(), None))
                     except Exception as exc:  # noqa: BLE001 - handed to its own caller
-                        item.error = exc
-        except BaseException as exc:  # the commit itself failed: nobody's rows exist
-            for item in batch:
-                item.result, item.error = None, exc
-        for item in batch:
-            item.finished = True
-            item.event.set()
+                        outcomes.append((None, exc))
+        except BaseException as exc:  # noqa: BLE001 - the commit failed: nobody's rows exist
+            outcomes = [(None, exc)] * len(batch)
+        for item, (result, error) in zip(batch, outcomes, strict=True):
+            try:
+                item.done(result, error)
+            except Exception:  # noqa: BLE001 - a caller's callback must not stop the writer
+                pass
 
 
 @contextmanager

@@ -9,6 +9,7 @@ promise without sprinkling try/except everywhere.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -98,10 +99,20 @@ class Provider(Protocol):
 # --------------------------------------------------------------------------- headers
 
 
+class LoweredHeaders(dict):
+    """What `lower_headers` returns: names stripped and lower-cased, values stripped text.
+    Handing one back to `lower_headers` costs nothing, so a caller that normalizes once can
+    pass the result through detection, parsing and verification."""
+
+    __slots__ = ()
+
+
 def lower_headers(headers: Headers | Iterable[tuple[str, str]]) -> dict[str, str]:
     """Header names are case-insensitive; normalize once so lookups are plain dict gets."""
+    if type(headers) is LoweredHeaders:
+        return headers
     items = headers.items() if isinstance(headers, Mapping) else headers
-    result: dict[str, str] = {}
+    result = LoweredHeaders()
     for key, value in items:
         if not isinstance(key, str):
             continue
@@ -288,6 +299,7 @@ def _strip_git_suffix(path: str) -> str:
     return path.rstrip("/")
 
 
+@functools.lru_cache(maxsize=1024)  # pure, and every push compares a few configured URLs
 def _split_remote(url: str) -> tuple[str, str] | None:
     """(host, path) for a remote URL, lower-cased; None for local paths and bare names."""
     url = url.strip()

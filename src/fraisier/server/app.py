@@ -19,14 +19,14 @@ import threading
 from collections.abc import Iterable, Mapping
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import Route
 
-from fraisier.ingest import IngestResult, RateLimiter, WebhookRequest, client_address
+from fraisier.ingest import RateLimiter
 from fraisier.ingest.handler import Ingest
-from fraisier.server.body import BodyTooLarge, read_capped
+from fraisier.server.webhook_endpoint import WebhookEndpoint
 from fraisier.store import StoreError
 
 log = logging.getLogger("fraisier.server")
@@ -63,33 +63,19 @@ def create_app(config, store, *, worker: bool = True, routers: Iterable = (),
                 await run_in_threadpool(running.stop)
             if scheduler is not None:
                 await run_in_threadpool(scheduler.close)
+            # Anything still being written commits before the process goes.
+            await run_in_threadpool(ingest.close)
 
     app = FastAPI(title="Fraisier", lifespan=lifespan, docs_url=None, redoc_url=None,
                   openapi_url=None)
     app.state.ingest = ingest
 
-    async def receive(request: Request, provider: str | None) -> JSONResponse:
-        peer = request.client.host if request.client else ""
-        source = client_address(peer, request.headers.get("x-forwarded-for"), proxies)
-        headers = {k.lower(): v for k, v in request.headers.items()}
-        bare = WebhookRequest(headers=headers, body=b"", source_ip=source, provider=provider)
-        if not limiter.allow(source):
-            return await _refuse(ingest, bare, 429, "too many requests from this source")
-        try:
-            body = await read_capped(request, max_body)
-        except BodyTooLarge:
-            return await _refuse(ingest, bare, 413, f"body larger than {max_body} bytes")
-        full = WebhookRequest(headers=headers, body=body, source_ip=source, provider=provider)
-        result = await run_in_threadpool(ingest.handle, full)
-        return _json(result)
-
-    async def webhook(request: Request) -> JSONResponse:
-        return await receive(request, request.path_params.get("provider"))
-
-    # Plain Starlette routes: the webhook path is the hot one, and it needs none of FastAPI's
-    # parameter machinery.
-    app.router.routes.append(Route("/webhook", webhook, methods=["POST"]))
-    app.router.routes.append(Route("/webhook/{provider}", webhook, methods=["POST"]))
+    # Plain ASGI routes: the webhook path is the hot one, and it needs none of FastAPI's
+    # request machinery (see webhook_endpoint.py).
+    endpoint = WebhookEndpoint(ingest, limiter, max_body, proxies)
+    app.state.webhook_endpoint = endpoint  # for WebhooksFirst (see serve)
+    app.router.routes.append(Route("/webhook", endpoint, methods=["POST"]))
+    app.router.routes.append(Route("/webhook/{provider}", endpoint, methods=["POST"]))
 
     @app.get("/healthz")
     async def healthz() -> dict:
@@ -109,15 +95,3 @@ def create_app(config, store, *, worker: bool = True, routers: Iterable = (),
         app.mount(path, sub_app)
     return app
 
-
-async def _refuse(ingest: Ingest, request: WebhookRequest, status_code: int,
-                  reason: str) -> JSONResponse:
-    try:
-        result = await run_in_threadpool(ingest.reject, request, status_code, reason)
-    except StoreError:
-        result = IngestResult.rejected(status_code, reason)
-    return _json(result)
-
-
-def _json(result: IngestResult) -> JSONResponse:
-    return JSONResponse(result.body, status_code=result.status_code)

@@ -118,11 +118,16 @@ class Database:
         return sql.replace("?", "%s") if self.backend == "postgres" else sql
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """Run one statement. PostgreSQL text cannot hold NUL; command output and request
+        bodies can: U+FFFD is stored in its place on both backends, so they keep the same
+        data."""
         try:
             # No parameters: send the text as is (psycopg then allows several statements).
             if not params:
                 return self.conn.execute(sql)
-            return self.conn.execute(self._sql(sql), tuple(_text_safe(p) for p in params))
+            # Inline rather than a call per parameter: this runs for every statement.
+            return self.conn.execute(self._sql(sql), [
+                p.replace("\x00", "\ufffd") if p.__class__ is str else p for p in params])
         except Exception as exc:
             raise _translate(exc) from exc
 
@@ -193,14 +198,6 @@ class Database:
         if committed:
             for callback in callbacks:
                 callback()
-
-
-def _text_safe(value: Any) -> Any:
-    """PostgreSQL text cannot hold NUL; command output and request bodies can. Store U+FFFD
-    in its place on both backends, so they keep the same data."""
-    if isinstance(value, str) and "\x00" in value:
-        return value.replace("\x00", "\ufffd")
-    return value
 
 
 def _sqlite_dict_row(cursor: sqlite3.Cursor, row: tuple) -> Row:

@@ -12,6 +12,8 @@ from typing import Any
 from fraisier.domain.model import utc_timestamp
 from fraisier.store.db import Database, Row
 
+_compact_json = json.JSONEncoder(separators=(",", ":")).encode  # built once, used per event
+
 
 class Events:
     def __init__(self, db: Database):
@@ -24,7 +26,7 @@ class Events:
             "INSERT INTO tb_event (created_at, type, deployment_id, fraise, environment, payload)"
             " VALUES (?, ?, ?, ?, ?, ?)",
             (utc_timestamp(), type_, deployment_id, fraise, environment,
-             json.dumps(payload or {}, separators=(",", ":"))),
+             _compact_json(payload or {})),
         )
 
     def after(self, last_id: int, *, limit: int = 500, deployment_id: int | None = None,
