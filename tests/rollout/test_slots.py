@@ -303,3 +303,38 @@ def test_an_upstream_nginx_rejects_is_never_left_in_place(nginx):
     blue, _ = nginx.slot_ports
     balancer.apply([Server(f"127.0.0.1:{blue}", weight=3)])
     assert f"server 127.0.0.1:{blue} weight=3;" in nginx.upstream_file.read_text()
+
+
+def test_cli_rollback_during_the_hold_is_taken_by_the_holding_deployment(project, nginx,
+                                                                         tmp_path):
+    project.write_config(_environment(project, nginx, tmp_path, strategy="blue_green",
+                                      hold="5m"))
+    first, store = project.deploy()
+    store.close()
+    assert first.status == "succeeded", first.error
+    project.commit("v2", {"VERSION": "v2\n"})
+    holding = threading.Event()
+    outcome: dict = {}
+
+    def deploy() -> None:
+        record, store = project.deploy(observer=SetOn("hold", StepStatus.RUNNING, holding))
+        store.close()
+        outcome["record"] = record
+
+    worker = threading.Thread(target=deploy)
+    worker.start()
+    try:
+        assert holding.wait(60)
+        result = CliRunner().invoke(cli, ["-c", str(project.config_path), "rollback", "web",
+                                          "production", "--json"])
+    finally:
+        worker.join(timeout=120)
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.output[result.output.index("{"):])
+    held = outcome["record"]
+    assert shown["id"] == held.id and shown["status"] == "rolled_back"
+    assert "requested during the hold" in shown["error"]
+    connection = http.client.HTTPConnection("127.0.0.1", nginx.port, timeout=10)
+    connection.request("GET", "/")
+    assert connection.getresponse().read().decode().strip() == "v1"
+    connection.close()

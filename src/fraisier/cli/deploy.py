@@ -55,12 +55,12 @@ def _run_interruptibly(store, config, deployment_id: int, progress: LiveProgress
         signal.signal(signal.SIGINT, previous)
 
 
-def _finish(record, as_json: bool) -> None:
+def _finish(record, as_json: bool, ok: tuple[str, ...] = ("succeeded",)) -> None:
     if as_json:
         render.echo_json(record.to_json())
     else:
         render.show_deployment(record)
-    raise SystemExit(0 if record.status == "succeeded" else 1)
+    raise SystemExit(0 if record.status in ok else 1)
 
 
 @click.command()
@@ -153,9 +153,36 @@ def rollback(app, fraise: str, environment: str, to: str | None, migrate_down: b
                        + (f" to {to}" if to else ""))
     try:
         final = _run_interruptibly(store, app.config, record.id, progress)
-    except Conflict as exc:
-        store.queue.cancel_queued(record.id)
-        raise click.ClickException(
-            f"{fraise}/{environment} already has a deployment running; try again when it ends"
-        ) from exc
-    _finish(final, as_json)
+    except Conflict:
+        final = _rollback_when_free(store, app.config, record, progress)
+    # A hold that took the request ends `rolled_back`: traffic is back, as asked.
+    _finish(final, as_json, ok=("succeeded", "rolled_back") if final.id != record.id
+            else ("succeeded",))
+
+
+def _rollback_when_free(store, config, record, progress):
+    """Another deployment holds the environment. The rollback stays queued: a blue-green
+    deployment in its hold takes it at once (it switches traffic back and retires the
+    request); otherwise it runs here as soon as the environment is free, or a worker runs it."""
+    import time
+
+    from fraisier.store import Conflict
+
+    holders = store.queue.running(record.fraise, record.environment)
+    holder = holders[0].id if holders else None
+    progress.out.print(f"deployment {holder} is running on {record.fraise}/"
+                       f"{record.environment}; rollback {record.id} is queued behind it")
+    while True:
+        current = store.queue.get(record.id, with_steps=False)
+        if current.status != "queued":
+            break
+        try:
+            return _run_interruptibly(store, config, record.id, progress)
+        except Conflict:
+            time.sleep(0.5)
+    if current.status == "cancelled" and holder is not None:
+        # Retired by the holding deployment, which switches back as its own rollback: its
+        # record is the one that tells what happened.
+        progress.out.print(f"deployment {holder} took rollback {record.id} during its hold")
+        return follow(store, holder, progress)
+    return follow(store, record.id, progress)
