@@ -3,6 +3,7 @@ roll back by itself. Offline, under a minute, and nothing left running."""
 
 from __future__ import annotations
 
+import sys
 import tempfile
 from pathlib import Path
 
@@ -67,11 +68,13 @@ def demo(directory: Path | None, quiet: bool) -> None:
     for label, record in (("v1", first), ("v2", second), ("v3", third)):
         out.print(f"  {label}: deployment {record.id} {render.styled(record.status)}"
                   + (f" ({record.error})" if record.error else ""))
-    config_flag = f"-c {workspace.config_path}"
+    # The same executable the user just ran (e.g. .venv/bin/fraisier from `make demo`).
+    program = sys.argv[0] if Path(sys.argv[0]).name == "fraisier" else "fraisier"
+    command = f"{program} -c {workspace.config_path}"
     out.print(f"\nLook around (the service was stopped; the state is kept):\n"
-              f"  fraisier {config_flag} history\n"
-              f"  fraisier {config_flag} logs {third.id}\n"
-              f"  fraisier {config_flag} releases hello production\n"
+              f"  {command} history\n"
+              f"  {command} logs {third.id}\n"
+              f"  {command} releases hello production\n"
               f"  ls -l {workspace.app_path}")
     ok = (first.status, second.status, third.status) == ("succeeded", "succeeded", "rolled_back")
     raise SystemExit(0 if ok else 1)
