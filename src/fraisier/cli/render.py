@@ -41,6 +41,15 @@ def when(timestamp: str | None) -> str:
     return timestamp[:19].replace("T", " ") if timestamp else "-"
 
 
+def release_label(release_id: str | None) -> str:
+    """`20261126T054727038671Z-7abe254` -> `20261126T054727-7abe254`: the sub-second part only
+    tells apart two releases made within one second."""
+    if not release_id:
+        return "-"
+    stamp, _, sha = release_id.partition("-")
+    return f"{stamp[:15]}-{sha}" if len(stamp) > 15 and sha else release_id
+
+
 def seconds(value: float | None) -> str:
     if value is None:
         return "-"
@@ -60,8 +69,9 @@ def table(title: str | None, columns: list[str], rows: list[list[str]]) -> None:
 
 def deployment_rows(records) -> list[list[str]]:
     return [[str(r.id), r.fraise, r.environment, styled(r.status), r.trigger,
-             short(r.commit_sha or r.requested_commit), r.release or "-", when(r.queued_at),
-             seconds(r.duration_seconds), (r.error or "")[:80]] for r in records]
+             short(r.commit_sha or r.requested_commit), release_label(r.release),
+             when(r.queued_at), seconds(r.duration_seconds), (r.error or "")[:120]]
+            for r in records]
 
 
 DEPLOYMENT_COLUMNS = ["id", "fraise", "env", "status", "trigger", "commit", "release", "queued",
