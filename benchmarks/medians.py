@@ -4,7 +4,8 @@ import json
 import statistics
 import sys
 
-results = json.load(open(sys.argv[1]))["results"]
+with open(sys.argv[1]) as handle:
+    results = json.load(handle)["results"]
 print("| command | median [ms] | mean ± σ [ms] | min [ms] | max [ms] |")
 print("|:---|---:|---:|---:|---:|")
 for r in results:
