@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import threading
@@ -245,13 +246,15 @@ def test_blue_green_on_one_ssh_host(project, nginx, ssh_fleet, tmp_path):
     connection.close()
 
 
-def test_a_rollback_requested_during_the_hold_switches_back_at_once(project, nginx, tmp_path):
+@contextlib.contextmanager
+def _v2_holding(project, nginx, tmp_path):
+    """Deploy v1 blue-green with a long hold, then v2 in a thread; yields (while v2 holds
+    the old slot) a dict that holds v2's final record once the block has ended."""
     project.write_config(_environment(project, nginx, tmp_path, strategy="blue_green",
                                       hold="5m"))
     first, store = project.deploy()
     store.close()
     assert first.status == "succeeded", first.error
-
     project.commit("v2", {"VERSION": "v2\n"})
     holding = threading.Event()
     outcome: dict = {}
@@ -265,6 +268,13 @@ def test_a_rollback_requested_during_the_hold_switches_back_at_once(project, ngi
     worker.start()
     try:
         assert holding.wait(60)
+        yield outcome
+    finally:
+        worker.join(timeout=120)
+
+
+def test_a_rollback_requested_during_the_hold_switches_back_at_once(project, nginx, tmp_path):
+    with _v2_holding(project, nginx, tmp_path) as outcome:
         connection = http.client.HTTPConnection("127.0.0.1", nginx.port, timeout=10)
         connection.request("GET", "/")
         assert connection.getresponse().read().decode().strip() == "v2"
@@ -275,8 +285,6 @@ def test_a_rollback_requested_during_the_hold_switches_back_at_once(project, ngi
             queued = request_rollback(store, config, "web", "production")
         finally:
             store.close()
-    finally:
-        worker.join(timeout=120)
     record = outcome["record"]
     assert record.status == "rolled_back", record.error
     assert f"rollback {queued.id} requested during the hold" in record.error
@@ -307,28 +315,9 @@ def test_an_upstream_nginx_rejects_is_never_left_in_place(nginx):
 
 def test_cli_rollback_during_the_hold_is_taken_by_the_holding_deployment(project, nginx,
                                                                          tmp_path):
-    project.write_config(_environment(project, nginx, tmp_path, strategy="blue_green",
-                                      hold="5m"))
-    first, store = project.deploy()
-    store.close()
-    assert first.status == "succeeded", first.error
-    project.commit("v2", {"VERSION": "v2\n"})
-    holding = threading.Event()
-    outcome: dict = {}
-
-    def deploy() -> None:
-        record, store = project.deploy(observer=SetOn("hold", StepStatus.RUNNING, holding))
-        store.close()
-        outcome["record"] = record
-
-    worker = threading.Thread(target=deploy)
-    worker.start()
-    try:
-        assert holding.wait(60)
+    with _v2_holding(project, nginx, tmp_path) as outcome:
         result = CliRunner().invoke(cli, ["-c", str(project.config_path), "rollback", "web",
                                           "production", "--json"])
-    finally:
-        worker.join(timeout=120)
     assert result.exit_code == 0, result.output
     shown = json.loads(result.output[result.output.index("{"):])
     held = outcome["record"]
