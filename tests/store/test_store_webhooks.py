@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import json
 
 from _store_support import ago, set_columns
 
+from fraisier.domain.model import utc_timestamp
 from fraisier.store import Store
+from fraisier.store.intake import NewDeployment, WebhookRecord
 from fraisier.store.webhooks import PAYLOAD_CAP_BYTES
 
 
@@ -46,42 +50,107 @@ def test_list_is_newest_first_and_filters(store: Store) -> None:
     assert "payload" not in store.webhooks.list()[0]
 
 
-def test_set_deployments(store: Store) -> None:
-    event_id = _record(store)
-    store.webhooks.set_deployments(event_id, [11, 12])
-    assert store.webhooks.list()[0]["deployment_ids"] == [11, 12]
+_bodies = itertools.count()
 
 
-def test_seen_by_delivery_id(store: Store) -> None:
+def _incoming(**overrides) -> WebhookRecord:
+    # Each its own body: the body digest (computed from it) would make copies duplicates.
+    fields = dict(received_at=utc_timestamp(), provider="github", event_type="push",
+                  outcome="queued", repository="acme/web", ref="refs/heads/main",
+                  branch="main", commit_sha="b" * 40, payload=b'{"n": %d}' % next(_bodies),
+                  deployments=[NewDeployment("web", "production", "main", "b" * 40)])
+    fields.update(overrides)
+    return WebhookRecord(**fields)
+
+
+def test_intake_queues_and_links_the_deployments(store: Store) -> None:
+    record = _incoming(delivery_id="d-1", deployments=[
+        NewDeployment("web", "production", "main", "b" * 40),
+        NewDeployment("api", "production", "main", "b" * 40)])
+    store.webhooks.intake.record([record], duplicate_window=60)
+    assert not record.duplicate and len(record.deployment_ids) == 2
+    row = store.webhooks.list()[0]
+    assert (row["id"], row["outcome"], row["deployment_ids"]) == (
+        record.id, "queued", record.deployment_ids)
+    # The digest duplicate checks use is computed from the body when not given.
+    assert store.db.scalar("SELECT body_digest FROM tb_webhook_event WHERE id = ?",
+                           (record.id,)) == hashlib.sha256(record.payload).hexdigest()
+    for deployment_id in record.deployment_ids:
+        deployment = store.queue.get(deployment_id, with_steps=False)
+        assert (deployment.status, deployment.trigger, deployment.webhook_event_id) == (
+            "queued", "webhook", record.id)
+
+
+def test_intake_duplicates_by_delivery_id_per_provider(store: Store) -> None:
     _record(store, delivery_id="abc")
-    assert store.webhooks.seen(provider="github", delivery_id="abc", body_digest=None,
-                               window_seconds=60)
-    assert not store.webhooks.seen(provider="github", delivery_id="other", body_digest=None,
-                                   window_seconds=60)
-    # Delivery ids are per provider.
-    assert not store.webhooks.seen(provider="gitlab", delivery_id="abc", body_digest=None,
-                                   window_seconds=60)
+    again, other, gitlab = (_incoming(delivery_id="abc"), _incoming(delivery_id="other"),
+                            _incoming(provider="gitlab", delivery_id="abc"))
+    # Within one batch too: the second copy of "other" is a duplicate of the first.
+    twice = _incoming(delivery_id="other")
+    store.webhooks.intake.record([again, other, gitlab, twice], duplicate_window=60)
+    assert [r.duplicate for r in (again, other, gitlab, twice)] == [True, False, False, True]
+    assert again.deployment_ids == [] and twice.deployment_ids == []
+    rows = {r["id"]: r for r in store.webhooks.list()}
+    assert rows[again.id]["outcome"] == "duplicate"
+    assert rows[again.id]["reason"] == "delivery already received"
+    assert store.db.scalar("SELECT payload FROM tb_webhook_event WHERE id = ?",
+                           (again.id,)) is None
+    assert store.db.scalar("SELECT COUNT(*) FROM tb_deployment") == 2  # other, gitlab
 
 
 def test_a_rejected_delivery_is_not_counted_as_seen(store: Store) -> None:
     _record(store, delivery_id="abc", body_digest="d1", outcome="rejected")
-    assert not store.webhooks.seen(provider="github", delivery_id="abc", body_digest="d1",
-                                   window_seconds=60)
+    retry = _incoming(delivery_id="abc", body_digest="d1")
+    store.webhooks.intake.record([retry], duplicate_window=60)
+    assert not retry.duplicate and retry.deployment_ids
 
 
-def test_seen_by_body_digest_only_within_the_window(store: Store) -> None:
+def test_intake_duplicates_by_body_digest_only_within_the_window(store: Store) -> None:
     recent = _record(store, body_digest="digest-1")
-    assert store.webhooks.seen(provider="github", delivery_id=None, body_digest="digest-1",
-                               window_seconds=60)
-    assert not store.webhooks.seen(provider="github", delivery_id=None, body_digest="digest-2",
-                                   window_seconds=60)
+    same, different = _incoming(body_digest="digest-1"), _incoming(body_digest="digest-2")
+    store.webhooks.intake.record([same, different], duplicate_window=60)
+    assert (same.duplicate, different.duplicate) == (True, False)
     set_columns(store, "tb_webhook_event", recent, received_at=ago(600))
-    assert not store.webhooks.seen(provider="github", delivery_id=None, body_digest="digest-1",
-                                   window_seconds=60)
-    assert store.webhooks.seen(provider="github", delivery_id=None, body_digest="digest-1",
-                               window_seconds=3600)
-    assert not store.webhooks.seen(provider="github", delivery_id=None, body_digest=None,
-                                   window_seconds=3600)
+    set_columns(store, "tb_webhook_event", different.id, received_at=ago(600))
+    late = _incoming(body_digest="digest-1")
+    store.webhooks.intake.record([late], duplicate_window=60)
+    assert not late.duplicate
+    longer = _incoming(body_digest="digest-2")
+    store.webhooks.intake.record([longer], duplicate_window=3600)
+    assert longer.duplicate
+    off = _incoming(body_digest="digest-2")  # window 0: only delivery ids count
+    store.webhooks.intake.record([off], duplicate_window=0)
+    assert not off.duplicate
+
+
+def test_a_burst_in_one_batch_leaves_only_the_newest_queued(store: Store) -> None:
+    earlier = store.queue.enqueue("web", "production", trigger="manual")
+    burst = [_incoming(delivery_id=f"d-{n}", deployments=[
+        NewDeployment("web", "production", "main", f"{n:040x}")]) for n in range(5)]
+    store.webhooks.intake.record(burst, duplicate_window=60)
+    newest = burst[-1].deployment_ids[0]
+    statuses = {d: store.queue.get(d, with_steps=False) for d in
+                [earlier.id] + [r.deployment_ids[0] for r in burst]}
+    assert statuses[newest].status == "queued"
+    for deployment_id, record in statuses.items():
+        if deployment_id != newest:
+            assert (record.status, record.superseded_by) == ("superseded", newest)
+    superseded = [e for e in store.events.after(0, types=("deployment.status",))
+                  if e["payload"]["status"] == "superseded"]
+    assert sorted(e["deployment_id"] for e in superseded) == sorted(
+        d for d in statuses if d != newest)
+
+
+def test_writing_a_record_again_starts_from_its_own_fields(store: Store) -> None:
+    # A batch that fails is written again item by item: what the first attempt decided
+    # (a duplicate of a batch-mate that was then rolled back) must not stick.
+    first, copy = _incoming(delivery_id="same"), _incoming(delivery_id="same")
+    store.webhooks.intake.record([first, copy], duplicate_window=60)
+    assert copy.duplicate
+    store.db.execute("DELETE FROM tb_deployment")
+    store.db.execute("DELETE FROM tb_webhook_event")
+    store.webhooks.intake.record([copy], duplicate_window=60)
+    assert not copy.duplicate and len(copy.deployment_ids) == 1
 
 
 def test_payload_is_capped_at_64_kib(store: Store) -> None:

@@ -1,10 +1,10 @@
-"""Group commit: webhook transactions share database commits, on one writer thread.
+"""Group commit: webhook writes share database transactions, on one writer thread.
 
 A commit is the most expensive part of recording a webhook, and SQLite lets one writer in at
-a time anyway. So one dedicated thread owns the writing: it takes every pending piece of work
-(up to a batch), runs each in its own savepoint inside ONE transaction, commits, and only
-then hands each caller its result. "Answered" still means "committed", and one piece failing
-rolls back only its own savepoint.
+a time anyway. So one dedicated thread owns the writing: it takes every pending item (up to a
+batch), hands the whole batch to `write` inside ONE transaction, commits, and only then gives
+each caller its result. "Answered" still means "committed". When a batch fails, its items are
+written again one per transaction, so a bad item fails alone and the others still land.
 
 Callers either block (`run`, for synchronous code) or pass a callback (`submit`, for an event
 loop, which must not wait on a thread). The database driver releases the GIL while SQLite
@@ -15,45 +15,49 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from contextlib import contextmanager
 from typing import Any
+
+from fraisier.store import StoreUnavailable
 
 MAX_BATCH = 64
 
 Done = Callable[[Any, "BaseException | None"], None]
+WriteBatch = Callable[[list], list]  # items -> their results, in order, inside a transaction
 
 
 class _Item:
-    __slots__ = ("done", "fn")
+    __slots__ = ("done", "item")
 
-    def __init__(self, fn: Callable[[], Any], done: Done):
-        self.fn = fn
+    def __init__(self, item: Any, done: Done):
+        self.item = item
         self.done = done
 
 
 class GroupCommit:
-    def __init__(self, db, max_batch: int = MAX_BATCH):
+    def __init__(self, db, write: WriteBatch, max_batch: int = MAX_BATCH):
         self.db = db
+        self.write = write
         self.max_batch = max_batch
         self._wake = threading.Condition(threading.Lock())
         self._pending: list[_Item] = []
         self._thread: threading.Thread | None = None
         self._closed = False
 
-    def submit(self, fn: Callable[[], Any], done: Done) -> None:
-        """Run `fn` inside a committed transaction; then `done(result, error)` is called on
+    def submit(self, item: Any, done: Done) -> None:
+        """Write `item` in a committed transaction; then `done(result, error)` is called on
         the writer thread (error is None on success)."""
         with self._wake:
-            self._pending.append(_Item(fn, done))
+            self._pending.append(_Item(item, done))
             if self._thread is None:
                 self._thread = threading.Thread(target=self._write_forever,
                                                 name="ingest-writer", daemon=True)
                 self._thread.start()
             self._wake.notify()
 
-    def run(self, fn: Callable[[], Any]) -> Any:
-        """Run `fn` inside a committed transaction (shared with others); its result or error.
-        Not from inside a transaction of the same database: the writer would wait for it."""
+    def run(self, item: Any) -> Any:
+        """Write `item` in a committed transaction (shared with others); its result, or its
+        error raised. Not from inside a transaction of the same database: the writer would
+        wait for it."""
         finished = threading.Event()
         outcome: list = []
 
@@ -61,7 +65,7 @@ class GroupCommit:
             outcome[:] = [result, error]
             finished.set()
 
-        self.submit(fn, done)
+        self.submit(item, done)
         finished.wait()
         result, error = outcome
         if error is not None:
@@ -93,35 +97,19 @@ class GroupCommit:
             self._commit(batch)
 
     def _commit(self, batch: list[_Item]) -> None:
-        outcomes: list[tuple[Any, BaseException | None]] = []
         try:
             with self.db.transaction():
-                for item in batch:
-                    try:
-                        with _savepoint(self.db):
-                            outcomes.append((item.fn(), None))
-                    except Exception as exc:  # noqa: BLE001 - handed to its own caller
-                        outcomes.append((None, exc))
-        except BaseException as exc:  # noqa: BLE001 - the commit failed: nobody's rows exist
+                results = self.write([entry.item for entry in batch])
+            outcomes: list[tuple[Any, BaseException | None]] = [(r, None) for r in results]
+        except Exception as exc:  # noqa: BLE001 - handed to the callers
+            if len(batch) > 1 and not isinstance(exc, StoreUnavailable):
+                # Nothing of the batch exists: write each alone, so only the culprit fails.
+                for entry in batch:
+                    self._commit([entry])
+                return
             outcomes = [(None, exc)] * len(batch)
-        for item, (result, error) in zip(batch, outcomes, strict=True):
+        for entry, (result, error) in zip(batch, outcomes, strict=True):
             try:
-                item.done(result, error)
+                entry.done(result, error)
             except Exception:  # noqa: BLE001 - a caller's callback must not stop the writer
                 pass
-
-
-@contextmanager
-def _savepoint(db):
-    if db.backend == "postgres":
-        with db.conn.transaction():  # psycopg nests this as a savepoint
-            yield
-        return
-    db.execute("SAVEPOINT ingest_item")
-    try:
-        yield
-    except BaseException:
-        db.execute("ROLLBACK TO SAVEPOINT ingest_item")
-        db.execute("RELEASE SAVEPOINT ingest_item")
-        raise
-    db.execute("RELEASE SAVEPOINT ingest_item")

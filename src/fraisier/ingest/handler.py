@@ -1,13 +1,13 @@
-"""One webhook request, start to finish: provider, signature, parse, duplicates, routing,
-then one transaction that records the event and queues its deployments."""
+"""One webhook request, start to finish: provider, signature, parse, routing, then the
+write that records the event and queues its deployments (with other requests' writes, in one
+transaction; only "is it a duplicate?" is left for that write to settle)."""
 
 from __future__ import annotations
 
-import hashlib
 import logging
-from collections.abc import Callable
+from dataclasses import dataclass
 
-from fraisier.domain.model import Trigger, WebhookOutcome
+from fraisier.domain.model import WebhookOutcome, utc_timestamp
 from fraisier.ingest.group_commit import GroupCommit
 from fraisier.ingest.result import IngestResult, WebhookRequest
 from fraisier.ingest.routing import repository_candidates, route_all, verified_targets
@@ -21,10 +21,26 @@ from fraisier.providers import (
     lower_headers,
 )
 from fraisier.store import StoreError
+from fraisier.store.intake import NewDeployment, WebhookRecord
 
 log = logging.getLogger("fraisier.ingest")
 
-Write = Callable[[], IngestResult]  # runs inside a (shared) transaction
+
+@dataclass(slots=True)
+class Receipt:
+    """A prepared request: the row that will record it, and its answer when the answer does
+    not depend on the write (None: queued or duplicate, known once written)."""
+
+    record: WebhookRecord
+    answer: IngestResult | None = None
+
+    def result(self) -> IngestResult:
+        """The answer, once `record` is written."""
+        if self.record.duplicate:
+            return IngestResult.duplicate()
+        if self.answer is not None:
+            return self.answer
+        return IngestResult.queued(self.record.deployment_ids)
 
 
 class Ingest:
@@ -34,28 +50,29 @@ class Ingest:
         self.config = config
         self.store = store
         self.targets = list(config.targets())
-        self.group_commit = GroupCommit(store.db)
+        self.writer = GroupCommit(store.db, self._write)
 
     def close(self) -> None:
-        """Commit what is pending and stop the writer thread."""
-        self.group_commit.close()
+        """Commit what is pending and stop the writer."""
+        self.writer.close()
 
     def handle(self, request: WebhookRequest, now: float | None = None) -> IngestResult:
         try:
-            return self.group_commit.run(self.prepare(request, now))
+            return self.writer.run(self.prepare(request, now))
         except StoreError as exc:
             return unavailable(exc)
 
     def reject(self, request: WebhookRequest, status_code: int, reason: str, *,
                provider: str = "", event_type: str = "") -> IngestResult:
         """Record a refused request (without its body) and answer it."""
-        return self.group_commit.run(self.refusal(request, status_code, reason,
+        return self.writer.run(self.refusal(request, status_code, reason,
                                                   provider=provider, event_type=event_type))
 
-    def prepare(self, request: WebhookRequest, now: float | None = None) -> Write:
-        """Everything that needs no database (provider, parse, signature, routing inputs);
-        gives back the write that records the request and decides its answer. Run that write
-        with `group_commit` (`handle` does); a StoreError from it means "answer 503"."""
+    def prepare(self, request: WebhookRequest, now: float | None = None) -> Receipt:
+        """Everything that needs no database (provider, parse, signature, routing); gives
+        back the receipt to hand to `writer` (`handle` does). A StoreError from
+        that write means "answer 503"."""
+        received_at = utc_timestamp()
         headers = lower_headers(request.headers)  # once; providers reuse it as is
         if request.provider is not None:
             if request.provider not in PROVIDERS:
@@ -86,52 +103,34 @@ class Ingest:
             return self.refusal(request, 400, malformed.reason, provider=provider.name)
         if not candidates:
             verified = []  # verified against another fraise's secret: it may trigger nothing
-        return self._accept(request, delivery, verified)
+        return self._accept(request, delivery, verified, received_at)
 
     def refusal(self, request: WebhookRequest, status_code: int, reason: str, *,
-                provider: str = "", event_type: str = "") -> Write:
-        """The write that records a refused request (without its body) and answers it."""
+                provider: str = "", event_type: str = "") -> Receipt:
+        """The receipt of a refused request: recorded without its body, answered as such."""
         log.warning("webhook from %s rejected (%s): %s", request.source_ip or "?", status_code,
                     reason)
-        delivery_id = _short(request.headers.get("x-github-delivery"))
+        record = WebhookRecord(
+            received_at=utc_timestamp(), provider=provider, event_type=event_type,
+            outcome=WebhookOutcome.REJECTED.value, reason=f"{status_code}: {reason}"[:500],
+            source_ip=request.source_ip,
+            delivery_id=_short(request.headers.get("x-github-delivery")))
+        return Receipt(record, IngestResult.rejected(status_code, reason))
 
-        def write() -> IngestResult:
-            self.store.webhooks.record(provider=provider, event_type=event_type,
-                                       outcome=WebhookOutcome.REJECTED.value,
-                                       reason=f"{status_code}: {reason}"[:500],
-                                       source_ip=request.source_ip, delivery_id=delivery_id)
-            return IngestResult.rejected(status_code, reason)
-
-        return write
-
-    def _accept(self, request: WebhookRequest, delivery: Delivery, verified: list) -> Write:
-        digest = hashlib.sha256(request.body).hexdigest()
-        window = self.config.webhook.duplicate_window_seconds
+    def _accept(self, request: WebhookRequest, delivery: Delivery, verified: list,
+                received_at: str) -> Receipt:
         push = delivery.pushes[-1] if delivery.pushes else None
-        fields = dict(
-            provider=delivery.provider, event_type=delivery.event_type,
+        record = WebhookRecord(
+            received_at=received_at, provider=delivery.provider,
+            event_type=delivery.event_type, outcome=WebhookOutcome.IGNORED.value,
             delivery_id=_short(delivery.delivery_id), repository=delivery.repository[:300],
             ref=push.ref if push else "", branch=push.branch if push else None,
             tag=push.tag if push else None, commit_sha=push.after if push else None,
-            sender=(push.sender if push else "")[:200], body_digest=digest,
-            source_ip=request.source_ip,
-        )
-        return lambda: self._record(request, delivery, verified, fields, digest, window)
-
-    def _record(self, request: WebhookRequest, delivery: Delivery, verified: list,
-                fields: dict, digest: str, window: int) -> IngestResult:
-        # Runs inside the (shared) transaction: the event and its deployments commit together.
-        if self.store.webhooks.seen(provider=delivery.provider,
-                                    delivery_id=fields["delivery_id"],
-                                    body_digest=digest if window > 0 else None,
-                                    window_seconds=window):
-            self.store.webhooks.record(**fields, outcome=WebhookOutcome.DUPLICATE.value,
-                                       reason="delivery already received")
-            return IngestResult.duplicate()
+            sender=(push.sender if push else "")[:200],
+            source_ip=request.source_ip, payload=request.body)  # digest: by the writer
         if delivery.kind == "ping":
-            self.store.webhooks.record(**fields, outcome=WebhookOutcome.PONG.value,
-                                       payload=request.body)
-            return IngestResult.pong()
+            record.outcome = WebhookOutcome.PONG.value
+            return Receipt(record, IngestResult.pong())
         if delivery.kind != "push":
             reason = f"{delivery.event_type} events do not deploy"
         elif not verified:
@@ -140,25 +139,54 @@ class Ingest:
         else:
             routes, reason = route_all(delivery.pushes, verified, self.config.branch_mapping)
             if routes:
-                return self._enqueue(request, fields, routes)
-        self.store.webhooks.record(**fields, outcome=WebhookOutcome.IGNORED.value,
-                                   reason=reason[:500], payload=request.body)
-        log.info("webhook %s ignored: %s", fields["delivery_id"] or digest[:12], reason)
-        return IngestResult.ignored(reason)
+                record.outcome = WebhookOutcome.QUEUED.value
+                record.deployments = [
+                    NewDeployment(r.fraise, r.environment, r.push.branch or r.push.tag or "",
+                                  r.push.after) for r in routes]
+                return Receipt(record)
+        record.reason = reason[:500]
+        return Receipt(record, IngestResult.ignored(reason))
 
-    def _enqueue(self, request: WebhookRequest, fields: dict, routes) -> IngestResult:
-        # Called inside the transaction: the event and its deployments commit together.
-        event_id = self.store.webhooks.record(**fields, outcome=WebhookOutcome.QUEUED.value,
-                                              payload=request.body)
-        ids = []
-        for r in routes:
-            ids.append(self.store.queue.enqueue_id(
-                r.fraise, r.environment, trigger=Trigger.WEBHOOK.value,
-                branch=r.push.branch or r.push.tag or "", requested_commit=r.push.after,
-                webhook_event_id=event_id))
-        self.store.webhooks.set_deployments(event_id, ids)
-        log.info("webhook %s queued deployments %s", fields["delivery_id"] or event_id, ids)
-        return IngestResult.queued(ids)
+    def _write(self, receipts: list[Receipt]) -> list[IngestResult]:
+        """The group commit's batch: runs inside its transaction."""
+        self.store.webhooks.intake.record(
+            [r.record for r in receipts],
+            duplicate_window=self.config.webhook.duplicate_window_seconds)
+        return self.answer(receipts)
+
+    def answer(self, receipts: list[Receipt]) -> list[IngestResult]:
+        """The answers to written receipts (whoever wrote them)."""
+        results = [r.result() for r in receipts]
+        _log_batch(receipts)
+        return results
+
+
+def _log_batch(receipts: list[Receipt]) -> None:
+    """One line per batch for what was queued (a batch is one request when traffic is light),
+    one per ignored request with its reason; refusals were logged when they were made."""
+    if not log.isEnabledFor(logging.INFO):
+        return
+    queued: list[int] = []
+    counts: dict[str, int] = {}
+    for receipt in receipts:
+        record = receipt.record
+        outcome = record.recorded_outcome
+        if outcome == "queued":
+            queued.extend(record.deployment_ids)
+        elif outcome == "ignored":
+            log.info("webhook %s ignored: %s", record.delivery_id or record.id, record.reason)
+        elif outcome != "rejected":
+            counts[outcome] = counts.get(outcome, 0) + 1
+    parts = [f"queued deployment{'s' if len(queued) > 1 else ''} {_ids(queued)}"] if queued else []
+    parts += [f"{n} {outcome}" for outcome, n in sorted(counts.items())]
+    if parts:
+        log.info("webhooks recorded: %s", ", ".join(parts))
+
+
+def _ids(ids: list[int]) -> str:
+    if len(ids) > 3 and ids == list(range(ids[0], ids[0] + len(ids))):
+        return f"{ids[0]}-{ids[-1]}"
+    return ", ".join(map(str, ids))
 
 
 def unavailable(exc: StoreError) -> IngestResult:

@@ -33,7 +33,8 @@ log = logging.getLogger("fraisier.server")
 
 
 def create_app(config, store, *, worker: bool = True, routers: Iterable = (),
-               mounts: Mapping[str, object] | None = None) -> FastAPI:
+               mounts: Mapping[str, object] | None = None,
+               writer_process: bool = False) -> FastAPI:
     ingest = Ingest(config, store)
     limiter = RateLimiter(config.webhook.rate_limit_per_minute)
     max_body = config.webhook.max_body_bytes
@@ -64,6 +65,7 @@ def create_app(config, store, *, worker: bool = True, routers: Iterable = (),
             if scheduler is not None:
                 await run_in_threadpool(scheduler.close)
             # Anything still being written commits before the process goes.
+            await endpoint.close()
             await run_in_threadpool(ingest.close)
 
     app = FastAPI(title="Fraisier", lifespan=lifespan, docs_url=None, redoc_url=None,
@@ -72,7 +74,8 @@ def create_app(config, store, *, worker: bool = True, routers: Iterable = (),
 
     # Plain ASGI routes: the webhook path is the hot one, and it needs none of FastAPI's
     # request machinery (see webhook_endpoint.py).
-    endpoint = WebhookEndpoint(ingest, limiter, max_body, proxies)
+    endpoint = WebhookEndpoint(ingest, limiter, max_body, proxies,
+                               writer_process=writer_process)
     app.state.webhook_endpoint = endpoint  # for WebhooksFirst (see serve)
     app.router.routes.append(Route("/webhook", endpoint, methods=["POST"]))
     app.router.routes.append(Route("/webhook/{provider}", endpoint, methods=["POST"]))

@@ -2,8 +2,8 @@
 
 This is the hot path of `fraisier serve`, so it speaks ASGI directly: no request object, no
 parameter machinery, no thread pool. On the event loop it only bounds the request (rate per
-source, body size) and runs the CPU-only part of ingest (provider, parse, signature); the
-write that records the request goes to ingest's single writer thread, which commits batches
+source, body size) and runs the CPU-only part of ingest (provider, parse, signature,
+routing); the write that records the request goes to ingest's writer, which commits batches
 of them, and the answer is sent when the commit holding its rows is done. Every decision
 about the webhook itself is still made by `fraisier.ingest`.
 """
@@ -11,23 +11,41 @@ about the webhook itself is still made by `fraisier.ingest`.
 from __future__ import annotations
 
 import asyncio
-import json
+from collections import deque
+
+import orjson
 
 from fraisier.ingest import IngestResult, RateLimiter, WebhookRequest, client_address
-from fraisier.ingest.handler import Ingest, Write, unavailable
+from fraisier.ingest.handler import Ingest, Receipt, unavailable
+from fraisier.providers import lower_headers
 from fraisier.store import StoreError
 
 
 class WebhookEndpoint:
-    def __init__(self, ingest: Ingest, limiter: RateLimiter, max_body: int, proxies):
+    def __init__(self, ingest: Ingest, limiter: RateLimiter, max_body: int, proxies, *,
+                 writer_process: bool = False):
         self.ingest = ingest
         self.limiter = limiter
         self.max_body = max_body
         self.proxies = proxies
+        # Where writes go: a child process fed from this event loop (`fraisier serve`), or
+        # ingest's writer thread (see ingest/writer_process.py for why).
+        self.process = None
+        if writer_process:
+            from fraisier.ingest.writer_process import WriterProcess
+
+            self.process = WriterProcess(ingest.store.db.url,
+                                         ingest.config.webhook.duplicate_window_seconds,
+                                         ingest.answer)
+        # Written requests, handed from the writer thread to the event loop: one wake-up of
+        # the loop per batch, not one per request.
+        self._settled: deque = deque()
+        self._draining = False
 
     async def __call__(self, scope, receive, send) -> None:
-        headers = {name.decode("latin-1").lower(): value.decode("latin-1")
-                   for name, value in scope["headers"]}
+        # Lowered here once (ASGI names are lower-case already); providers reuse it as is.
+        headers = lower_headers([(name.decode("latin-1"), value.decode("latin-1"))
+                                 for name, value in scope["headers"]])
         client = scope.get("client")
         source = client_address(client[0] if client else "", headers.get("x-forwarded-for"),
                                 self.proxies)
@@ -75,23 +93,39 @@ class WebhookEndpoint:
             result = IngestResult.rejected(status_code, reason)  # answered, just not recorded
         await _send_json(send, result)
 
-    def _commit(self, write: Write) -> asyncio.Future:
-        """The result of `write` once it is committed, without blocking the event loop."""
+    async def close(self) -> None:
+        """Wait for the writes under way (the writer process, if any, then stops)."""
+        if self.process is not None:
+            await self.process.close()
+
+    def _commit(self, receipt: Receipt) -> asyncio.Future:
+        """The result of writing `receipt`, once committed, without blocking the event loop."""
+        if self.process is not None:
+            return self.process.submit(receipt)
         loop = asyncio.get_running_loop()
         future = loop.create_future()
 
-        def settle(result, error) -> None:
-            if not future.done():
-                if error is not None:
-                    future.set_exception(error)
-                else:
-                    future.set_result(result)
-
         def done(result, error) -> None:  # on the writer thread
-            loop.call_soon_threadsafe(settle, result, error)
+            self._settled.append((future, result, error))
+            if not self._draining:
+                self._draining = True
+                loop.call_soon_threadsafe(self._drain)
 
-        self.ingest.group_commit.submit(write, done)
+        self.ingest.writer.submit(receipt, done)
         return future
+
+    def _drain(self) -> None:
+        # The flag drops before the queue is read: whatever the writer adds from now on
+        # either is read below or schedules another drain.
+        self._draining = False
+        while self._settled:
+            future, result, error = self._settled.popleft()
+            if future.done():
+                continue
+            if error is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(result)
 
 
 _GONE = object()
@@ -120,7 +154,7 @@ class WebhooksFirst:
 
 
 async def _send_json(send, result: IngestResult) -> None:
-    body = json.dumps(result.body, ensure_ascii=False, separators=(",", ":")).encode()
+    body = orjson.dumps(result.body)
     await send({"type": "http.response.start", "status": result.status_code,
                 "headers": [(b"content-type", b"application/json"),
                             (b"content-length", str(len(body)).encode())]})

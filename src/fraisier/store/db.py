@@ -18,6 +18,10 @@ from typing import Any
 
 Row = dict[str, Any]
 
+# SQLite's default limit on bound parameters in one statement (SQLITE_MAX_VARIABLE_NUMBER
+# is 32766 since 3.32); kept well below it.
+_SQLITE_MAX_PARAMETERS = 16000
+
 
 class StoreError(Exception):
     """The state database could not do what was asked."""
@@ -130,6 +134,46 @@ class Database:
                 p.replace("\x00", "\ufffd") if p.__class__ is str else p for p in params])
         except Exception as exc:
             raise _translate(exc) from exc
+
+    def insert_many(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]],
+                    ) -> None:
+        """Insert `rows` (NUL handled as in `execute`). SQLite gets one multi-row VALUES
+        statement per chunk rather than a statement per row: the driver gives up and takes
+        back the GIL around every statement, and a writer thread that does so per row spends
+        its time waiting for the event loop's thread. PostgreSQL gets psycopg's pipelined
+        executemany."""
+        if not rows:
+            return
+        one = "(" + ",".join("?" * len(columns)) + ")"
+        head = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+        try:
+            if self.backend == "postgres":
+                self.conn.cursor().executemany(self._sql(head + one), [
+                    [p.replace("\x00", "\ufffd") if p.__class__ is str else p for p in row]
+                    for row in rows])
+                return
+            per_statement = max(1, _SQLITE_MAX_PARAMETERS // len(columns))
+            for start in range(0, len(rows), per_statement):
+                chunk = rows[start:start + per_statement]
+                self.conn.execute(head + ",".join([one] * len(chunk)), [
+                    p.replace("\x00", "\ufffd") if p.__class__ is str else p
+                    for row in chunk for p in row])
+        except Exception as exc:
+            raise _translate(exc) from exc
+
+    def reserve_ids(self, table: str, count: int) -> list[int]:
+        """`count` ids for rows about to be inserted into `table` (inside a transaction).
+        SQLite: the next ones after the AUTOINCREMENT counter, ours because the transaction
+        holds the write lock (inserting them moves the counter). PostgreSQL: taken from the
+        identity's sequence, so concurrent writers never collide."""
+        if count == 0:
+            return []
+        if self.backend == "sqlite":
+            last = self.scalar("SELECT seq FROM sqlite_sequence WHERE name = ?", (table,)) or 0
+            return list(range(last + 1, last + 1 + count))
+        rows = self.fetchall(f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) AS id"
+                             " FROM generate_series(1, ?)", (count,))
+        return [int(row["id"]) for row in rows]
 
     def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         return list(self.execute(sql, params).fetchall())

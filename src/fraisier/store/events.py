@@ -12,7 +12,7 @@ from typing import Any
 from fraisier.domain.model import utc_timestamp
 from fraisier.store.db import Database, Row
 
-_compact_json = json.JSONEncoder(separators=(",", ":")).encode  # built once, used per event
+compact_json = json.JSONEncoder(separators=(",", ":")).encode  # built once, used per event
 
 
 class Events:
@@ -26,8 +26,16 @@ class Events:
             "INSERT INTO tb_event (created_at, type, deployment_id, fraise, environment, payload)"
             " VALUES (?, ?, ?, ?, ?, ?)",
             (utc_timestamp(), type_, deployment_id, fraise, environment,
-             _compact_json(payload or {})),
+             compact_json(payload or {})),
         )
+
+    def emit_many(self, type_: str, rows: list[tuple]) -> None:
+        """Several events of one type: rows of (created_at, deployment_id, fraise,
+        environment, payload as JSON text)."""
+        self.db.insert_many(
+            "tb_event", ("created_at", "type", "deployment_id", "fraise", "environment",
+                         "payload"),
+            [(created_at, type_, *rest) for created_at, *rest in rows])
 
     def after(self, last_id: int, *, limit: int = 500, deployment_id: int | None = None,
               types: tuple[str, ...] = ()) -> list[Row]:

@@ -32,6 +32,14 @@ class NotFound(StoreError):
     pass
 
 
+def wake_workers(db: Database, events: Events) -> None:
+    """Wake workers once the current transaction commits: in this process through the
+    listeners, in others through PostgreSQL NOTIFY (delivered by PostgreSQL at commit)."""
+    if db.backend == "postgres":
+        db.execute(f"NOTIFY {WAKE_CHANNEL}")
+    db.after_commit(events.notify)
+
+
 class Queue:
     def __init__(self, db: Database, events: Events, ledger: Ledger):
         self.db = db
@@ -77,15 +85,8 @@ class Queue:
             )
             self._supersede_older(fraise, environment, new_id)
             self._status_event(new_id, fraise, environment, QUEUED)
-            self._wake_workers()
+            wake_workers(self.db, self.events)
         return new_id
-
-    def _wake_workers(self) -> None:
-        """Wake workers once this transaction commits: in this process through the listeners,
-        in others through PostgreSQL NOTIFY (delivered by PostgreSQL at commit)."""
-        if self.db.backend == "postgres":
-            self.db.execute(f"NOTIFY {WAKE_CHANNEL}")
-        self.db.after_commit(self.events.notify)
 
     def _supersede_older(self, fraise: str, environment: str, newest_id: int) -> None:
         older = self.db.fetchall(
@@ -185,7 +186,7 @@ class Queue:
             self._status_event(deployment_id, row["fraise"], row["environment"], status.value,
                                error=error)
             # The environment is free again: a deployment queued behind this one can start.
-            self._wake_workers()
+            wake_workers(self.db, self.events)
         return self.get(deployment_id)
 
     def cancel_queued(self, deployment_id: int) -> bool:

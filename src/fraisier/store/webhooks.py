@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 from typing import Any
 
-from fraisier.domain.model import EventType, utc_now, utc_timestamp
+from fraisier.domain.model import utc_timestamp
 from fraisier.store.db import Database, Row
 from fraisier.store.events import Events
+from fraisier.store.intake import PAYLOAD_CAP_BYTES, WebhookIntake, WebhookRecord
 
-PAYLOAD_CAP_BYTES = 64 * 1024
+__all__ = ["PAYLOAD_CAP_BYTES", "WebhookEvents"]
 
 
 class WebhookEvents:
     def __init__(self, db: Database, events: Events):
         self.db = db
         self.events = events
+        self.intake = WebhookIntake(db, events)
 
     def record(self, *, provider: str, event_type: str, outcome: str, reason: str = "",
                delivery_id: str | None = None, repository: str = "", ref: str = "",
@@ -24,55 +25,16 @@ class WebhookEvents:
                commit_sha: str | None = None, sender: str = "", body_digest: str | None = None,
                source_ip: str = "", payload: bytes | None = None,
                deployment_ids: list[int] | None = None) -> int:
-        """Record one request. Call inside the transaction that enqueues its deployments."""
-        stored = None
-        if payload is not None:
-            # Decode what fits, then drop characters until the text fits too: a multi-byte
-            # character cut in half becomes a 3-byte replacement character.
-            stored = payload[:PAYLOAD_CAP_BYTES].decode("utf-8", errors="replace")
-            while len(stored.encode("utf-8")) > PAYLOAD_CAP_BYTES:
-                stored = stored[:-1]
-        with self.db.transaction():
-            event_id = self.db.insert(
-                "INSERT INTO tb_webhook_event (received_at, provider, event_type, delivery_id,"
-                " repository, ref, branch, tag, commit_sha, sender, body_digest, source_ip,"
-                " outcome, reason, payload, deployment_ids)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (utc_timestamp(), provider, event_type, delivery_id, repository, ref, branch, tag,
-                 commit_sha, sender, body_digest, source_ip, outcome, reason, stored,
-                 json.dumps(deployment_ids or [])),
-            )
-            self.events.emit(EventType.WEBHOOK_RECEIVED, payload={
-                "webhook_event_id": event_id, "provider": provider, "outcome": outcome,
-                "repository": repository, "branch": branch, "commit_sha": commit_sha})
-        return event_id
-
-    def set_deployments(self, event_id: int, deployment_ids: list[int]) -> None:
-        self.db.execute("UPDATE tb_webhook_event SET deployment_ids = ? WHERE id = ?",
-                        (json.dumps(deployment_ids), event_id))
-
-    def seen(self, *, provider: str, delivery_id: str | None, body_digest: str | None,
-             window_seconds: float) -> bool:
-        """A delivery already accepted: same delivery id, or same body within the window."""
-        accepted = ("queued", "ignored", "pong")
-        marks = ",".join("?" * len(accepted))
-        if delivery_id:
-            found = self.db.fetchone(
-                f"SELECT id FROM tb_webhook_event WHERE provider = ? AND delivery_id = ?"
-                f" AND outcome IN ({marks}) LIMIT 1",
-                (provider, delivery_id, *accepted),
-            )
-            if found:
-                return True
-        if body_digest:
-            since = utc_timestamp(utc_now() - timedelta(seconds=window_seconds))
-            found = self.db.fetchone(
-                f"SELECT id FROM tb_webhook_event WHERE body_digest = ? AND received_at >= ?"
-                f" AND outcome IN ({marks}) LIMIT 1",
-                (body_digest, since, *accepted),
-            )
-            return found is not None
-        return False
+        """Record one request as given (no duplicate check, nothing queued); its id. The
+        webhook endpoint records through `WebhookIntake`, which also queues deployments."""
+        record = WebhookRecord(
+            received_at=utc_timestamp(), provider=provider, event_type=event_type,
+            outcome=outcome, reason=reason, delivery_id=delivery_id, repository=repository,
+            ref=ref, branch=branch, tag=tag, commit_sha=commit_sha, sender=sender,
+            body_digest=body_digest, source_ip=source_ip, payload=payload,
+            deployment_ids=list(deployment_ids or []))
+        self.intake.record([record])
+        return record.id
 
     def list(self, *, limit: int = 50, provider: str | None = None,
              outcome: str | None = None) -> list[Row]:
