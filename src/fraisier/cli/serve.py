@@ -31,13 +31,13 @@ def serve(app, host: str, port: int, no_worker: bool) -> None:
     from fraisier.server.webhook_endpoint import WebhooksFirst
 
     _logging()
-    application = create_app(app.config, app.store, worker=not no_worker, writer_process=True,
+    application = create_app(app.config, app.store, worker=not no_worker, ingest_process=True,
                              routers=[graphql_router(app.config, app.store, path="/graphql")])
     # ws_max_size: a GraphQL WebSocket message is bounded like a request body.
     # proxy_headers=False: which X-Forwarded-For to believe is decided by
     # webhook.trusted_proxies, not by uvicorn's own default (it trusts 127.0.0.1).
-    # One HTTP process on purpose: the in-process worker and scheduler assume it. Webhook
-    # records are written by one child process (see ingest/writer_process.py).
+    # One HTTP process on purpose: the in-process worker and scheduler assume it. Webhooks
+    # are verified and recorded by one child process (see ingest/ingest_process.py).
     application = WebhooksFirst(application, application.state.webhook_endpoint)
     uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False,
                 lifespan="on", ws_max_size=app.config.api.max_body_bytes,

@@ -97,19 +97,23 @@ class GroupCommit:
             self._commit(batch)
 
     def _commit(self, batch: list[_Item]) -> None:
-        try:
-            with self.db.transaction():
-                results = self.write([entry.item for entry in batch])
-            outcomes: list[tuple[Any, BaseException | None]] = [(r, None) for r in results]
-        except Exception as exc:  # noqa: BLE001 - handed to the callers
-            if len(batch) > 1 and not isinstance(exc, StoreUnavailable):
-                # Nothing of the batch exists: write each alone, so only the culprit fails.
-                for entry in batch:
-                    self._commit([entry])
-                return
-            outcomes = [(None, exc)] * len(batch)
+        outcomes = commit_batch(self.db, self.write, [entry.item for entry in batch])
         for entry, (result, error) in zip(batch, outcomes, strict=True):
             try:
                 entry.done(result, error)
             except Exception:  # noqa: BLE001 - a caller's callback must not stop the writer
                 pass
+
+
+def commit_batch(db, write: WriteBatch, items: list) -> list[tuple[Any, Exception | None]]:
+    """`write(items)` in one transaction: (result, None) per item once committed. If that
+    fails, each item is written again in a transaction of its own, so only the culprit gets
+    its error; when the database itself is unavailable, every item gets that error."""
+    try:
+        with db.transaction():
+            results = write(items)
+        return [(result, None) for result in results]
+    except Exception as exc:  # noqa: BLE001 - handed to the callers
+        if len(items) > 1 and not isinstance(exc, StoreUnavailable):
+            return [outcome for item in items for outcome in commit_batch(db, write, [item])]
+        return [(None, exc)] * len(items)

@@ -50,7 +50,7 @@ class Ingest:
         self.config = config
         self.store = store
         self.targets = list(config.targets())
-        self.writer = GroupCommit(store.db, self._write)
+        self.writer = GroupCommit(store.db, self.write)
 
     def close(self) -> None:
         """Commit what is pending and stop the writer."""
@@ -147,15 +147,12 @@ class Ingest:
         record.reason = reason[:500]
         return Receipt(record, IngestResult.ignored(reason))
 
-    def _write(self, receipts: list[Receipt]) -> list[IngestResult]:
-        """The group commit's batch: runs inside its transaction."""
+    def write(self, receipts: list[Receipt]) -> list[IngestResult]:
+        """Record a batch of receipts and give their answers; runs inside the transaction
+        of a group commit (`writer`, or the ingest process's)."""
         self.store.webhooks.intake.record(
             [r.record for r in receipts],
             duplicate_window=self.config.webhook.duplicate_window_seconds)
-        return self.answer(receipts)
-
-    def answer(self, receipts: list[Receipt]) -> list[IngestResult]:
-        """The answers to written receipts (whoever wrote them)."""
         results = [r.result() for r in receipts]
         _log_batch(receipts)
         return results

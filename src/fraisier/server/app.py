@@ -34,7 +34,7 @@ log = logging.getLogger("fraisier.server")
 
 def create_app(config, store, *, worker: bool = True, routers: Iterable = (),
                mounts: Mapping[str, object] | None = None,
-               writer_process: bool = False) -> FastAPI:
+               ingest_process: bool = False) -> FastAPI:
     ingest = Ingest(config, store)
     limiter = RateLimiter(config.webhook.rate_limit_per_minute)
     max_body = config.webhook.max_body_bytes
@@ -75,7 +75,7 @@ def create_app(config, store, *, worker: bool = True, routers: Iterable = (),
     # Plain ASGI routes: the webhook path is the hot one, and it needs none of FastAPI's
     # request machinery (see webhook_endpoint.py).
     endpoint = WebhookEndpoint(ingest, limiter, max_body, proxies,
-                               writer_process=writer_process)
+                               ingest_process=ingest_process)
     app.state.webhook_endpoint = endpoint  # for WebhooksFirst (see serve)
     app.router.routes.append(Route("/webhook", endpoint, methods=["POST"]))
     app.router.routes.append(Route("/webhook/{provider}", endpoint, methods=["POST"]))

@@ -23,20 +23,19 @@ from fraisier.store import StoreError
 
 class WebhookEndpoint:
     def __init__(self, ingest: Ingest, limiter: RateLimiter, max_body: int, proxies, *,
-                 writer_process: bool = False):
+                 ingest_process: bool = False):
         self.ingest = ingest
         self.limiter = limiter
         self.max_body = max_body
         self.proxies = proxies
-        # Where writes go: a child process fed from this event loop (`fraisier serve`), or
-        # ingest's writer thread (see ingest/writer_process.py for why).
+        # Who verifies and records: a child process fed from this event loop (`fraisier
+        # serve`; see ingest/ingest_process.py for why), or this process with ingest's
+        # writer thread.
         self.process = None
-        if writer_process:
-            from fraisier.ingest.writer_process import WriterProcess
+        if ingest_process:
+            from fraisier.ingest.ingest_process import IngestProcess
 
-            self.process = WriterProcess(ingest.store.db.url,
-                                         ingest.config.webhook.duplicate_window_seconds,
-                                         ingest.answer)
+            self.process = IngestProcess(ingest.config, ingest.store.db.url)
         # Written requests, handed from the writer thread to the event loop: one wake-up of
         # the loop per batch, not one per request.
         self._settled: deque = deque()
@@ -65,7 +64,10 @@ class WebhookEndpoint:
         request = WebhookRequest(headers=headers, body=body, source_ip=source,
                                  provider=provider)
         try:
-            result = await self._commit(self.ingest.prepare(request))
+            if self.process is not None:
+                result = await self.process.submit(request)
+            else:
+                result = await self._commit(self.ingest.prepare(request))
         except StoreError as exc:
             result = unavailable(exc)
         await _send_json(send, result)
@@ -94,14 +96,14 @@ class WebhookEndpoint:
         await _send_json(send, result)
 
     async def close(self) -> None:
-        """Wait for the writes under way (the writer process, if any, then stops)."""
+        """Wait for the writes under way (the ingest process, if any, then stops)."""
         if self.process is not None:
             await self.process.close()
 
     def _commit(self, receipt: Receipt) -> asyncio.Future:
         """The result of writing `receipt`, once committed, without blocking the event loop."""
         if self.process is not None:
-            return self.process.submit(receipt)
+            return self.process.submit(receipt)  # recorded by the ingest process
         loop = asyncio.get_running_loop()
         future = loop.create_future()
 

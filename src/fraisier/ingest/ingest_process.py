@@ -1,19 +1,21 @@
-"""Webhook writes in a process of their own, fed from the event loop (`fraisier serve`).
+"""Webhook ingest in a process of its own, fed from the event loop (`fraisier serve`).
 
-Recording a webhook is database work, and the drivers (and hashlib, for large bodies) give up
-the GIL around each call and must take it back afterwards. With a writer thread in the
-process that runs the HTTP event loop, every take-back waits for the other thread to let go,
-in both directions, and under load both threads spend much of their time waiting. Here the
-writer is a child process with its own interpreter, and the server side has no thread at all:
-the event loop writes batches of prepared records to the child's stdin and reads the answers
-from its stdout. At most two batches are unanswered at a time, so the child always has the
-next one ready and whatever arrives meanwhile forms the batch after it (group commit). A request is answered only when the child reports that the transaction
-holding its rows has committed.
+Verifying, parsing and recording a webhook are CPU and database work. In the process that
+runs the HTTP event loop they compete with it for the one GIL, and the database drivers (and
+hashlib, for large bodies) give the GIL up around each call and must wait to take it back:
+with a writer thread beside the event loop, both threads spent much of their time waiting.
+Here the event loop only speaks HTTP and enforces its bounds (rate per source, body size);
+it writes batches of requests to a child process's stdin and reads the answers from its
+stdout. The child runs `Ingest` (prepare, then one transaction per batch, see
+group_commit.commit_batch) and answers each request once the transaction holding its rows
+has committed. At most two batches are unanswered at a time, so the child always has the
+next one ready and whatever arrives meanwhile forms the batch after it (group commit).
 
-Messages both ways are length-prefixed pickles: a list of WebhookRecord, answered by a list
-of (id, deployment ids, duplicate) or a StoreError per record. If the child dies, the
-requests it had not confirmed fail with StoreUnavailable (the sender gets a 503 and retries)
-and the next batch starts a new child.
+Messages both ways are length-prefixed pickles: first the configuration, then lists of
+WebhookRequest (or of ready Receipts, for requests the server refused itself), answered by a
+list of IngestResult or StoreError per request. If the child dies, the requests it had not
+answered fail with StoreUnavailable (the sender gets a 503 and retries) and the next batch
+starts a new child.
 """
 
 from __future__ import annotations
@@ -24,11 +26,9 @@ import pickle
 import struct
 import sys
 from collections import deque
-from collections.abc import Callable
 from typing import Any
 
 from fraisier.store import StoreError, StoreUnavailable
-from fraisier.store.intake import WebhookRecord
 
 log = logging.getLogger("fraisier.ingest")
 
@@ -36,17 +36,13 @@ MAX_BATCH = 256
 IN_FLIGHT = 2  # batches sent and not yet answered: the child always has the next one ready
 _HEADER = struct.Struct("!I")
 
-Answer = Callable[[list], list]  # written receipts -> their results
 
-
-class WriterProcess:
+class IngestProcess:
     """The server's side. Use from the event loop's thread only."""
 
-    def __init__(self, url: str, duplicate_window: float, answer: Answer,
-                 max_batch: int = MAX_BATCH):
+    def __init__(self, config, url: str, max_batch: int = MAX_BATCH):
+        self.config = config
         self.url = url
-        self.duplicate_window = duplicate_window
-        self.answer = answer
         self.max_batch = max_batch
         self._pending: list[tuple[Any, asyncio.Future]] = []
         self._in_flight: deque[list[tuple[Any, asyncio.Future]]] = deque()
@@ -55,10 +51,11 @@ class WriterProcess:
         self._idle = asyncio.Event()
         self._idle.set()
 
-    def submit(self, receipt: Any) -> asyncio.Future:
-        """The result of writing `receipt` (it has a `.record`), once committed."""
+    def submit(self, item: Any) -> asyncio.Future:
+        """The IngestResult for `item` (a WebhookRequest, or a Receipt the server made
+        itself), once its rows are committed; StoreError if they could not be."""
         future = asyncio.get_running_loop().create_future()
-        self._pending.append((receipt, future))
+        self._pending.append((item, future))
         self._idle.clear()
         self._send()
         return future
@@ -88,7 +85,7 @@ class WriterProcess:
             batch = self._pending[: self.max_batch]
             del self._pending[: len(batch)]
             self._in_flight.append(batch)
-            message = pickle.dumps([receipt.record for receipt, _ in batch],
+            message = pickle.dumps([item for item, _ in batch],
                                    protocol=pickle.HIGHEST_PROTOCOL)
             assert child.stdin is not None
             try:
@@ -102,7 +99,7 @@ class WriterProcess:
 
     async def _start(self) -> None:
         try:
-            child = await _start_child(self.url, self.duplicate_window)
+            child = await _start_child(self.config, self.url)
         except OSError as exc:
             log.error("cannot start the webhook writer process: %s", exc)
             pending, self._pending = self._pending, []
@@ -127,20 +124,13 @@ class WriterProcess:
             self._lost(child, exc)
 
     def _settle(self, batch: list[tuple[Any, asyncio.Future]], replies: list) -> None:
-        written, failed = [], []
-        for (receipt, future), reply in zip(batch, replies, strict=True):
-            if isinstance(reply, BaseException):
-                failed.append((future, reply))
+        for (_, future), reply in zip(batch, replies, strict=True):
+            if future.done():
                 continue
-            receipt.record.id, receipt.record.deployment_ids, receipt.record.duplicate = reply
-            written.append((receipt, future))
-        results = self.answer([receipt for receipt, _ in written]) if written else []
-        for (_, future), result in zip(written, results, strict=True):
-            if not future.done():
-                future.set_result(result)
-        for future, error in failed:
-            if not future.done():
-                future.set_exception(error)
+            if isinstance(reply, BaseException):
+                future.set_exception(reply)
+            else:
+                future.set_result(reply)
 
     def _lost(self, child: asyncio.subprocess.Process, exc: BaseException) -> None:
         """The child died or the pipe broke: nothing it did not confirm is known to be
@@ -164,35 +154,54 @@ def _fail(futures: list[asyncio.Future], error: BaseException) -> None:
             future.set_exception(error)
 
 
-async def _start_child(url: str, duplicate_window: float) -> asyncio.subprocess.Process:
-    # The URL travels in the environment, not argv: it may hold a password.
-    import os
+async def _start_child(config, url: str) -> asyncio.subprocess.Process:
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "fraisier.ingest.ingest_process",
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+    # The configuration (secrets included) and the state URL (maybe with a password) go
+    # through the pipe, never argv or the environment.
+    assert child.stdin is not None
+    _send_message(child.stdin, (config, url))
+    return child
 
-    env = dict(os.environ, FRAISIER_WRITER_URL=url,
-               FRAISIER_WRITER_DUPLICATE_WINDOW=str(duplicate_window))
-    return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "fraisier.ingest.writer_process",
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=env)
+
+def _send_message(stream, value: Any) -> None:
+    message = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(_HEADER.pack(len(message)) + message)
 
 
 # -- the child ---------------------------------------------------------------------------
-def serve_writes(url: str, duplicate_window: float) -> None:
-    """Read batches of records from stdin, write each in one transaction, answer on
-    stdout; stop at the end of stdin."""
+def serve_ingest(source, sink) -> None:
+    """Read the configuration, then batches of requests; answer each batch in order; stop
+    at the end of the input."""
+    from fraisier.ingest.group_commit import commit_batch
+    from fraisier.ingest.handler import Ingest, Receipt
     from fraisier.store import open_store
 
-    source, sink = sys.stdin.buffer, sys.stdout.buffer
+    def read() -> Any:
+        header = source.read(_HEADER.size)
+        if len(header) < _HEADER.size:
+            raise EOFError
+        size, = _HEADER.unpack(header)
+        return pickle.loads(source.read(size))
+
+    try:
+        config, url = read()
+    except EOFError:
+        return
     store = open_store(url, migrate=False)
+    ingest = Ingest(config, store)
     try:
         while True:
-            header = source.read(_HEADER.size)
-            if len(header) < _HEADER.size:
+            try:
+                items = read()
+            except EOFError:
                 return  # the server closed our input (or is gone)
-            size, = _HEADER.unpack(header)
-            records = pickle.loads(source.read(size))
-            replies = pickle.dumps(write_records(store, records, duplicate_window),
-                                   protocol=pickle.HIGHEST_PROTOCOL)
-            sink.write(_HEADER.pack(len(replies)) + replies)
+            receipts = [item if isinstance(item, Receipt) else ingest.prepare(item)
+                        for item in items]
+            outcomes = commit_batch(store.db, ingest.write, receipts)
+            _send_message(sink, [_portable(error) if error is not None else result
+                                 for result, error in outcomes])
             sink.flush()
     except BrokenPipeError:
         return
@@ -200,23 +209,14 @@ def serve_writes(url: str, duplicate_window: float) -> None:
         store.close()
 
 
-def write_records(store, records: list[WebhookRecord], window: float) -> list:
-    """(id, deployment ids, duplicate) per record, or the StoreError that record met. A failed
-    transaction is retried one record at a time, so only the culprit fails."""
-    try:
-        store.webhooks.intake.record(records, duplicate_window=window)
-    except Exception as exc:  # noqa: BLE001 - reported to the server per record
-        if len(records) > 1 and not isinstance(exc, StoreUnavailable):
-            return [reply for record in records
-                    for reply in write_records(store, [record], window)]
-        error = (StoreUnavailable(str(exc)) if isinstance(exc, StoreUnavailable)
-                 else StoreError(f"{type(exc).__name__}: {exc}"))  # driver errors may not pickle
-        return [error] * len(records)
-    return [(r.id, r.deployment_ids, r.duplicate) for r in records]
+def _portable(error: Exception) -> StoreError:
+    """The error as it crosses the pipe (driver errors do not always pickle)."""
+    if isinstance(error, StoreUnavailable):
+        return StoreUnavailable(str(error))
+    if isinstance(error, StoreError):
+        return StoreError(str(error))
+    return StoreError(f"{type(error).__name__}: {error}")
 
 
 if __name__ == "__main__":
-    import os
-
-    serve_writes(os.environ["FRAISIER_WRITER_URL"],
-                 float(os.environ["FRAISIER_WRITER_DUPLICATE_WINDOW"]))
+    serve_ingest(sys.stdin.buffer, sys.stdout.buffer)

@@ -1,0 +1,138 @@
+"""The ingest process `fraisier serve` verifies and records webhooks with: answers only after
+commit, the same answers as in-process ingest, one bad item fails alone, a dead child fails
+what it had not answered and is replaced."""
+
+import asyncio
+import json
+import os
+import signal
+import sqlite3
+
+import pytest
+
+from fraisier.config import load_config
+from fraisier.ingest import WebhookRequest
+from fraisier.ingest.handler import Ingest
+from fraisier.ingest.ingest_process import IngestProcess
+from fraisier.store import StoreError, StoreUnavailable, open_store
+from tests.providers._support import fixture_bytes, github_headers
+from tests.webhooks._support import write_config
+
+PUSH = fixture_bytes("github", "push_with-new-branch.payload.json")  # master of Hello-World
+
+
+@pytest.fixture
+def config(tmp_path):
+    config = load_config(write_config(tmp_path))
+    open_store(config.state.url).close()  # migrated, as `fraisier serve` leaves it
+    return config
+
+
+def _push(n: int, *, secret: str | None = None) -> WebhookRequest:
+    body = json.dumps({**json.loads(PUSH), "after": f"{n + 1:040x}"}).encode()  # never 0
+    extra = {"secret": secret} if secret else {}
+    headers = {k.lower(): v for k, v in github_headers("push", body, **extra).items()}
+    headers["x-github-delivery"] = f"delivery-{n}"
+    return WebhookRequest(headers, body, "127.0.0.1")
+
+
+def _count(config, sql: str) -> int:
+    with sqlite3.connect(config.state.url.removeprefix("sqlite:///")) as db:
+        return db.execute(sql).fetchone()[0]
+
+
+def test_answers_match_in_process_ingest_and_come_after_the_commit(config):
+    async def scenario():
+        process = IngestProcess(config, config.state.url)
+        futures = [process.submit(_push(n)) for n in range(30)]
+        futures.append(process.submit(_push(0)))  # the same delivery again
+        futures.append(process.submit(_push(99, secret="wrong")))
+        first = await futures[0]
+        committed_then = _count(config, "SELECT COUNT(*) FROM tb_webhook_event")
+        results = await asyncio.gather(*futures)
+        await process.close()
+        return first, committed_then, results
+
+    first, committed_then, results = asyncio.run(scenario())
+    assert first.status_code == 202 and committed_then >= 1
+    assert all(r.status_code == 202 for r in results[:30])
+    assert results[30].body == {"status": "duplicate"}
+    assert results[31].status_code == 401
+    ids = [i for r in results[:30] for i in r.body["deployments"]]
+    assert len(ids) == len(set(ids)) == 60  # gh/production, and gh/mapped by branch_mapping
+    assert _count(config, "SELECT COUNT(*) FROM tb_webhook_event") == 32
+    # A burst to an environment leaves only its newest deployment queued.
+    assert _count(config, "SELECT COUNT(*) FROM tb_deployment WHERE status = 'queued'") == 2
+    # In-process ingest answers the same request the same way.
+    store = open_store(config.state.url)
+    ingest = Ingest(config, store)
+    try:
+        again = ingest.handle(_push(5))
+        fresh = ingest.handle(_push(200))
+    finally:
+        ingest.close()
+        store.close()
+    assert again.body == {"status": "duplicate"}
+    assert fresh.status_code == 202
+
+
+def test_a_request_the_database_refuses_fails_alone(config):
+    path = config.state.url.removeprefix("sqlite:///")
+    with sqlite3.connect(path) as db:  # push 2's deployments cannot be inserted
+        db.execute("CREATE TRIGGER refuse BEFORE INSERT ON tb_deployment"
+                   " WHEN NEW.requested_commit = printf('%040x', 3)"  # push 2
+                   " BEGIN SELECT RAISE(ABORT, 'refused by the test'); END")
+
+    async def scenario():
+        process = IngestProcess(config, config.state.url)
+        futures = [process.submit(_push(n)) for n in (1, 2, 3)]
+        results = await asyncio.gather(*futures, return_exceptions=True)
+        await process.close()
+        return results
+
+    first, bad, third = asyncio.run(scenario())
+    assert isinstance(bad, StoreError) and "refused by the test" in str(bad)
+    assert first.status_code == 202 and third.status_code == 202
+    assert _count(config, "SELECT COUNT(*) FROM tb_webhook_event") == 2
+
+
+def test_a_killed_child_fails_what_it_had_not_answered_and_is_replaced(config):
+    path = config.state.url.removeprefix("sqlite:///")
+
+    async def scenario():
+        process = IngestProcess(config, config.state.url)
+        assert (await process.submit(_push(1))).status_code == 202  # the child is up
+        child = process._child
+        blocker = sqlite3.connect(path, isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")  # the child will wait for the write lock
+        stuck = process.submit(_push(2))
+        await asyncio.sleep(0.5)
+        assert not stuck.done()
+        os.kill(child.pid, signal.SIGKILL)
+        with pytest.raises(StoreUnavailable):
+            await asyncio.wait_for(stuck, 30)
+        blocker.execute("ROLLBACK")
+        blocker.close()
+        again = await asyncio.wait_for(process.submit(_push(3)), 30)
+        replaced = process._child is not child
+        await process.close()
+        return again, replaced, child
+
+    again, replaced, child = asyncio.run(scenario())
+    assert replaced and again.status_code == 202
+    assert child.returncode == -signal.SIGKILL
+    # Delivery 2 never committed; 1 and 3 did.
+    assert _count(config, "SELECT COUNT(*) FROM tb_webhook_event") == 2
+
+
+def test_close_waits_for_pending_requests_and_stops_the_child(config):
+    async def scenario():
+        process = IngestProcess(config, config.state.url)
+        futures = [process.submit(_push(n)) for n in range(10)]
+        await process.close()
+        return futures, process
+
+    futures, process = asyncio.run(scenario())
+    assert all(f.done() and f.result().status_code == 202 for f in futures)
+    assert process._child is None
+    assert _count(config, "SELECT COUNT(*) FROM tb_webhook_event") == 10
