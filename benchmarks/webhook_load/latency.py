@@ -1,5 +1,6 @@
-"""202 → step `fetch` started, in one process (ingest and worker share the process, so the
-wake-up is the in-process notification after commit).
+"""202 → step `fetch` started, through a real `fraisier serve` (HTTP in the server process,
+verification and recording in its ingest child process, the worker back in the server
+process, woken when the child's answer arrives).
 
     .venv/bin/python benchmarks/webhook_load/latency.py [--pushes 50]
 
@@ -10,19 +11,19 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-from fraisier.config import load_config
+import httpx
+from run import free_port, start, stop, wait_http
+
 from fraisier.demo import make_workspace
 from fraisier.domain.model import parse_timestamp, utc_now
-from fraisier.engine.service import open_state
-from fraisier.ingest import WebhookRequest
-from fraisier.ingest.handler import Ingest
 from fraisier.ingest.sample_push import build_push
 from fraisier.providers import Secrets
-from fraisier.worker import Worker
+from fraisier.store import open_store
 
 CONFIG = """\
 state: {{url: "sqlite:///{root}/state.db"}}
@@ -45,22 +46,23 @@ def main() -> None:
     root = Path(tempfile.mkdtemp(prefix="latency-"))
     ws = make_workspace(root / "ws")
     ws.config_path.write_text(CONFIG.format(root=root, repo=ws.repo))
-    config = load_config(ws.config_path)
-    store = open_state(config)
-    ingest = Ingest(config, store)
-    worker = Worker(config, store).start()
     head = ws.commit("latency", {"LATENCY": "1\n"})
+    port = free_port()
+    server = start([sys.executable, "-m", "fraisier.cli.main", "-c", str(ws.config_path),
+                    "serve", "--port", str(port)], root)
+    url = f"http://127.0.0.1:{port}"
+    store = open_store(f"sqlite:///{root}/state.db", migrate=False)
     delays = []
     try:
+        wait_http(f"{url}/healthz", server)
         for n in range(args.pushes):
             headers, body = build_push("github", Secrets(webhook_secret="latency"),
                                        repository=str(ws.repo), branch="main", after=head,
                                        delivery=f"latency-{n}")
-            result = ingest.handle(WebhookRequest({k.lower(): v for k, v in headers.items()},
-                                                  body, "127.0.0.1"))
+            response = httpx.post(f"{url}/webhook", headers=headers, content=body, timeout=30)
             accepted_at = utc_now()
-            assert result.status_code == 202, result.body
-            (deployment_id,) = result.body["deployments"]
+            assert response.status_code == 202, response.text
+            (deployment_id,) = response.json()["deployments"]
             while True:
                 record = store.queue.get(deployment_id)
                 if record.status not in ("queued", "running"):
@@ -70,7 +72,7 @@ def main() -> None:
             delays.append((parse_timestamp(fetch.started_at) - accepted_at).total_seconds()
                           * 1000)
     finally:
-        worker.stop()
+        stop(server)
         store.close()
     delays.sort()
     print(f"pushes={len(delays)} p50={statistics.median(delays):.1f}ms "

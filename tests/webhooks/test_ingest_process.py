@@ -9,11 +9,13 @@ import signal
 import sqlite3
 
 import pytest
+from fastapi.testclient import TestClient
 
 from fraisier.config import load_config
 from fraisier.ingest import WebhookRequest
 from fraisier.ingest.handler import Ingest
 from fraisier.ingest.ingest_process import IngestProcess
+from fraisier.server import create_app
 from fraisier.store import StoreError, StoreUnavailable, open_store
 from tests.providers._support import fixture_bytes, github_headers
 from tests.webhooks._support import write_config
@@ -136,3 +138,36 @@ def test_close_waits_for_pending_requests_and_stops_the_child(config):
     assert all(f.done() and f.result().status_code == 202 for f in futures)
     assert process._child is None
     assert _count(config, "SELECT COUNT(*) FROM tb_webhook_event") == 10
+
+
+def test_queued_deployments_wake_this_process(config):
+    # The child's commit notifies nobody here, where the worker of `fraisier serve` waits.
+    woken: list[str] = []
+
+    async def scenario():
+        process = IngestProcess(config, config.state.url, on_queued=lambda: woken.append("x"))
+        refused = await process.submit(_push(1, secret="wrong"))
+        after_refusal = len(woken)
+        accepted = await process.submit(_push(2))
+        await process.close()
+        return refused, after_refusal, accepted
+
+    refused, after_refusal, accepted = asyncio.run(scenario())
+    assert refused.status_code == 401 and after_refusal == 0
+    assert accepted.status_code == 202 and woken == ["x"]
+
+
+def test_the_server_wires_the_wake_up_to_its_worker(config):
+    store = open_store(config.state.url)
+    woken: list[str] = []
+    store.events.listeners.append(lambda: woken.append("x"))
+    app = create_app(config, store, worker=False, ingest_process=True)
+    request = _push(7)
+    try:
+        with TestClient(app) as client:
+            response = client.post("/webhook", headers=request.headers, content=request.body)
+            assert response.status_code == 202
+            assert woken == ["x"]
+    finally:
+        store.close()
+    assert _count(config, "SELECT COUNT(*) FROM tb_webhook_event") == 1

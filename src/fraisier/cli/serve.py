@@ -9,8 +9,9 @@ import click
 
 
 def _logging() -> None:
-    logging.basicConfig(level=logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from fraisier.ingest.ingest_process import LOG_FORMAT
+
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     # One line per health-check probe is noise here; the deployment log has them.
     logging.getLogger("httpx").setLevel(logging.WARNING)
 

@@ -35,14 +35,18 @@ log = logging.getLogger("fraisier.ingest")
 MAX_BATCH = 256
 IN_FLIGHT = 2  # batches sent and not yet answered: the child always has the next one ready
 _HEADER = struct.Struct("!I")
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"  # `fraisier serve`'s
 
 
 class IngestProcess:
     """The server's side. Use from the event loop's thread only."""
 
-    def __init__(self, config, url: str, max_batch: int = MAX_BATCH):
+    def __init__(self, config, url: str, on_queued=None, max_batch: int = MAX_BATCH):
         self.config = config
         self.url = url
+        # Called (on the event loop) when an answered batch queued deployments: the child's
+        # commit woke nobody in this process, where the worker may be waiting.
+        self.on_queued = on_queued
         self.max_batch = max_batch
         self._pending: list[tuple[Any, asyncio.Future]] = []
         self._in_flight: deque[list[tuple[Any, asyncio.Future]]] = deque()
@@ -124,13 +128,17 @@ class IngestProcess:
             self._lost(child, exc)
 
     def _settle(self, batch: list[tuple[Any, asyncio.Future]], replies: list) -> None:
+        queued = False
         for (_, future), reply in zip(batch, replies, strict=True):
+            queued = queued or getattr(reply, "status_code", None) == 202
             if future.done():
                 continue
             if isinstance(reply, BaseException):
                 future.set_exception(reply)
             else:
                 future.set_result(reply)
+        if queued and self.on_queued is not None:
+            self.on_queued()
 
     def _lost(self, child: asyncio.subprocess.Process, exc: BaseException) -> None:
         """The child died or the pipe broke: nothing it did not confirm is known to be
@@ -161,7 +169,7 @@ async def _start_child(config, url: str) -> asyncio.subprocess.Process:
     # The configuration (secrets included) and the state URL (maybe with a password) go
     # through the pipe, never argv or the environment.
     assert child.stdin is not None
-    _send_message(child.stdin, (config, url))
+    _send_message(child.stdin, (config, url, logging.getLogger().getEffectiveLevel()))
     return child
 
 
@@ -186,9 +194,11 @@ def serve_ingest(source, sink) -> None:
         return pickle.loads(source.read(size))
 
     try:
-        config, url = read()
+        config, url, log_level = read()
     except EOFError:
         return
+    # Its log lines go to the server's stderr, looking like the server's own.
+    logging.basicConfig(level=log_level, format=LOG_FORMAT)
     store = open_store(url, migrate=False)
     ingest = Ingest(config, store)
     try:

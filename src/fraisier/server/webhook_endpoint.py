@@ -35,7 +35,8 @@ class WebhookEndpoint:
         if ingest_process:
             from fraisier.ingest.ingest_process import IngestProcess
 
-            self.process = IngestProcess(ingest.config, ingest.store.db.url)
+            self.process = IngestProcess(ingest.config, ingest.store.db.url,
+                                         on_queued=ingest.store.events.notify)
         # Written requests, handed from the writer thread to the event loop: one wake-up of
         # the loop per batch, not one per request.
         self._settled: deque = deque()
