@@ -171,3 +171,31 @@ def test_the_server_wires_the_wake_up_to_its_worker(config):
     finally:
         store.close()
     assert _count(config, "SELECT COUNT(*) FROM tb_webhook_event") == 1
+
+
+def test_a_request_that_breaks_ingest_gets_a_500_alone(config):
+    async def scenario():
+        process = IngestProcess(config, config.state.url)
+        # Not a request at all: prepare fails on it, as it would on a bug.
+        futures = [process.submit(_push(1)), process.submit("not a request"),
+                   process.submit(_push(2))]
+        results = await asyncio.gather(*futures)
+        await process.close()
+        return results
+
+    first, broken, third = asyncio.run(scenario())
+    assert broken.status_code == 500
+    assert first.status_code == 202 and third.status_code == 202
+
+
+def test_a_state_database_that_cannot_be_opened_answers_503(config, tmp_path):
+    blocked = tmp_path / "not-a-directory"
+    blocked.write_text("")
+
+    async def scenario():
+        process = IngestProcess(config, f"sqlite:///{blocked}/state.db")
+        with pytest.raises(StoreUnavailable):
+            await asyncio.wait_for(process.submit(_push(1)), 30)
+        await process.close()
+
+    asyncio.run(scenario())

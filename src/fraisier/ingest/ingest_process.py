@@ -81,7 +81,12 @@ class IngestProcess:
         """Send what is pending, as batches, while fewer than IN_FLIGHT are unanswered."""
         while self._pending and len(self._in_flight) < IN_FLIGHT:
             child = self._child
-            if child is None or child.returncode is not None:
+            if child is not None and child.returncode is not None:
+                # Exited before its reader noticed: fail its batches before a new child's
+                # answers could be taken for theirs.
+                self._lost(child, RuntimeError(f"it exited with status {child.returncode}"))
+                child = None
+            if child is None:
                 if not self._starting:
                     self._starting = True
                     asyncio.get_running_loop().create_task(self._start())
@@ -97,7 +102,7 @@ class IngestProcess:
                 child.stdin.write(_HEADER.pack(len(message)) + message)
             except (OSError, RuntimeError) as exc:
                 self._lost(child, exc)
-                return
+                continue  # the next round starts a new child
         if not self._pending and not self._in_flight:
             self._idle.set()
 
@@ -105,9 +110,10 @@ class IngestProcess:
         try:
             child = await _start_child(self.config, self.url)
         except OSError as exc:
-            log.error("cannot start the webhook writer process: %s", exc)
+            log.error("cannot start the webhook ingest process: %s", exc)
             pending, self._pending = self._pending, []
-            _fail([future for _, future in pending], exc)
+            _fail([future for _, future in pending],
+                  StoreUnavailable(f"cannot start the webhook ingest process: {exc}"))
             self._idle.set()
             return
         finally:
@@ -126,6 +132,7 @@ class IngestProcess:
                 self._send()
         except (OSError, EOFError, asyncio.IncompleteReadError, IndexError) as exc:
             self._lost(child, exc)
+            self._send()  # what is still pending goes to a new child
 
     def _settle(self, batch: list[tuple[Any, asyncio.Future]], replies: list) -> None:
         queued = False
@@ -145,15 +152,14 @@ class IngestProcess:
         written. (A child already replaced or stopped on purpose is not reported.)"""
         if child is not self._child:
             return
-        log.error("webhook writer process lost (%s); unconfirmed requests answer 503",
+        log.error("webhook ingest process lost (%s); unanswered requests get a 503",
                   exc or type(exc).__name__)
         self._child = None
         if child.returncode is None:
             child.kill()
         lost = [future for batch in self._in_flight for _, future in batch]
         self._in_flight.clear()
-        _fail(lost, StoreUnavailable("the webhook writer process stopped"))
-        self._send()  # what is still pending goes to a new child
+        _fail(lost, StoreUnavailable("the webhook ingest process stopped"))
 
 
 def _fail(futures: list[asyncio.Future], error: BaseException) -> None:
@@ -184,6 +190,7 @@ def serve_ingest(source, sink) -> None:
     at the end of the input."""
     from fraisier.ingest.group_commit import commit_batch
     from fraisier.ingest.handler import Ingest, Receipt
+    from fraisier.ingest.result import IngestResult
     from fraisier.store import open_store
 
     def read() -> Any:
@@ -199,7 +206,11 @@ def serve_ingest(source, sink) -> None:
         return
     # Its log lines go to the server's stderr, looking like the server's own.
     logging.basicConfig(level=log_level, format=LOG_FORMAT)
-    store = open_store(url, migrate=False)
+    try:
+        store = open_store(url, migrate=False)
+    except (StoreError, OSError) as exc:
+        log.error("webhook ingest process cannot open the state database: %s", exc)
+        return  # the server answers 503 and starts another with the next batch
     ingest = Ingest(config, store)
     try:
         while True:
@@ -207,11 +218,19 @@ def serve_ingest(source, sink) -> None:
                 items = read()
             except EOFError:
                 return  # the server closed our input (or is gone)
-            receipts = [item if isinstance(item, Receipt) else ingest.prepare(item)
-                        for item in items]
-            outcomes = commit_batch(store.db, ingest.write, receipts)
-            _send_message(sink, [_portable(error) if error is not None else result
-                                 for result, error in outcomes])
+            answers: list[Any] = [None] * len(items)
+            receipts, places = [], []
+            for place, item in enumerate(items):
+                try:
+                    receipts.append(item if isinstance(item, Receipt) else ingest.prepare(item))
+                    places.append(place)
+                except Exception:  # noqa: BLE001 - a bug must not take the batch down
+                    log.exception("webhook could not be handled")
+                    answers[place] = IngestResult.rejected(500, "internal error")
+            outcomes = commit_batch(store.db, ingest.write, receipts) if receipts else []
+            for place, (result, error) in zip(places, outcomes, strict=True):
+                answers[place] = _portable(error) if error is not None else result
+            _send_message(sink, answers)
             sink.flush()
     except BrokenPipeError:
         return
