@@ -157,6 +157,8 @@ class IngestProcess:
         self._child = None
         if child.returncode is None:
             child.kill()
+        if child.stdin is not None:
+            child.stdin.close()  # the transport closes once the child is reaped
         lost = [future for batch in self._in_flight for _, future in batch]
         self._in_flight.clear()
         _fail(lost, StoreUnavailable("the webhook ingest process stopped"))
