@@ -62,12 +62,6 @@ class Ingest:
         except StoreError as exc:
             return unavailable(exc)
 
-    def reject(self, request: WebhookRequest, status_code: int, reason: str, *,
-               provider: str = "", event_type: str = "") -> IngestResult:
-        """Record a refused request (without its body) and answer it."""
-        return self.writer.run(self.refusal(request, status_code, reason,
-                                                  provider=provider, event_type=event_type))
-
     def prepare(self, request: WebhookRequest, now: float | None = None) -> Receipt:
         """Everything that needs no database (provider, parse, signature, routing); gives
         back the receipt to hand to `writer` (`handle` does). A StoreError from
@@ -194,12 +188,3 @@ def unavailable(exc: StoreError) -> IngestResult:
 
 def _short(value: str | None) -> str | None:
     return value[:200] if value else None
-
-
-def ingest(request: WebhookRequest, config, store) -> IngestResult:
-    """One-shot form of `Ingest(config, store).handle(request)`."""
-    handler = Ingest(config, store)
-    try:
-        return handler.handle(request)
-    finally:
-        handler.close()

@@ -62,19 +62,8 @@ class Queue:
                 options: dict[str, Any] | None = None, retry_of: int | None = None,
                 webhook_event_id: int | None = None) -> DeploymentRecord:
         """Queue a deployment; a queued (not yet running) one for the same environment is
-        superseded by it, so a burst of pushes deploys only the newest commit."""
-        new_id = self.enqueue_id(fraise, environment, trigger=trigger, branch=branch,
-                                 requested_commit=requested_commit, force=force,
-                                 options=options, retry_of=retry_of,
-                                 webhook_event_id=webhook_event_id)
-        return self.get(new_id, with_steps=False)  # a new deployment has no steps yet
-
-    def enqueue_id(self, fraise: str, environment: str, *, trigger: str, branch: str = "",
-                   requested_commit: str | None = None, force: bool = False,
-                   options: dict[str, Any] | None = None, retry_of: int | None = None,
-                   webhook_event_id: int | None = None) -> int:
-        """`enqueue` for callers that need only the new id (the webhook path: one read less
-        per request)."""
+        superseded by it, so a burst of pushes deploys only the newest commit. (Webhooks
+        queue theirs in batches: store/intake.py.)"""
         with self.db.transaction():
             new_id = self.db.insert(
                 "INSERT INTO tb_deployment (fraise, environment, status, trigger, branch,"
@@ -86,7 +75,7 @@ class Queue:
             self._supersede_older(fraise, environment, new_id)
             self._status_event(new_id, fraise, environment, QUEUED)
             wake_workers(self.db, self.events)
-        return new_id
+        return self.get(new_id, with_steps=False)  # a new deployment has no steps yet
 
     def _supersede_older(self, fraise: str, environment: str, newest_id: int) -> None:
         older = self.db.fetchall(
