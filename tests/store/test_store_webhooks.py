@@ -5,11 +5,12 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import threading
 
 from _store_support import ago, set_columns
 
 from fraisier.domain.model import utc_timestamp
-from fraisier.store import Store
+from fraisier.store import Store, open_store
 from fraisier.store.intake import NewDeployment, WebhookRecord
 from fraisier.store.webhooks import PAYLOAD_CAP_BYTES
 
@@ -179,3 +180,29 @@ def test_a_body_with_a_nul_byte_is_recorded(store: Store) -> None:
     stored = store.db.scalar("SELECT payload FROM tb_webhook_event WHERE id = ?", (event_id,))
     assert stored is not None and stored.startswith('{"a":')
     assert [r["id"] for r in store.webhooks.list()] == [event_id]
+
+
+def test_concurrent_intakes_take_turns(store: Store) -> None:
+    # Two servers sharing one database: the second to record a delivery must see the first's
+    # commit, whatever the timing — SQLite's write lock, PostgreSQL's advisory lock.
+    other = open_store(store.db.url, migrate=False)
+    first, second = _incoming(delivery_id="twice"), _incoming(delivery_id="twice")
+    done = threading.Event()
+
+    def record_second() -> None:
+        other.webhooks.intake.record([second], duplicate_window=60)
+        done.set()
+
+    try:
+        with store.db.transaction():
+            store.webhooks.intake.record([first], duplicate_window=60)
+            thread = threading.Thread(target=record_second)
+            thread.start()
+            assert not done.wait(1.0)  # waits for the first transaction to end
+        thread.join(30)
+        assert done.is_set()
+        assert (first.duplicate, second.duplicate) == (False, True)
+        assert store.db.scalar(
+            "SELECT COUNT(*) FROM tb_deployment WHERE status = 'queued'") == 1
+    finally:
+        other.close()
