@@ -26,14 +26,13 @@ from fraisier.domain.model import (
 )
 from fraisier.store.db import Database
 from fraisier.store.events import Events, compact_json
-from fraisier.store.queue import wake_workers
+from fraisier.store.queue import take_enqueue_turn, wake_workers
 
 PAYLOAD_CAP_BYTES = 64 * 1024
 ACCEPTED = ("queued", "ignored", "pong")  # outcomes a later copy of the delivery duplicates
 _QUEUED = DeploymentStatus.QUEUED.value
 _SUPERSEDED = DeploymentStatus.SUPERSEDED.value
 _WEBHOOK = Trigger.WEBHOOK.value
-_INTAKE_LOCK = 0x46524149  # any constant; "FRAI"
 _QUEUED_EVENT = compact_json({"status": _QUEUED})
 _EVENT_COLUMNS = ("id", "received_at", "provider", "event_type", "delivery_id", "repository",
                   "ref", "branch", "tag", "commit_sha", "sender", "body_digest", "source_ip",
@@ -122,11 +121,7 @@ class WebhookIntake:
         as "duplicate" instead, without its body and without deployments. None: no check.
         """
         with self.db.transaction():
-            if self.db.backend == "postgres":
-                # Servers sharing one database take turns here, as SQLite's write lock makes
-                # writers do: otherwise two could both find a delivery new, or each leave its
-                # own deployment queued for one environment.
-                self.db.execute("SELECT pg_advisory_xact_lock(?)", (_INTAKE_LOCK,))
+            take_enqueue_turn(self.db)  # servers sharing PostgreSQL take turns
             for record in records:
                 record.duplicate = False
                 if record.body_digest is None and record.payload is not None:

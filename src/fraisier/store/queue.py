@@ -32,6 +32,17 @@ class NotFound(StoreError):
     pass
 
 
+def take_enqueue_turn(db: Database) -> None:
+    """Inside a transaction that queues deployments: on PostgreSQL, wait for the other
+    processes doing the same (SQLite's write lock already makes them wait), so that two cannot
+    both find a delivery new or each leave a queued deployment for one environment."""
+    if db.backend == "postgres":
+        db.execute("SELECT pg_advisory_xact_lock(?)", (_ENQUEUE_LOCK,))
+
+
+_ENQUEUE_LOCK = 0x46524149  # any constant ("FRAI")
+
+
 def wake_workers(db: Database, events: Events) -> None:
     """Wake workers once the current transaction commits: in this process through the
     listeners, in others through PostgreSQL NOTIFY (delivered by PostgreSQL at commit)."""
@@ -65,6 +76,7 @@ class Queue:
         superseded by it, so a burst of pushes deploys only the newest commit. (Webhooks
         queue theirs in batches: store/intake.py.)"""
         with self.db.transaction():
+            take_enqueue_turn(self.db)
             new_id = self.db.insert(
                 "INSERT INTO tb_deployment (fraise, environment, status, trigger, branch,"
                 " requested_commit, force, options, queued_at, retry_of, webhook_event_id)"
