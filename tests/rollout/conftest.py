@@ -14,12 +14,13 @@ from pathlib import Path
 import pytest
 
 from fraisier.config import load_config
+from fraisier.demo.workspace import free_port
 from fraisier.domain.model import Trigger
 from fraisier.engine.context import Observer
 from fraisier.engine.service import deploy_now, open_state, request_deployment, request_rollback
 from tests.support.nginx import NGINX, start_nginx
 from tests.support.services import require_binary
-from tests.support.sshd import SSHD, free_port, start_fleet
+from tests.support.sshd import SSHD, start_fleet
 
 # A sample service: `/` answers its VERSION (or 500 when FAIL_ROOT exists), `/health`
 # answers 500 on the hosts listed in BROKEN_ON.

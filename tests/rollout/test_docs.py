@@ -9,10 +9,10 @@ import subprocess
 from pathlib import Path
 
 from fraisier.config import load_config
+from fraisier.demo.workspace import free_port
 from fraisier.rollout.nginx import Server, render_upstream
 from tests.support.nginx import NGINX
 from tests.support.services import require_binary
-from tests.support.sshd import free_port
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "rollouts.md"
 

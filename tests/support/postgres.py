@@ -15,7 +15,6 @@ import pwd
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -24,6 +23,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
+from fraisier.demo.workspace import free_port
 from tests.support.services import postgres_bin_dirs
 
 REQUIRED_BINARIES = ("initdb", "pg_ctl", "postgres")
@@ -61,12 +61,6 @@ def find_postgres_bin_dir() -> Path | None:
         if all(os.access(bin_dir / name, os.X_OK) for name in REQUIRED_BINARIES):
             return bin_dir
     return None
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _traversable_by_others(path: Path) -> bool:
@@ -211,7 +205,7 @@ class PostgresServer:
 
     def _start_server(self) -> None:
         for attempt in range(1, self.START_ATTEMPTS + 1):
-            self.port = _free_port()
+            self.port = free_port()
             log_offset = self.log_file.stat().st_size
             # Durability settings are off: the data is thrown away anyway and
             # fsyncs dominate the run time of database-heavy tests.

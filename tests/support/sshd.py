@@ -16,13 +16,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from fraisier.demo.workspace import free_port
+
 SSHD = "/usr/sbin/sshd"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _keygen(path: Path) -> None:

@@ -4,6 +4,7 @@ deploying it to `<workspace>/srv/demo`. Used by `fraisier demo` and by the test 
 from __future__ import annotations
 
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -85,9 +86,27 @@ def make_workspace(root: Path, port: int | None = None) -> Workspace:
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A loopback port nothing listens on, below the kernel's ephemeral range: a port found
+    by binding port 0 lies inside that range, and the kernel may hand it out again at once as
+    the source port of an outgoing connection before the app binds it."""
+    try:
+        high = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        high = 32768
+    low = max(1024, high - 12_000)
+    if high - low < 1_000:  # the ephemeral range starts low: nothing to keep out of
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            return sock.getsockname()[1]
+    for _ in range(500):
+        port = random.randrange(low, high)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError(f"no free port between {low} and {high}")
 
 
 def _git(repo: Path, *args: str) -> str:
