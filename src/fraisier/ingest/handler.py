@@ -162,11 +162,11 @@ def _log_batch(receipts: list[Receipt]) -> None:
     for receipt in receipts:
         record = receipt.record
         outcome = record.recorded_outcome
-        if outcome == "queued":
+        if outcome == WebhookOutcome.QUEUED:
             queued.extend(record.deployment_ids)
-        elif outcome == "ignored":
+        elif outcome == WebhookOutcome.IGNORED:
             log.info("webhook %s ignored: %s", record.delivery_id or record.id, record.reason)
-        elif outcome != "rejected":
+        elif outcome != WebhookOutcome.REJECTED:
             counts[outcome] = counts.get(outcome, 0) + 1
     parts = [f"queued deployment{'s' if len(queued) > 1 else ''} {_ids(queued)}"] if queued else []
     parts += [f"{n} {outcome}" for outcome, n in sorted(counts.items())]

@@ -345,11 +345,6 @@ def normalize_repository_url(url_or_path: str) -> str:
         path = os.path.abspath(os.path.expanduser(path or "/"))
         stripped = _strip_git_suffix(path)
         return stripped or "/"
-    return _normalize_remote(url)
-
-
-@functools.lru_cache(maxsize=4096)  # pure (no cwd involved); every push compares a few URLs
-def _normalize_remote(url: str) -> str:
     remote = _split_remote(url)
     if remote:
         return f"{remote[0]}/{remote[1]}"

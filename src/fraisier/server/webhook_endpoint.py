@@ -2,10 +2,11 @@
 
 This is the hot path of `fraisier serve`, so it speaks ASGI directly: no request object, no
 parameter machinery, no thread pool. On the event loop it only bounds the request (rate per
-source, body size) and runs the CPU-only part of ingest (provider, parse, signature,
-routing); the write that records the request goes to ingest's writer, which commits batches
-of them, and the answer is sent when the commit holding its rows is done. Every decision
-about the webhook itself is still made by `fraisier.ingest`.
+source, body size); under `fraisier serve` the request then goes to the ingest process
+(ingest/ingest_process.py), otherwise `Ingest.prepare` runs here and the write goes to
+ingest's writer thread. Either way batches are committed together and the answer is sent
+when the commit holding the request's rows is done. Every decision about the webhook itself
+is made by `fraisier.ingest`.
 """
 
 from __future__ import annotations
