@@ -8,6 +8,8 @@ every step that may have changed the world, in the order a live rollback would:
 - `activate` ran                       → point `current` back at the previous release
 - `restart` ran                        → restart the previous release (after `current`)
 
+A rollout (`hosts` or a `strategy`) has steps of its own; rollout/recovery.py undoes those.
+
 The deployment ends `interrupted` and its environment is free; nothing is queued again: a
 person (or the next push) decides whether to deploy again.
 """
@@ -20,11 +22,9 @@ from pathlib import Path
 from fraisier.domain.model import DeploymentStatus, ReleaseStatus, StepStatus, Trigger
 from fraisier.engine import api
 from fraisier.engine.context import DeploymentRun
-from fraisier.engine.saga import Irreversible
+from fraisier.engine.saga import STARTED, Irreversible
 
 log = logging.getLogger("fraisier.recovery")
-
-_STARTED = {StepStatus.RUNNING.value, StepStatus.SUCCEEDED.value, StepStatus.FAILED.value}
 
 
 def recover(store, config, deployment_id: int) -> object:
@@ -48,12 +48,16 @@ def recover(store, config, deployment_id: int) -> object:
     run.previous_release_id = record.previous_release
     is_rollback = record.trigger == Trigger.ROLLBACK.value
     run.log(f"recovering deployment {deployment_id}: {reason}")
+    if getattr(target, "rollout", None) is not None:
+        from fraisier.rollout.recovery import recover_rollout
+
+        return _interrupted(run, reason, recover_rollout(run, record))
 
     problems: list[str] = []
 
     def undo(name: str, action) -> None:
         step = steps.get(name)
-        if step is None or step.status not in _STARTED:
+        if step is None or step.status not in STARTED:
             return
         try:
             action()
@@ -92,11 +96,14 @@ def recover(store, config, deployment_id: int) -> object:
     undo("restart", lambda: api.restart_previous(run))
     if not is_rollback:
         _remove_half_made_release(run, record, steps)
-    status = DeploymentStatus.INTERRUPTED
+    return _interrupted(run, reason, problems)
+
+
+def _interrupted(run: DeploymentRun, reason: str, problems: list[str]):
     error = reason + ("; " + "; ".join(problems) if problems else "; compensated")
-    run.log(f"deployment {deployment_id} interrupted: {error}")
-    log.warning("deployment %s interrupted: %s", deployment_id, error)
-    return store.queue.finish(deployment_id, status, error)
+    run.log(f"deployment {run.deployment_id} interrupted: {error}")
+    log.warning("deployment %s interrupted: %s", run.deployment_id, error)
+    return run.store.queue.finish(run.deployment_id, DeploymentStatus.INTERRUPTED, error)
 
 
 def _remove_half_made_release(run: DeploymentRun, record, steps) -> None:

@@ -19,6 +19,10 @@ from typing import Any, Protocol
 
 from fraisier.domain.model import DeploymentStatus, StepStatus
 
+# Ledger statuses of a step that began, and so may have changed something.
+STARTED = frozenset({StepStatus.RUNNING.value, StepStatus.SUCCEEDED.value,
+                     StepStatus.FAILED.value})
+
 
 class StepFailed(Exception):
     """A step did not do its job; the message is what the user reads."""
@@ -94,7 +98,7 @@ def run_saga(steps: list[Step], recorder: Recorder,
             for later in range(position + 1, len(steps)):
                 recorder.step(later, StepStatus.SKIPPED)
             to_undo = done + ([position] if step.compensate_on_failure else [])
-            errors, not_undone = _compensate(steps, to_undo, recorder)
+            errors, not_undone = compensate(steps, to_undo, recorder)
             message = f"{step.name}: {error}"
             if not_undone:
                 message += "; not undone: " + "; ".join(not_undone)
@@ -113,8 +117,10 @@ def run_saga(steps: list[Step], recorder: Recorder,
     return SagaOutcome(DeploymentStatus.SUCCEEDED)
 
 
-def _compensate(steps: list[Step], positions: list[int],
-                recorder: Recorder) -> tuple[list[str], list[str]]:
+def compensate(steps: list[Step], positions: list[int],
+               recorder: Recorder) -> tuple[list[str], list[str]]:
+    """Undo the steps at `positions` in reverse (`compensate_last` ones at the end); returns
+    (errors, what could not be undone). Also used by recovery, on a rebuilt plan."""
     ordered = [p for p in reversed(positions) if not steps[p].compensate_last]
     ordered += [p for p in reversed(positions) if steps[p].compensate_last]
     errors: list[str] = []

@@ -32,6 +32,7 @@ class Fleet:
                 name=name, executor=None, app_path=str(host.app_path or self.target.app_path),
                 timeout=self.target.timeout, log=run.log, env=dict(host.env),
                 health_url=host.health_url, upstream=host.upstream)
+        self._attached: set[str] = set()
         self.archive: bytes | None = None
         self.local_tree: Path | None = None
         run.closers = [self.close]  # the runner calls these when the saga is over
@@ -43,6 +44,17 @@ class Fleet:
             if self._control_dir is None:
                 self._control_dir = control_dir()
             host.executor = SshExecutor(self.configs[name], self.settings.ssh, self._control_dir)
+        return host
+
+    def attach(self, name: str) -> HostRun:
+        """The host, connected, with the environment file its commands source written
+        (once per deployment: by its first step, or by the first compensation recovery
+        runs on it)."""
+        host = self.host(name)
+        if name not in self._attached:
+            host.executor.connect()
+            host.executor.put_env(self.private_env(host), host.env_file)
+            self._attached.add(name)
         return host
 
     def local(self, name: str = "local") -> HostRun:

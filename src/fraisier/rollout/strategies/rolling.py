@@ -15,12 +15,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fraisier.domain.model import ReleaseStatus
+from fraisier.domain.model import ReleaseStatus, Trigger
 from fraisier.engine.context import DeploymentRun
-from fraisier.engine.saga import Irreversible, SkipStep, Step, StepFailed
+from fraisier.engine.saga import STARTED, Irreversible, SkipStep, Step, StepFailed
 from fraisier.rollout.fleet import Fleet
 from fraisier.rollout.hosts import HostRun
 from fraisier.rollout.nginx import Nginx, Server
+from fraisier.store.records import StepRecord
 
 
 def waves_of(settings) -> list[list[list[str]]]:
@@ -46,9 +47,7 @@ class Rolling:
     # -- steps ------------------------------------------------------------------------
     def release(self, name: str) -> dict[str, Any]:
         fleet, run = self.fleet, self.run
-        host = fleet.host(name)
-        host.executor.connect()
-        host.executor.put_env(fleet.private_env(host), host.env_file)
+        host = fleet.attach(name)
         host.previous_release_id = host.current_release_id()
         assert run.release_id and run.commit_sha
         host.release_id = run.release_id
@@ -63,7 +62,7 @@ class Rolling:
         return {"host": name, "release": run.release_id, "previous": host.previous_release_id}
 
     def discard(self, name: str) -> None:
-        host = self.fleet.hosts[name]
+        host = self.fleet.attach(name)
         if host.release_id and host.release_id != host.previous_release_id:
             host.remove(host.release_id)
             self.fleet.mark(host, host.release_id, ReleaseStatus.FAILED)
@@ -96,7 +95,7 @@ class Rolling:
             assert self.fleet.local_tree is not None
             return run.run(label, command, cwd=self.fleet.local_tree, timeout=timeout,
                            env=run.env(release_dir=self.fleet.local_tree, **extra))
-        host = self.fleet.host(where)
+        host = self.fleet.attach(where)
         return host.run(label, command.argv, cwd=host.release_dir(run.release_id),
                         env=self.fleet.public_env(host, run.release_id, **extra),
                         timeout=timeout, cancel=run.cancel)
@@ -138,7 +137,7 @@ class Rolling:
 
     def restore(self, name: str) -> None:
         """Undo activate + restart on one host: previous link, previous process, healthy."""
-        host = self.fleet.hosts[name]
+        host = self.fleet.attach(name)
         self.switch_back(host)
         if self.run.target.restart is None:
             return
@@ -185,6 +184,36 @@ class Rolling:
                 run.log(f"[{name}] cleanup skipped: {exc}")
         return {"pruned": pruned}
 
+    def unfinish(self) -> None:
+        """Undo `finish`'s record: the fleet release is no longer the one the hosts run."""
+        run, target = self.run, self.run.target
+        if not run.release_id or run.store.releases.get(target.fraise, target.environment,
+                                                        run.release_id) is None:
+            return
+        run.store.releases.set_status(target.fraise, target.environment, run.release_id,
+                                      ReleaseStatus.FAILED)
+        if run.previous_release_id:
+            self.fleet.mark_active_fleet(run.previous_release_id)
+
+    # -- recovery -----------------------------------------------------------------------
+    def reload(self, ledger: dict[str, StepRecord]) -> None:
+        """Put back, from the ledger of a deployment whose worker died, what its steps had
+        learnt (each host's new and previous release, the revision before the migration),
+        so that their compensations can run. A host whose first step never started keeps
+        no state: nothing was done to it."""
+        run = self.run
+        migrate = ledger.get("migrate")
+        if migrate is not None and migrate.data:
+            run.options["revision_before"] = migrate.data.get("revision_before", "")
+        for name, host in self.fleet.hosts.items():
+            first = ledger.get(f"host:{name}:release") or ledger.get(f"host:{name}:rollback")
+            if first is None or first.status not in STARTED:
+                continue
+            # A step still `running` recorded nothing: its release is the deployment's,
+            # and the host ran the fleet's previous release before it.
+            host.release_id = first.data.get("release", run.release_id)
+            host.previous_release_id = first.data.get("previous", run.previous_release_id)
+
     # -- the plan ---------------------------------------------------------------------
     def plan(self, requested_commit: str | None) -> list[Step]:
         settings = self.settings
@@ -209,7 +238,7 @@ class Rolling:
                                           compensate=lambda n=name: self.migrate_down(n)))
                     first_host = False
                 steps += self._batch_steps(batch)
-        steps.append(Step("finish", self.finish))
+        steps.append(Step("finish", self.finish, compensate=self.unfinish))
         return steps
 
     def _batch_steps(self, batch: list[str]) -> list[Step]:
@@ -219,7 +248,7 @@ class Rolling:
                               compensate=lambda n=name: self._undrain(n, False)))
         for name in batch:
             steps.append(Step(f"host:{name}:activate", lambda n=name: self.activate(n),
-                              compensate=lambda n=name: self.switch_back(self.fleet.hosts[n])))
+                              compensate=lambda n=name: self.switch_back(self.fleet.attach(n))))
         for name in batch:
             steps.append(Step(f"host:{name}:restart", lambda n=name: self.restart(n),
                               compensate=lambda n=name: self.restore(n),
@@ -295,9 +324,7 @@ class FleetRollback(Rolling):
 
     def roll(self, name: str) -> dict[str, Any]:
         """Re-activate the chosen release on one host (never rebuilt), restart, check."""
-        host = self.fleet.host(name)
-        host.executor.connect()
-        host.executor.put_env(self.fleet.private_env(host), host.env_file)
+        host = self.fleet.attach(name)
         host.previous_release_id = host.current_release_id()
         host.release_id = self.run.release_id
         assert host.release_id
@@ -310,7 +337,16 @@ class FleetRollback(Rolling):
             self.fleet.check_health(host, host.release_id)
         except SkipStep:
             pass  # no health check configured: nothing more to confirm
-        return {"host": name, "release": host.release_id}
+        return {"host": name, "release": host.release_id, "previous": host.previous_release_id}
+
+
+def recovery_plan(run: DeploymentRun, record, ledger: dict[str, StepRecord]) -> list[Step]:
+    """The plan of a rolling deployment (or fleet rollback) whose worker died, with the
+    state its steps had reached reloaded from the ledger."""
+    rollback = record.trigger == Trigger.ROLLBACK.value
+    strategy = FleetRollback(run) if rollback else Rolling(run)
+    strategy.reload(ledger)
+    return strategy.plan(record.options.get("to") if rollback else record.requested_commit)
 
 
 def rollback_plan(run: DeploymentRun, _requested_commit: str | None) -> list[Step]:

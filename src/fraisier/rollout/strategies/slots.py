@@ -27,6 +27,7 @@ from fraisier.rollout.analysis import AnalysisFailed, check_prometheus, probe_du
 from fraisier.rollout.fleet import Fleet
 from fraisier.rollout.hosts import HostRun
 from fraisier.rollout.nginx import Nginx, NginxError, Server
+from fraisier.store.records import StepRecord
 
 OTHER = {"blue": "green", "green": "blue"}
 HOLD_POLL_SECONDS = 0.5  # how often the hold looks for a queued rollback
@@ -47,10 +48,7 @@ class Slots:
     def machine(self) -> HostRun:
         if self.base is None:
             if self.settings.hosts:
-                self.base = self.fleet.host(self.settings.hosts[0].name)
-                self.base.executor.connect()
-                self.base.executor.put_env(self.fleet.private_env(self.base),
-                                           self.base.env_file)
+                self.base = self.fleet.attach(self.settings.hosts[0].name)
             else:
                 self.base = self.fleet.local()
                 self.base.executor.put_env(self.fleet.private_env(self.base), "")
@@ -112,7 +110,8 @@ class Slots:
         for label, command in (("install", run.target.install), ("build", run.target.build)):
             if command is not None:
                 fleet.run_command(slot, label, command, run.release_id)
-        return {"slot": self.new, "release": run.release_id}
+        return {"slot": self.new, "release": run.release_id,
+                "previous": slot.previous_release_id}
 
     def discard(self) -> None:
         slot = self.slot(self.new)
@@ -183,7 +182,21 @@ class Slots:
     def switch_back(self) -> None:
         if self.live is None:
             raise Irreversible("no earlier slot to send traffic back to")
+        # The old slot runs until the hold ends; a worker that died late in the hold may
+        # already have stopped it.
+        self.ensure_running(self.live)
         self.switch(self.live)
+
+    def ensure_running(self, name: str) -> dict[str, Any]:
+        """Start slot `name` and check it, unless it already answers its health URL."""
+        slot = self.slot(name)
+        ok, detail = _http(slot.health_url, 2.0, 200, {})
+        if ok:
+            self.run.log(f"slot {name} still running: {detail}")
+            return {"restarted": False}
+        self.start(name)
+        self.health(name)
+        return {"restarted": True}
 
     def hold_then_stop_old(self) -> dict[str, Any]:
         """Keep the old slot running for `hold` seconds, then stop it.
@@ -242,6 +255,24 @@ class Slots:
             self.route({self.live: 1})
             self.run.log(f"canary weight 0: all traffic back on {self.live}")
 
+    # -- recovery -------------------------------------------------------------------------
+    def reload(self, ledger: dict[str, StepRecord]) -> None:
+        """Put back, from the ledger of a deployment whose worker died, which slot was live
+        and which took the new release (and what that slot held before), so that the
+        compensations can run. Before `slot:choose` recorded its choice nothing had changed."""
+        chosen = ledger.get("slot:choose")
+        data = chosen.data if chosen is not None else {}
+        # A deployment's choice is recorded as live/new, a switch back's as from/to.
+        new = data.get("new", data.get("to"))
+        if new not in OTHER:
+            return
+        self.live, self.new = data.get("live", data.get("from")), new
+        slot = self.slot(self.new)
+        slot.release_id = self.run.release_id
+        released = ledger.get("slot:release")
+        if released is not None and released.data:
+            slot.previous_release_id = released.data.get("previous")
+
     # -- plans ----------------------------------------------------------------------------
     def common(self, requested_commit: str | None) -> list[Step]:
         return [
@@ -285,20 +316,22 @@ class Slots:
             self.run.store.queue.update(self.run.deployment_id, release=release)
             return {"from": self.live, "to": self.new, "release": release}
 
-        def ensure_running() -> dict[str, Any]:
-            slot = self.slot(self.new)
-            ok, detail = _http(slot.health_url, 2.0, 200, {})
-            if ok:
-                self.run.log(f"slot {self.new} still running: {detail}")
-                return {"restarted": False}
-            self.start(self.new)
-            self.health(self.new)
-            return {"restarted": True}
-
         return [Step("slot:choose", choose),
-                Step("slot:start", ensure_running),
+                Step("slot:start", lambda: self.ensure_running(self.new)),
                 Step("switch", lambda: self.switch(self.new),
                      compensate=lambda: self.switch(self.live))]
+
+
+def recovery_plan(run: DeploymentRun, record, ledger: dict[str, StepRecord]) -> list[Step]:
+    """The plan of a blue-green or canary deployment (or switch back) whose worker died,
+    with the state its steps had reached reloaded from the ledger."""
+    slots = Slots(run)
+    slots.reload(ledger)
+    if record.trigger == Trigger.ROLLBACK.value:
+        return slots.rollback()
+    if run.target.rollout.effective_strategy == "canary":
+        return slots.canary(record.requested_commit)
+    return slots.blue_green(record.requested_commit)
 
 
 def _previous_fleet_release(run: DeploymentRun) -> None:

@@ -1,0 +1,162 @@
+"""kill -9 a worker in the middle of a rollout; a new worker undoes, from the ledger alone,
+what the dead one had done to the hosts, the slots and nginx."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from fraisier.domain.model import StepStatus, Trigger
+from fraisier.engine.service import open_state, request_deployment
+from fraisier.worker import Worker
+from tests.rollout.test_rolling import _environment as rolling_environment
+from tests.rollout.test_rolling import _version_on
+from tests.rollout.test_slots import _environment as slots_environment
+from tests.worker._wait import wait_for
+
+CRASH_WORKER = Path(__file__).with_name("crash_worker.py")
+FAST_LEASES = {"lease_seconds": 1, "poll_interval": 0.1, "shutdown_grace_seconds": 5}
+
+
+def _write_config(project, environment: dict) -> None:
+    project.write_config(environment)
+    config = json.loads(project.config_path.read_text())
+    config["worker"] = FAST_LEASES
+    project.config_path.write_text(json.dumps(config, indent=2))
+
+
+def _crash_then_recover(project, where: str, only: str | None = None):
+    """Queue a deployment, run it in a worker that dies at `where`, then let a new worker
+    find the expired lease. Returns the recovered record and an open store."""
+    config = project.config()
+    store = open_state(config)
+    queued = request_deployment(store, config, "web", "production", trigger=Trigger.CLI)
+    crashed = subprocess.run([sys.executable, str(CRASH_WORKER), str(project.config_path),
+                              where, *([only] if only else [])],
+                             capture_output=True, timeout=180)
+    assert crashed.returncode == -signal.SIGKILL, crashed.stderr.decode()[-2000:]
+    assert store.queue.get(queued.id, with_steps=False).status == "running"
+    worker = Worker(config, store).start()
+    try:
+        record = wait_for(lambda: (r := store.queue.get(queued.id)).status != "running" and r,
+                          what="recovery", timeout=120)
+    finally:
+        worker.stop()
+    return record, store
+
+
+def _through_nginx(port: int) -> str:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("GET", "/")
+        return connection.getresponse().read().decode().strip()
+    finally:
+        connection.close()
+
+
+def test_worker_killed_mid_rolling_deploy_every_host_is_put_back(
+        project, ssh_fleet, nginx, tmp_path):
+    environment, hosts = rolling_environment(project, ssh_fleet, tmp_path,
+                                             load_balancer=nginx.lb_config())
+    for host in environment["hosts"]:
+        host["upstream"] = host["health_url"].split("/")[2]
+    _write_config(project, environment)
+    first, store = project.deploy()
+    store.close()
+    assert first.status == "succeeded", first.error
+    v1_links = {h["name"]: os.readlink(Path(h["app_path"]) / "current") for h in hosts}
+    (tmp_path / "migrations.log").unlink()
+
+    # web1 is done, web2 is drained, switched and restarted on v2 when the worker dies.
+    project.commit("v2", {"VERSION": "v2\n"})
+    record, store = _crash_then_recover(project, "rolling.Rolling.restart", "web2")
+    try:
+        assert record.status == "interrupted", record.error
+        assert "compensated" in record.error and "not undone" not in record.error
+        assert [_version_on(h) for h in hosts] == ["v1", "v1", "v1"]
+        for host in hosts:
+            assert os.readlink(Path(host["app_path"]) / "current") == v1_links[host["name"]]
+        # No host is left out of nginx, and web3 was never touched.
+        assert " down;" not in nginx.upstream_file.read_text()
+        assert os.listdir(Path(hosts[2]["app_path"]) / "releases") == \
+            [v1_links["web3"].split("/")[-1]]
+        assert (tmp_path / "migrations.log").read_text().splitlines() == ["up web1",
+                                                                         "down web1"]
+        steps = {s.name: s for s in store.ledger.steps(record.id)}
+        assert steps["host:web2:restart"].status == StepStatus.RUNNING.value
+        for name in ("host:web2:restart", "host:web2:activate", "host:web2:drain",
+                     "host:web1:activate", "host:web1:reattach", "migrate"):
+            assert steps[name].compensation_status == StepStatus.COMPENSATED.value, name
+        assert steps["host:web3:release"].compensation_status is None
+        for name in ("web1", "web2"):
+            by_status = {r.release_id: r.status for r in store.releases.list(
+                "web", "production", host=name)}
+            assert by_status[record.release] == "failed"
+            assert by_status[v1_links[name].split("/")[-1]] == "active"
+        assert store.releases.active("web", "production").release_id == first.release
+    finally:
+        store.close()
+
+    again, store = project.deploy()
+    store.close()
+    assert again.status == "succeeded", again.error
+    assert [_version_on(h) for h in hosts] == ["v2", "v2", "v2"]
+
+
+def test_worker_killed_right_after_the_blue_green_switch(project, nginx, tmp_path):
+    _write_config(project, slots_environment(project, nginx, tmp_path, strategy="blue_green",
+                                             hold=30))
+    first, store = project.deploy()
+    store.close()
+    assert first.status == "succeeded", first.error
+    assert _through_nginx(nginx.port) == "v1"
+
+    # Traffic is on green (v2), the ledger still says `switch` is running.
+    project.commit("v2", {"VERSION": "v2\n"})
+    record, store = _crash_then_recover(project, "slots.Slots.switch", "green")
+    try:
+        assert record.status == "interrupted", record.error
+        assert "compensated" in record.error and "not undone" not in record.error
+        assert _through_nginx(nginx.port) == "v1"
+        live_slot = tmp_path / "srv" / ".fraisier" / "live-slot"
+        assert live_slot.read_text().strip() == "blue"
+        assert not (tmp_path / "srv" / "green" / "app.pid").exists()  # the new slot stopped
+        assert store.releases.active("web", "production").release_id == first.release
+        steps = {s.name: s for s in store.ledger.steps(record.id)}
+        assert steps["switch"].compensation_status == StepStatus.COMPENSATED.value
+        assert steps["slot:release"].compensation_status == StepStatus.COMPENSATED.value
+    finally:
+        store.close()
+
+    again, store = project.deploy()
+    store.close()
+    assert again.status == "succeeded", again.error
+    assert _through_nginx(nginx.port) == "v2"
+
+
+def test_worker_killed_with_the_canary_at_half_the_traffic(project, nginx, tmp_path):
+    _write_config(project, slots_environment(project, nginx, tmp_path, strategy="canary", canary={
+        "steps": [{"weight": 10, "pause": "0.2s"}, {"weight": 50, "pause": "0.2s"},
+                  {"weight": 100}],
+        "analysis": {"interval": 0.05}}))
+    first, store = project.deploy()
+    store.close()
+    assert first.status == "succeeded", first.error
+
+    project.commit("v2", {"VERSION": "v2\n"})
+    record, store = _crash_then_recover(project, "slots.Slots.canary_step", "50")
+    try:
+        assert record.status == "interrupted", record.error
+        assert "compensated" in record.error and "not undone" not in record.error
+        upstream = nginx.upstream_file.read_text()
+        blue, green = nginx.slot_ports
+        assert f"127.0.0.1:{blue}" in upstream and f"127.0.0.1:{green}" not in upstream
+        assert {_through_nginx(nginx.port) for _ in range(10)} == {"v1"}
+        assert not (tmp_path / "srv" / "green" / "app.pid").exists()
+    finally:
+        store.close()
