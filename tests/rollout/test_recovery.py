@@ -160,3 +160,42 @@ def test_worker_killed_with_the_canary_at_half_the_traffic(project, nginx, tmp_p
         assert not (tmp_path / "srv" / "green" / "app.pid").exists()
     finally:
         store.close()
+
+
+def test_a_plan_changed_since_the_crash_is_not_undone_and_the_outcome_says_what_began(
+        project, ssh_fleet, tmp_path):
+    environment, hosts = rolling_environment(project, ssh_fleet, tmp_path)
+    _write_config(project, environment)
+    first, store = project.deploy()
+    store.close()
+    assert first.status == "succeeded", first.error
+
+    project.commit("v2", {"VERSION": "v2\n"})
+    config = project.config()
+    store = open_state(config)
+    queued = request_deployment(store, config, "web", "production", trigger=Trigger.CLI)
+    store.close()
+    crashed = subprocess.run([sys.executable, str(CRASH_WORKER), str(project.config_path),
+                              "rolling.Rolling.activate", "web1"], capture_output=True,
+                             timeout=180)
+    assert crashed.returncode == -signal.SIGKILL, crashed.stderr.decode()[-2000:]
+    # Meanwhile someone takes web1 out of the configuration.
+    environment["hosts"] = environment["hosts"][1:]
+    _write_config(project, environment)
+    config = project.config()
+    store = open_state(config)
+    worker = Worker(config, store).start()
+    try:
+        record = wait_for(lambda: (r := store.queue.get(queued.id)).status != "running" and r,
+                          what="recovery", timeout=120)
+    finally:
+        worker.stop()
+        store.close()
+    assert record.status == "interrupted"
+    assert "not compensated: the configuration changed since the deployment started" \
+        in record.error
+    assert record.error.endswith("steps that had begun: fetch, package, host:web1:release, "
+                                 "migrate, host:web1:activate")
+    # Nothing was done to any host by recovery: web1 stays where the dead worker left it.
+    assert [_version_on(h) for h in hosts] == ["v1", "v1", "v1"]
+    assert os.readlink(Path(hosts[0]["app_path"]) / "current").endswith(record.release)

@@ -11,8 +11,9 @@ to the saga's own `compensate`, in the order a live rollback would use.
 - A step that `failed` is undone when the saga would undo it (`compensate_on_failure`).
 - A step already compensated (the worker died during its own rollback) is not undone again.
 - A `migrate` that was still running is left for a person, as on a single machine.
-- A step of the ledger the rebuilt plan no longer has (the hosts were edited since) cannot
-  be undone: the outcome names it.
+- If the rebuilt plan is not the one the ledger holds (hosts or strategy edited since),
+  nothing is undone: a step could now be bound to another host (the migration runs on the
+  first host). The outcome lists the steps that had begun, for a person to look at.
 """
 
 from __future__ import annotations
@@ -25,27 +26,31 @@ from fraisier.engine.saga import STARTED, compensate
 def recover_rollout(run: DeploymentRun, record) -> list[str]:
     """Run the compensations the ledger of `record` calls for; returns what could not be
     undone or failed to be (empty: everything was put back)."""
+    try:
+        return _undo(run, record)
+    finally:
+        for close in getattr(run, "closers", ()):
+            close()  # the SSH connections the compensations opened
+
+
+def _undo(run: DeploymentRun, record) -> list[str]:
     from fraisier.rollout import recovery_plan_for
 
     ledger = {step.name: step for step in record.steps}
     try:
         steps = recovery_plan_for(run.target)(run, record, ledger)
     except Exception as exc:  # noqa: BLE001 - e.g. the machine holding the slots is down
-        _close(run)
         return [f"not compensated: {exc}"]
-    index_of = {step.name: index for index, step in enumerate(steps)}
+    begun = [done for done in record.steps if done.status in STARTED
+             and done.compensation_status != StepStatus.COMPENSATED]
+    if [step.name for step in steps] != [done.name for done in record.steps]:
+        return ["not compensated: the configuration changed since the deployment started "
+                "(its steps differ); steps that had begun: "
+                + ", ".join(done.name for done in begun)]
     problems: list[str] = []
     to_undo: list[int] = []
-    positions: dict[int, int] = {}  # rebuilt plan index -> ledger position
-    for done in record.steps:
-        if done.status not in STARTED or done.compensation_status == StepStatus.COMPENSATED:
-            continue
-        index = index_of.get(done.name)
-        if index is None:
-            problems.append(f"{done.name} not undone: the configuration no longer has this "
-                            "step (hosts or strategy changed since)")
-            continue
-        step = steps[index]
+    for done in begun:
+        step = steps[done.position]
         if step.compensate is None:
             continue
         if done.status == StepStatus.FAILED and not step.compensate_on_failure:
@@ -53,29 +58,8 @@ def recover_rollout(run: DeploymentRun, record) -> list[str]:
         if done.name == "migrate" and done.status == StepStatus.RUNNING:
             problems.append("migrate not undone: it was stopped half-way (check the database)")
             continue
-        to_undo.append(index)
-        positions[index] = done.position
-    try:
-        errors, not_undone = compensate(steps, to_undo, _LedgerPositions(run, positions))
-    finally:
-        _close(run)
+        to_undo.append(done.position)
+    # The plan is the ledger's, position for position: the run records each compensation
+    # straight into the interrupted deployment's ledger row.
+    errors, not_undone = compensate(steps, to_undo, run)
     return problems + [f"not undone: {item}" for item in not_undone] + errors
-
-
-class _LedgerPositions:
-    """The saga's recorder, writing to the ledger rows of the interrupted deployment."""
-
-    def __init__(self, run: DeploymentRun, positions: dict[int, int]):
-        self.run = run
-        self.positions = positions
-
-    def compensation(self, index: int, status: StepStatus, error: str | None = None) -> None:
-        self.run.compensation(self.positions[index], status, error)
-
-    def log(self, line: str) -> None:
-        self.run.log(line)
-
-
-def _close(run: DeploymentRun) -> None:
-    for close in getattr(run, "closers", ()):
-        close()  # the SSH connections the compensations opened
