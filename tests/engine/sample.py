@@ -50,6 +50,10 @@ elif action == "migrate-up":
         db.write_text("\\n".join(revisions + [wanted]) + "\\n")
     print("migrated to", wanted)
 elif action == "migrate-down":
+    if (here / "HELD_DOWN").exists():  # wait until the test lets the migration go on
+        (app / "down.started").write_text(str(os.getpid()))
+        while not (app / "down.release").exists():
+            time.sleep(0.02)
     target = os.environ["FRAISIER_MIGRATE_REVISION"]
     revisions = db.read_text().split() if db.exists() else []
     keep = revisions[: revisions.index(target) + 1] if target in revisions else []

@@ -106,3 +106,45 @@ def _children(pid: int) -> list[int]:
             if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
                 found.append(int(entry.name))
     return found
+
+
+def test_a_long_recovery_keeps_its_lease_and_its_worker_alive(harness):
+    """Undoing can outlast a lease (a rollout restores hosts one by one): the recovering
+    worker keeps beating and renewing the recovery's lease, so nobody takes it over."""
+    first = harness.deploy()
+    assert first.status == "succeeded", first.error
+    harness.ws.commit("v2", {"VERSION": "v2\n", "MIGRATION": "r2\n", "HELD_DOWN": "1\n"})
+    queued = request_deployment(harness.store, harness.config, "hello", "production",
+                                trigger=Trigger.CLI)
+    crashed = subprocess.run([sys.executable, str(CRASH_WORKER), str(harness.ws.config_path),
+                              "activate"], capture_output=True, timeout=120)
+    assert crashed.returncode == -signal.SIGKILL, crashed.stderr.decode()[-2000:]
+
+    worker = Worker(harness.config, harness.store).start()
+    app = harness.ws.app_path
+    try:
+        # Recovery is inside migrate.down, which waits for the test.
+        wait_for(lambda: (app / "down.started").exists(), what="migrate.down")
+        beats, leases = set(), set()
+
+        def advancing() -> bool:
+            alive = {w["name"]: w for w in harness.store.workers.alive()}
+            assert worker.name in alive, "the recovering worker stopped beating"
+            beats.add(alive[worker.name]["heartbeat_at"])
+            leases.add(harness.store.queue.get(queued.id, with_steps=False).lease_expires_at)
+            return len(beats) >= 3 and len(leases) >= 3
+
+        wait_for(advancing, what="heartbeats and lease renewals during recovery")
+        (app / "down.release").write_text("go")
+        record = wait_for(lambda: (r := harness.store.queue.get(queued.id)).status
+                          != "running" and r, what="recovery")
+    finally:
+        (app / "down.release").write_text("go")
+        worker.stop()
+    assert record.status == "interrupted", record.error
+    # The outcome names the worker that died, not the one that recovered.
+    assert record.error.startswith("worker worker:") and worker.name not in record.error
+    assert harness.db_revisions() == []
+    assert harness.current == first.release
+    logs = [entry["line"] for entry in harness.store.ledger.logs(queued.id)]
+    assert sum(line.startswith(f"recovering deployment {queued.id}") for line in logs) == 1

@@ -27,13 +27,13 @@ from fraisier.engine.saga import STARTED, Irreversible
 log = logging.getLogger("fraisier.recovery")
 
 
-def recover(store, config, deployment_id: int) -> object:
-    """Compensate an interrupted deployment (its lease already taken over by the caller) and
-    mark it `interrupted`. Returns the final DeploymentRecord."""
+def recover(store, config, deployment_id: int, dead_owner: str | None = None) -> object:
+    """Compensate an interrupted deployment (its lease already taken over by the caller,
+    from `dead_owner`) and mark it `interrupted`. Returns the final DeploymentRecord."""
     from fraisier.config import UnknownTarget
 
     record = store.queue.get(deployment_id)
-    reason = f"worker {record.lease_owner or '?'} stopped while running"
+    reason = f"worker {dead_owner or '?'} stopped while running"
     try:
         target = config.target(record.fraise, record.environment)
     except UnknownTarget as exc:

@@ -1,8 +1,9 @@
 """A worker: `concurrency` slots, each claiming and running one deployment at a time.
 
 Beside the slots, one housekeeping thread beats the worker's row in tb_worker (so `fraisier
-deploy` knows to queue instead of running in-process) and recovers deployments whose lease
-expired (their worker died). Stopping: no more claims; running deployments get
+deploy` knows to queue instead of running in-process) and takes over deployments whose lease
+expired (their worker died); each is recovered on a thread of its own, its lease renewed by
+housekeeping like a running deployment's, since undoing a rollout on many hosts takes time. Stopping: no more claims; running deployments get
 `shutdown_grace_seconds` to finish, then they are cancelled (their compensations run), and
 whatever is still running when the process ends is left to recovery by the next worker.
 """
@@ -21,9 +22,6 @@ from fraisier.store.queue import WAKE_CHANNEL
 from fraisier.worker.wakeup import Wakeup, listen_postgres
 
 log = logging.getLogger("fraisier.worker")
-
-# How long a recovering worker holds a dead worker's deployment while compensating it.
-RECOVERY_LEASE_SECONDS = 600.0
 
 
 class Worker:
@@ -44,6 +42,8 @@ class Worker:
         self._running_lock = threading.Lock()
         self._slots: list[threading.Thread] = []
         self._helpers: list[threading.Thread] = []
+        self._recoveries: dict[int, threading.Thread] = {}  # deployment id -> its recovery
+        self._recovery_owner = f"{self.name}/recovery"
 
     # -- life cycle ----------------------------------------------------------------------
     def start(self) -> Worker:
@@ -74,6 +74,7 @@ class Worker:
                             deployment_id, grace)
                 cancel.set()
             self._join(self._slots, self.lease_seconds)
+        self._join(list(self._recoveries.values()), grace)  # unfinished: the next worker's
         self._done.set()
         self._join(self._helpers, 5)
         try:
@@ -148,6 +149,9 @@ class Worker:
         while True:
             try:
                 self.store.workers.beat(self.name, self._ttl)
+                for deployment_id in list(self._recoveries):
+                    self.store.queue.renew_lease(deployment_id, self._recovery_owner,
+                                                 self.lease_seconds)
                 if not self.stopping.is_set():
                     self.recover_expired()
             except StoreError as exc:
@@ -156,24 +160,34 @@ class Worker:
                 return
 
     def recover_expired(self) -> list[int]:
-        """Recover every deployment whose lease ran out; returns their ids."""
+        """Take over every deployment whose lease ran out and start its recovery; returns
+        their ids."""
+        taken = []
+        for record in self.store.queue.expired():
+            if not self.store.queue.take_over(record.id, self._recovery_owner,
+                                              self.lease_seconds):
+                continue  # another worker got there first
+            # Registered before it starts: it removes itself when done.
+            thread = threading.Thread(target=self._recover, daemon=True,
+                                      args=(record.id, record.lease_owner),
+                                      name=f"{self.name}/recovery-{record.id}")
+            self._recoveries[record.id] = thread
+            thread.start()
+            taken.append(record.id)
+        return taken
+
+    def _recover(self, deployment_id: int, dead_owner: str | None) -> None:
         from fraisier.engine.recovery import recover
 
-        recovered = []
-        for record in self.store.queue.expired():
-            if not self.store.queue.take_over(record.id, f"{self.name}/recovery",
-                                              RECOVERY_LEASE_SECONDS):
-                continue  # another worker got there first
+        try:
+            recover(self.store, self.config, deployment_id, dead_owner)
+        except Exception:  # noqa: BLE001 - leave it marked; never take the worker down
+            log.exception("recovery of deployment %s failed", deployment_id)
             try:
-                recover(self.store, self.config, record.id)
-            except Exception:  # noqa: BLE001 - leave it marked; never crash housekeeping
-                log.exception("recovery of deployment %s failed", record.id)
-                try:
-                    self.store.queue.finish(record.id, "interrupted",
-                                            "worker died; recovery failed (see the log)")
-                except StoreError:
-                    pass
-            recovered.append(record.id)
-        if recovered:
-            self.wakeup.wake()
-        return recovered
+                self.store.queue.finish(deployment_id, "interrupted",
+                                        "worker died; recovery failed (see the log)")
+            except StoreError:
+                pass
+        finally:
+            self._recoveries.pop(deployment_id, None)
+        self.wakeup.wake()  # the environment is free again
