@@ -2,6 +2,7 @@
 
 import os
 import re
+import time
 
 from fraisier.domain.model import ReleaseStatus
 
@@ -181,10 +182,16 @@ def test_command_timeout_kills_the_process_group(tmp_path):
     from fraisier.engine.process import run_command
 
     pid_file = tmp_path / "child.pid"
+    # The timeout leaves the shell time to start its child even on a loaded machine.
     result = run_command(["sh", "-c", f"sleep 30 & echo $! > {pid_file}; wait"], cwd=tmp_path,
-                         env=os.environ, timeout=0.5)
+                         env=os.environ, timeout=2)
     assert result.timed_out and not result.ok
     child = int(pid_file.read_text())
+    # SIGKILL is delivered asynchronously: give the grandchild a moment to be gone (the
+    # bound only stops a hung test; it is 20 s short of the `sleep`).
+    deadline = time.monotonic() + 10
+    while _running(child) and time.monotonic() < deadline:
+        time.sleep(0.02)
     assert not _running(child), "the grandchild survived the timeout"
 
 
