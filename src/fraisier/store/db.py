@@ -11,6 +11,7 @@ import re
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -43,6 +44,26 @@ def backend_of(url: str) -> str:
     raise StoreError(f"unsupported state URL {url!r}: use sqlite:///path or postgresql://...")
 
 
+class _ThreadConnection:
+    """One thread's connection, kept in that thread's `threading.local`. When the thread
+    ends, its locals are dropped and so is this, which closes the connection: threads that
+    live for one deployment (heartbeats, output readers, a batch's hosts) must not leave a
+    connection (two or three file descriptors, or a PostgreSQL backend) behind each."""
+
+    __slots__ = ("conn", "__weakref__")
+
+    def __init__(self, conn):
+        self.conn = conn
+
+    def close(self) -> None:
+        try:
+            self.conn.close()
+        except Exception:  # noqa: BLE001 - closing is best effort
+            pass
+
+    __del__ = close
+
+
 class Database:
     """A handle on the state database: per-thread connections and transactions."""
 
@@ -50,7 +71,7 @@ class Database:
         self.url = url
         self.backend = backend_of(url)
         self._local = threading.local()
-        self._all: list[Any] = []
+        self._all: weakref.WeakSet[_ThreadConnection] = weakref.WeakSet()
         self._lock = threading.Lock()
         self._writer = threading.Lock()
         if self.backend == "sqlite":
@@ -96,24 +117,23 @@ class Database:
 
     @property
     def conn(self):
-        conn = getattr(self._local, "conn", None)
+        held = getattr(self._local, "held", None)
+        conn = held.conn if held is not None else None
         if conn is not None and self.backend == "postgres" and (conn.closed or conn.broken):
             # The server went away and came back (or not): try a fresh connection.
             conn = None
         if conn is None:
             conn = self._connect()
-            self._local.conn = conn
+            held = _ThreadConnection(conn)
+            self._local.held = held
             with self._lock:
-                self._all.append(conn)
+                self._all.add(held)
         return conn
 
     def close(self) -> None:
         with self._lock:
-            for conn in self._all:
-                try:
-                    conn.close()
-                except Exception:  # noqa: BLE001 - closing is best effort
-                    pass
+            for held in list(self._all):
+                held.close()
             self._all.clear()
         self._local = threading.local()
 
