@@ -194,3 +194,31 @@ def test_unreachable_host_mid_deployment_is_rolled_back_not_hung(project, ssh_fl
         assert _version_on(hosts[2]) == "v1"
     finally:
         store.close()
+
+
+def test_the_hosts_of_a_batch_restart_at_the_same_time(project, ssh_fleet, tmp_path):
+    # Each host's restart waits until all three have begun theirs: one after another, the
+    # first would wait until its command timed out and the deployment would roll back.
+    barrier = tmp_path / "barrier"
+    barrier.mkdir()
+    restart = ["sh", "-c", 'touch "$BARRIER/$FRAISIER_HOST"; '
+               'while [ "$(ls "$BARRIER" | wc -l)" -lt 3 ]; do sleep 0.05; done; '
+               'exec "$0" control.py restart', RESTART[0]]
+    environment, hosts = _environment(project, ssh_fleet, tmp_path, batch_size=3,
+                                      restart=restart, timeout=30)
+    environment["env"]["BARRIER"] = str(barrier)
+    project.write_config(environment)
+    record, store = project.deploy()
+    try:
+        assert record.status == "succeeded", record.error
+        assert sorted(p.name for p in barrier.iterdir()) == ["web1", "web2", "web3"]
+        assert [_version_on(h) for h in hosts] == ["v1", "v1", "v1"]
+        names = [s.name for s in store.ledger.steps(record.id)]
+        # One batch: every host released before the migration, drained before any switch.
+        assert names.index("host:web3:release") < names.index("migrate") \
+            < names.index("host:web1:drain")
+        assert names.index("host:web3:drain") < names.index("host:web1:activate")
+        assert all(s.status == StepStatus.SUCCEEDED.value for s in store.ledger.steps(record.id)
+                   if s.name.endswith((":release", ":activate", ":restart")))
+    finally:
+        store.close()

@@ -3,17 +3,21 @@
 When a step fails, the completed steps are compensated in reverse order. A clean rollback ends
 `rolled_back`; a compensation that itself fails ends `rollback_failed` with the reason.
 
-Two refinements a deployment needs:
+Three refinements a deployment needs:
 - `compensate_last`: a restart is undone by restarting again, but only once everything else
   (the `current` link, the database) is back in place, so it runs after the others.
 - `compensate_on_failure`: a step that failed half-way (a restart that stopped the service and
   then failed) must be compensated too, not only the ones that finished.
+- `parallel`: the hosts of one rollout batch are worked on at once. Steps that follow one
+  another with the same key run together on threads; the saga waits for all of them, and if
+  any failed it rolls back everything done, theirs included.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -52,6 +56,9 @@ class Step:
     compensate: Callable[[], None] | None = None
     compensate_last: bool = False
     compensate_on_failure: bool = False
+    # Steps in a row with the same key run at once (e.g. one per host of a batch); each is
+    # still recorded on its own, and they are undone one by one like any other.
+    parallel: str | None = None
 
 
 class Recorder(Protocol):
@@ -76,45 +83,84 @@ class SagaOutcome:
 def run_saga(steps: list[Step], recorder: Recorder,
              cancel: threading.Event | None = None) -> SagaOutcome:
     done: list[int] = []
-    for position, step in enumerate(steps):
-        recorder.step(position, StepStatus.RUNNING)
-        try:
-            if cancel is not None and cancel.is_set():
-                raise StepFailed("deployment cancelled")
-            data = step.run()
-        except FinishEarly as early:
-            recorder.step(position, StepStatus.SUCCEEDED)
-            for later in range(position + 1, len(steps)):
+    position = 0
+    while position < len(steps):
+        group = _group_at(steps, position)
+        for member in group:
+            recorder.step(member, StepStatus.RUNNING)
+        if len(group) == 1:
+            results = [_attempt(steps[position], cancel)]
+        else:
+            with ThreadPoolExecutor(len(group), thread_name_prefix="saga") as pool:
+                results = list(pool.map(lambda p: _attempt(steps[p], cancel), group))
+        failed: dict[int, str] = {}
+        for member, (kind, value) in zip(group, results, strict=True):
+            if kind == "early" and len(group) == 1:
+                recorder.step(member, StepStatus.SUCCEEDED)
+                for later in range(member + 1, len(steps)):
+                    recorder.step(later, StepStatus.SKIPPED)
+                recorder.log(value)
+                return SagaOutcome(DeploymentStatus.SUCCEEDED, finished_early=value)
+            if kind == "skipped":
+                recorder.step(member, StepStatus.SKIPPED, error=value or None)
+            elif kind == "succeeded":
+                recorder.step(member, StepStatus.SUCCEEDED, data=value)
+                done.append(member)
+            else:  # failed (finishing early is not something one of several steps can do)
+                failed[member] = value if kind == "failed" else f"cannot finish early: {value}"
+                recorder.step(member, StepStatus.FAILED, error=failed[member])
+                recorder.log(f"step {steps[member].name} failed: {failed[member]}")
+        if failed:
+            for later in range(group[-1] + 1, len(steps)):
                 recorder.step(later, StepStatus.SKIPPED)
-            recorder.log(early.reason)
-            return SagaOutcome(DeploymentStatus.SUCCEEDED, finished_early=early.reason)
-        except SkipStep as skip:
-            recorder.step(position, StepStatus.SKIPPED, error=str(skip) or None)
-            continue
-        except Exception as exc:  # noqa: BLE001 - any failure of a step starts the rollback
-            error = str(exc) or type(exc).__name__
-            recorder.step(position, StepStatus.FAILED, error=error)
-            recorder.log(f"step {step.name} failed: {error}")
-            for later in range(position + 1, len(steps)):
-                recorder.step(later, StepStatus.SKIPPED)
-            to_undo = done + ([position] if step.compensate_on_failure else [])
-            errors, not_undone = compensate(steps, to_undo, recorder)
-            message = f"{step.name}: {error}"
-            if not_undone:
-                message += "; not undone: " + "; ".join(not_undone)
-            if errors:
-                return SagaOutcome(DeploymentStatus.ROLLBACK_FAILED,
-                                   error=f"{message}; rollback failed: " + "; ".join(errors),
-                                   failed_step=step.name, compensation_errors=errors,
-                                   not_undone=not_undone)
-            if not any(steps[p].compensate is not None for p in to_undo):
-                # Nothing had been changed yet: there was nothing to roll back.
-                return SagaOutcome(DeploymentStatus.FAILED, error=message, failed_step=step.name)
-            return SagaOutcome(DeploymentStatus.ROLLED_BACK, error=message,
-                               failed_step=step.name, not_undone=not_undone)
-        recorder.step(position, StepStatus.SUCCEEDED, data=data)
-        done.append(position)
+            return _roll_back(steps, recorder, done, failed)
+        position = group[-1] + 1
     return SagaOutcome(DeploymentStatus.SUCCEEDED)
+
+
+def _group_at(steps: list[Step], position: int) -> list[int]:
+    """The positions that run now: the step at `position`, with the steps after it that
+    share its `parallel` key."""
+    key = steps[position].parallel
+    end = position + 1
+    while key is not None and end < len(steps) and steps[end].parallel == key:
+        end += 1
+    return list(range(position, end))
+
+
+def _attempt(step: Step, cancel: threading.Event | None) -> tuple[str, Any]:
+    """Run one step: ("succeeded", data), ("skipped", why), ("early", reason) or
+    ("failed", error)."""
+    try:
+        if cancel is not None and cancel.is_set():
+            raise StepFailed("deployment cancelled")
+        return "succeeded", step.run()
+    except FinishEarly as early:
+        return "early", early.reason
+    except SkipStep as skip:
+        return "skipped", str(skip)
+    except Exception as exc:  # noqa: BLE001 - any failure of a step starts the rollback
+        return "failed", str(exc) or type(exc).__name__
+
+
+def _roll_back(steps: list[Step], recorder: Recorder, done: list[int],
+               failed: dict[int, str]) -> SagaOutcome:
+    """Undo what is done, and the failed steps that ask for it, then say how it ended."""
+    to_undo = sorted(done + [p for p in failed if steps[p].compensate_on_failure])
+    errors, not_undone = compensate(steps, to_undo, recorder)
+    first = steps[min(failed)].name
+    message = "; ".join(f"{steps[p].name}: {error}" for p, error in sorted(failed.items()))
+    if not_undone:
+        message += "; not undone: " + "; ".join(not_undone)
+    if errors:
+        return SagaOutcome(DeploymentStatus.ROLLBACK_FAILED,
+                           error=f"{message}; rollback failed: " + "; ".join(errors),
+                           failed_step=first, compensation_errors=errors, not_undone=not_undone)
+    if not any(steps[p].compensate is not None for p in to_undo):
+        # Nothing had been changed yet: there was nothing to roll back.
+        return SagaOutcome(DeploymentStatus.FAILED, error=message, failed_step=first)
+    return SagaOutcome(DeploymentStatus.ROLLED_BACK, error=message, failed_step=first,
+                       not_undone=not_undone)
 
 
 def compensate(steps: list[Step], positions: list[int],

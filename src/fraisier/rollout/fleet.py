@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import shutil
 import tarfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ class Fleet:
         self.target = run.target
         self.settings = run.target.rollout
         self._control_dir: Path | None = None
+        self._lock = threading.Lock()  # the hosts of a batch are attached from their threads
         self.hosts: dict[str, HostRun] = {}
         self.configs = {host.name: host for host in (self.settings.hosts or [])}
         for name, host in self.configs.items():
@@ -40,10 +42,12 @@ class Fleet:
     # -- executors --------------------------------------------------------------------
     def host(self, name: str) -> HostRun:
         host = self.hosts[name]
-        if host.executor is None:
-            if self._control_dir is None:
-                self._control_dir = control_dir()
-            host.executor = SshExecutor(self.configs[name], self.settings.ssh, self._control_dir)
+        with self._lock:
+            if host.executor is None:
+                if self._control_dir is None:
+                    self._control_dir = control_dir()
+                host.executor = SshExecutor(self.configs[name], self.settings.ssh,
+                                            self._control_dir)
         return host
 
     def attach(self, name: str) -> HostRun:

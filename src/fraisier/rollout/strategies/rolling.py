@@ -5,6 +5,9 @@ fetch → package → [migrate on the orchestrator] → for each wave, for each 
     → host:H:drain → host:H:activate → host:H:restart → host:H:health → host:H:reattach
 → finish (record the fleet release, prune old releases)
 
+The hosts of a batch go through release, activate, restart and health at the same time
+(one thread per host, see the saga's `parallel`); drain and reattach take them one by one.
+
 Every host step is a saga step, so a failure rolls back, in reverse, the failing batch and
 every earlier batch; later hosts are never touched. Each host is restored completely (link
 switched back, previous release restarted and checked) before the next one, and the
@@ -223,38 +226,44 @@ class Rolling:
         if settings.migrate_on == "orchestrator":
             steps.append(Step("migrate", lambda: self.migrate_up(None),
                               compensate=lambda: self.migrate_down(None)))
-        first_host = True
+        first_batch = True
         for wave_number, batches in enumerate(waves_of(settings)):
             if wave_number and settings.pause_between_waves:
                 steps.append(Step(f"wave:{wave_number + 1}:pause",
                                   lambda n=wave_number: self.pause(
                                       settings.pause_between_waves, f"before wave {n + 1}")))
-            for batch in batches:
+            for batch_number, batch in enumerate(batches):
+                batch_key = f"wave {wave_number + 1} batch {batch_number + 1}"
                 for name in batch:
                     steps.append(Step(f"host:{name}:release", lambda n=name: self.release(n),
-                                      compensate=lambda n=name: self.discard(n)))
-                    if first_host and settings.migrate_on == "first_host":
-                        steps.append(Step("migrate", lambda n=name: self.migrate_up(n),
-                                          compensate=lambda n=name: self.migrate_down(n)))
-                    first_host = False
-                steps += self._batch_steps(batch)
+                                      compensate=lambda n=name: self.discard(n),
+                                      parallel=f"{batch_key} release"))
+                if first_batch and settings.migrate_on == "first_host":
+                    steps.append(Step("migrate", lambda n=batch[0]: self.migrate_up(n),
+                                      compensate=lambda n=batch[0]: self.migrate_down(n)))
+                first_batch = False
+                steps += self._batch_steps(batch, batch_key)
         steps.append(Step("finish", self.finish, compensate=self.unfinish))
         return steps
 
-    def _batch_steps(self, batch: list[str]) -> list[Step]:
+    def _batch_steps(self, batch: list[str], batch_key: str) -> list[Step]:
+        """The hosts of a batch are worked on at once (`parallel`), except for drain and
+        reattach: those rewrite the one nginx upstream file, quickly, one host at a time."""
         steps = []
         for name in batch:
             steps.append(Step(f"host:{name}:drain", lambda n=name: self._drain([n], True),
                               compensate=lambda n=name: self._undrain(n, False)))
         for name in batch:
             steps.append(Step(f"host:{name}:activate", lambda n=name: self.activate(n),
-                              compensate=lambda n=name: self.switch_back(self.fleet.attach(n))))
+                              compensate=lambda n=name: self.switch_back(self.fleet.attach(n)),
+                              parallel=f"{batch_key} activate"))
         for name in batch:
             steps.append(Step(f"host:{name}:restart", lambda n=name: self.restart(n),
                               compensate=lambda n=name: self.restore(n),
-                              compensate_on_failure=True))
+                              compensate_on_failure=True, parallel=f"{batch_key} restart"))
         for name in batch:
-            steps.append(Step(f"host:{name}:health", lambda n=name: self.health(n)))
+            steps.append(Step(f"host:{name}:health", lambda n=name: self.health(n),
+                              parallel=f"{batch_key} health"))
         for name in batch:
             steps.append(Step(f"host:{name}:reattach", lambda n=name: self._drain([n], False),
                               compensate=lambda n=name: self._undrain(n, True)))
@@ -296,12 +305,14 @@ class FleetRollback(Rolling):
         else:
             chosen = None
         steps = [Step("choose", lambda: self._choose(chosen))]
-        for batches in waves_of(self.settings):
-            for batch in batches:
+        for wave_number, batches in enumerate(waves_of(self.settings)):
+            for batch_number, batch in enumerate(batches):
                 for name in batch:
                     steps.append(Step(f"host:{name}:rollback", lambda n=name: self.roll(n),
                                       compensate=lambda n=name: self.restore(n),
-                                      compensate_on_failure=True))
+                                      compensate_on_failure=True,
+                                      parallel=f"wave {wave_number + 1} batch "
+                                               f"{batch_number + 1} rollback"))
         steps.append(Step("finish", lambda: self.fleet.mark_active_fleet(run.release_id) or {}))
         return steps
 
