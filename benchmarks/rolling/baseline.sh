@@ -2,6 +2,7 @@
 # The same rolling deployment as Fraisier's, written the usual way: one `ssh` call per
 # command, no connection reuse. Per host: write the 0600 env file, read `current`, upload
 # the release, activate it atomically, restart, health-check, then prune old releases.
+# BATCH=N works on N hosts at once.
 set -euo pipefail
 WORK=$1
 source "$WORK/baseline.env"
@@ -14,7 +15,8 @@ archive=$(mktemp)
 trap 'rm -f "$archive"' EXIT
 git -C "$REPO" archive --format=tar.gz -o "$archive" "$commit"
 
-for host_json in "${HOSTS[@]}"; do
+deploy_host() {
+    local host_json=$1 port app health env_port
     read -r port app health env_port < <("$PYTHON" -c 'import json,sys; h=json.loads(sys.argv[1]);
 print(h["port"], h["app_path"], h["health_url"], h["env"]["PORT"])' "$host_json")
     run() { "${SSH[@]}" -p "$port" 127.0.0.1 "$@"; }
@@ -30,4 +32,17 @@ print(h["port"], h["app_path"], h["health_url"], h["env"]["PORT"])' "$host_json"
     done
     curl -fsS -o /dev/null "$health"
     run "cd $app/releases && ls -1 | head -n -3 | xargs -r rm -rf --"
+}
+
+# BATCH hosts at a time (background jobs), like Fraisier's batch_size; 1 by default.
+batch=${BATCH:-1}
+for ((first = 0; first < ${#HOSTS[@]}; first += batch)); do
+    pids=()
+    for host_json in "${HOSTS[@]:first:batch}"; do
+        deploy_host "$host_json" &
+        pids+=($!)
+    done
+    for pid in "${pids[@]}"; do
+        wait "$pid"
+    done
 done

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Rolling deploy to 5 loopback sshd hosts: Fraisier against one-ssh-call-per-command shell.
-# Needs sshd, hyperfine and curl. Prints hyperfine's table.
+# Needs sshd, hyperfine and curl. Prints hyperfine's table. BATCH=N (default 1): batch size
+# of both, i.e. hosts worked on at once.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 WORK=$(mktemp -d /tmp/bench-rolling.XXXXXX)

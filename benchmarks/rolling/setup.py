@@ -42,6 +42,7 @@ def setup(work: Path) -> None:
         "health_check": {"url": "http://127.0.0.1:1/unused", "retries": 50,
                          "interval": 0.05, "timeout": 2},
         "hosts": hosts,
+        "batch_size": int(os.environ.get("BATCH", "1")),  # hosts worked on at once
     })
     # The baseline script reads the same facts from a shell-sourceable file.
     lines = [f"REPO={shlex.quote(str(project.repo))}",

@@ -89,33 +89,47 @@ def run_saga(steps: list[Step], recorder: Recorder,
         for member in group:
             recorder.step(member, StepStatus.RUNNING)
         if len(group) == 1:
-            results = [_attempt(steps[position], cancel)]
-        else:
-            with ThreadPoolExecutor(len(group), thread_name_prefix="saga") as pool:
-                results = list(pool.map(lambda p: _attempt(steps[p], cancel), group))
-        failed: dict[int, str] = {}
-        for member, (kind, value) in zip(group, results, strict=True):
-            if kind == "early" and len(group) == 1:
-                recorder.step(member, StepStatus.SUCCEEDED)
-                for later in range(member + 1, len(steps)):
+            kind, value = result = _attempt(steps[position], cancel)
+            if kind == "early":
+                recorder.step(position, StepStatus.SUCCEEDED)
+                for later in range(position + 1, len(steps)):
                     recorder.step(later, StepStatus.SKIPPED)
                 recorder.log(value)
                 return SagaOutcome(DeploymentStatus.SUCCEEDED, finished_early=value)
-            if kind == "skipped":
-                recorder.step(member, StepStatus.SKIPPED, error=value or None)
-            elif kind == "succeeded":
-                recorder.step(member, StepStatus.SUCCEEDED, data=value)
-                done.append(member)
-            else:  # failed (finishing early is not something one of several steps can do)
-                failed[member] = value if kind == "failed" else f"cannot finish early: {value}"
-                recorder.step(member, StepStatus.FAILED, error=failed[member])
-                recorder.log(f"step {steps[member].name} failed: {failed[member]}")
+            _record(steps, recorder, position, result)
+            results = [result]
+        else:
+            def attempt(member: int) -> tuple[str, Any]:
+                kind, value = _attempt(steps[member], cancel)
+                if kind == "early":  # not something one of several steps can do
+                    kind, value = "failed", f"cannot finish early: {value}"
+                _record(steps, recorder, member, (kind, value))  # as soon as it is known
+                return kind, value
+
+            with ThreadPoolExecutor(len(group), thread_name_prefix="saga") as pool:
+                results = list(pool.map(attempt, group))
+        failed = {member: value for member, (kind, value) in zip(group, results, strict=True)
+                  if kind == "failed"}
+        done += [member for member, (kind, _) in zip(group, results, strict=True)
+                 if kind == "succeeded"]
         if failed:
             for later in range(group[-1] + 1, len(steps)):
                 recorder.step(later, StepStatus.SKIPPED)
             return _roll_back(steps, recorder, done, failed)
         position = group[-1] + 1
     return SagaOutcome(DeploymentStatus.SUCCEEDED)
+
+
+def _record(steps: list[Step], recorder: Recorder, position: int,
+            result: tuple[str, Any]) -> None:
+    kind, value = result
+    if kind == "skipped":
+        recorder.step(position, StepStatus.SKIPPED, error=value or None)
+    elif kind == "succeeded":
+        recorder.step(position, StepStatus.SUCCEEDED, data=value)
+    else:
+        recorder.step(position, StepStatus.FAILED, error=value)
+        recorder.log(f"step {steps[position].name} failed: {value}")
 
 
 def _group_at(steps: list[Step], position: int) -> list[int]:

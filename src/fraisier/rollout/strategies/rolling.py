@@ -16,6 +16,7 @@ migration goes down once, after every host is back on the code that matches it.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from fraisier.domain.model import ReleaseStatus, Trigger
@@ -27,6 +28,11 @@ from fraisier.rollout.nginx import Nginx, Server
 from fraisier.store.records import StepRecord
 
 
+def batch_size(settings) -> int:
+    """How many hosts are worked on at once."""
+    return settings.batch_size or settings.max_unavailable or 1
+
+
 def waves_of(settings) -> list[list[list[str]]]:
     """Host names grouped into waves (by region) and batches, in config order."""
     hosts = settings.hosts or []
@@ -34,7 +40,7 @@ def waves_of(settings) -> list[list[list[str]]]:
         waves = [[h.name for h in hosts if h.region in wave] for wave in settings.waves]
     else:
         waves = [[h.name for h in hosts]]
-    size = settings.batch_size or settings.max_unavailable or 1
+    size = batch_size(settings)
     return [[wave[i:i + size] for i in range(0, len(wave), size)] for wave in waves if wave]
 
 
@@ -166,26 +172,33 @@ class Rolling:
         return {}
 
     def finish(self) -> dict[str, Any]:
-        """Record the fleet release and prune what each host no longer needs."""
-        run, fleet = self.run, self.fleet
+        """Record the fleet release and prune what each host no longer needs (as many hosts
+        at once as a batch holds)."""
+        fleet = self.fleet
         fleet.record_fleet_release()
-        pruned: dict[str, list[str]] = {}
+        at_once = max(1, min(len(fleet.configs), batch_size(self.settings)))
+        with ThreadPoolExecutor(at_once, thread_name_prefix="prune") as pool:
+            pruned = dict(zip(fleet.configs, pool.map(self._prune, fleet.configs),
+                              strict=True))
+        return {"pruned": {name: ids for name, ids in pruned.items() if ids}}
+
+    def _prune(self, name: str) -> list[str]:
+        run, host = self.run, self.fleet.hosts[name]
+        good = [r.release_id for r in run.store.releases.good(
+            run.target.fraise, run.target.environment, host=name)]
         keep = run.target.keep_releases
-        for name in fleet.configs:
-            host = fleet.hosts[name]
-            good = [r.release_id for r in run.store.releases.good(
-                run.target.fraise, run.target.environment, host=name)]
-            try:
-                for release_id in host.release_ids():
-                    if release_id in good[:keep] or release_id == host.release_id:
-                        continue
-                    host.remove(release_id)
-                    pruned.setdefault(name, []).append(release_id)
-                    if release_id in good:
-                        fleet.mark(host, release_id, ReleaseStatus.PRUNED)
-            except StepFailed as exc:
-                run.log(f"[{name}] cleanup skipped: {exc}")
-        return {"pruned": pruned}
+        pruned: list[str] = []
+        try:
+            for release_id in host.release_ids():
+                if release_id in good[:keep] or release_id == host.release_id:
+                    continue
+                host.remove(release_id)
+                pruned.append(release_id)
+                if release_id in good:
+                    self.fleet.mark(host, release_id, ReleaseStatus.PRUNED)
+        except StepFailed as exc:
+            run.log(f"[{name}] cleanup skipped: {exc}")
+        return pruned
 
     def unfinish(self) -> None:
         """Undo `finish`'s record: the fleet release is no longer the one the hosts run."""
