@@ -199,3 +199,38 @@ def test_a_plan_changed_since_the_crash_is_not_undone_and_the_outcome_says_what_
     # Nothing was done to any host by recovery: web1 stays where the dead worker left it.
     assert [_version_on(h) for h in hosts] == ["v1", "v1", "v1"]
     assert os.readlink(Path(hosts[0]["app_path"]) / "current").endswith(record.release)
+
+
+def test_a_host_unreachable_at_recovery_fails_its_undo_and_the_others_are_still_put_back(
+        project, ssh_fleet, tmp_path):
+    environment, hosts = rolling_environment(project, ssh_fleet, tmp_path)
+    _write_config(project, environment)
+    first, store = project.deploy()
+    store.close()
+    assert first.status == "succeeded", first.error
+
+    project.commit("v2", {"VERSION": "v2\n"})
+    config = project.config()
+    store = open_state(config)
+    queued = request_deployment(store, config, "web", "production", trigger=Trigger.CLI)
+    crashed = subprocess.run([sys.executable, str(CRASH_WORKER), str(project.config_path),
+                              "rolling.Rolling.restart", "web2"], capture_output=True,
+                             timeout=180)
+    assert crashed.returncode == -signal.SIGKILL, crashed.stderr.decode()[-2000:]
+    ssh_fleet.hosts[1].stop()  # web2 went away with the worker
+    worker = Worker(config, store).start()
+    try:
+        record = wait_for(lambda: (r := store.queue.get(queued.id)).status != "running" and r,
+                          what="recovery", timeout=120)
+        assert record.status == "interrupted"
+        assert "undo host:web2:restart" in record.error and "web2" in record.error
+        assert "unreachable" in record.error
+        steps = {s.name: s for s in store.ledger.steps(record.id)}
+        assert steps["host:web2:restart"].compensation_status == \
+            StepStatus.COMPENSATION_FAILED.value
+        # web1 was still put back, and web3 never touched.
+        assert steps["host:web1:activate"].compensation_status == StepStatus.COMPENSATED.value
+        assert _version_on(hosts[0]) == "v1" and _version_on(hosts[2]) == "v1"
+    finally:
+        worker.stop()
+        store.close()
