@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from fraisier.domain.model import StepStatus, Trigger
-from fraisier.engine.service import open_state, request_deployment
+from fraisier.engine.service import open_state, request_deployment, request_rollback
 from fraisier.worker import Worker
 from tests.rollout.test_rolling import _environment as rolling_environment
 from tests.rollout.test_rolling import _version_on
@@ -233,4 +233,38 @@ def test_a_host_unreachable_at_recovery_fails_its_undo_and_the_others_are_still_
         assert _version_on(hosts[0]) == "v1" and _version_on(hosts[2]) == "v1"
     finally:
         worker.stop()
+        store.close()
+
+
+def test_an_interrupted_switch_back_is_undone_too(project, nginx, tmp_path):
+    _write_config(project, slots_environment(project, nginx, tmp_path, strategy="blue_green"))
+    for version in ("v1", "v2"):
+        if version == "v2":
+            project.commit("v2", {"VERSION": "v2\n"})
+        record, store = project.deploy()
+        store.close()
+        assert record.status == "succeeded", record.error
+    assert _through_nginx(nginx.port) == "v2"  # green is live, blue still holds v1
+
+    config = project.config()
+    store = open_state(config)
+    queued = request_rollback(store, config, "web", "production")
+    crashed = subprocess.run([sys.executable, str(CRASH_WORKER), str(project.config_path),
+                              "slots.Slots.switch", "blue"], capture_output=True, timeout=180)
+    assert crashed.returncode == -signal.SIGKILL, crashed.stderr.decode()[-2000:]
+    assert _through_nginx(nginx.port) == "v1"  # the dead worker had switched to blue
+    worker = Worker(config, store).start()
+    try:
+        record = wait_for(lambda: (r := store.queue.get(queued.id)).status != "running" and r,
+                          what="recovery", timeout=120)
+    finally:
+        worker.stop()
+    try:
+        assert record.status == "interrupted", record.error
+        assert "compensated" in record.error and "not undone" not in record.error
+        # Back where it was before the rollback began: green, v2.
+        assert _through_nginx(nginx.port) == "v2"
+        live_slot = tmp_path / "srv" / ".fraisier" / "live-slot"
+        assert live_slot.read_text().strip() == "green"
+    finally:
         store.close()
