@@ -11,6 +11,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from click.testing import CliRunner
+
+from fraisier.cli.main import cli
 from fraisier.domain.model import StepStatus, Trigger
 from fraisier.engine.service import open_state, request_deployment, request_rollback
 from fraisier.worker import Worker
@@ -101,6 +104,13 @@ def test_worker_killed_mid_rolling_deploy_every_host_is_put_back(
         assert store.releases.active("web", "production").release_id == first.release
     finally:
         store.close()
+
+    shown = CliRunner().invoke(cli, ["-c", str(project.config_path), "status", "web",
+                                     "production", "--hosts", "--json"])
+    assert shown.exit_code == 0, shown.output
+    outcome = {row["host"]: row["last_outcome"] for row in json.loads(shown.output)}
+    assert outcome == {"web1": "rolled_back", "web2": "interrupted, rolled back",
+                       "web3": "untouched"}
 
     again, store = project.deploy()
     store.close()

@@ -8,14 +8,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from fraisier.domain.model import StepStatus
+from fraisier.domain.model import DeploymentStatus, StepStatus
 
 
-def _outcome(steps) -> str:
+def _outcome(steps, deployment_running: bool) -> str:
     statuses = {step.status for step in steps}
     compensations = {step.compensation_status for step in steps if step.compensation_status}
     if StepStatus.RUNNING.value in statuses:
-        return "in_progress"
+        if deployment_running:
+            return "in_progress"
+        # Its worker died in this host's step; recovery then undid what the ledger showed.
+        if StepStatus.COMPENSATION_FAILED.value in compensations:
+            return "interrupted, rollback_failed"
+        return "interrupted, rolled back" if compensations else "interrupted"
     if StepStatus.COMPENSATION_FAILED.value in compensations:
         return "rollback_failed"
     if StepStatus.FAILED.value in statuses:
@@ -54,7 +59,8 @@ def host_states(store, target) -> list[dict[str, Any]]:
             "serving": bool(active and fleet and active.release_id == fleet.release_id),
             "commit_sha": active.commit_sha if active else None,
             "last_deployment_id": last[0].id if last else None,
-            "last_outcome": _outcome(mine) if mine else None,
+            "last_outcome": _outcome(mine, last[0].status == DeploymentStatus.RUNNING.value)
+                            if mine else None,
             "error": error,
         })
     return states
