@@ -2,10 +2,12 @@
 
 Beside the slots, one housekeeping thread beats the worker's row in tb_worker (so `fraisier
 deploy` knows to queue instead of running in-process) and takes over deployments whose lease
-expired (their worker died); each is recovered on a thread of its own, its lease renewed by
-housekeeping like a running deployment's, since undoing a rollout on many hosts takes time. Stopping: no more claims; running deployments get
-`shutdown_grace_seconds` to finish, then they are cancelled (their compensations run), and
-whatever is still running when the process ends is left to recovery by the next worker.
+expired (their worker died). Each is recovered on a thread of its own, its lease renewed by
+housekeeping like a running deployment's: undoing a rollout on many hosts takes time.
+
+Stopping: no more claims; running deployments get `shutdown_grace_seconds` to finish, then
+they are cancelled (their compensations run), and whatever is still running when the process
+ends is left to recovery by the next worker.
 """
 
 from __future__ import annotations
