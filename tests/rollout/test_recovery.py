@@ -278,3 +278,31 @@ def test_an_interrupted_switch_back_is_undone_too(project, nginx, tmp_path):
         assert live_slot.read_text().strip() == "green"
     finally:
         store.close()
+
+
+def test_worker_killed_while_a_whole_batch_restarts_every_host_is_put_back(
+        project, ssh_fleet, tmp_path):
+    environment, hosts = rolling_environment(project, ssh_fleet, tmp_path, batch_size=3)
+    _write_config(project, environment)
+    first, store = project.deploy()
+    store.close()
+    assert first.status == "succeeded", first.error
+    v1_links = {h["name"]: os.readlink(Path(h["app_path"]) / "current") for h in hosts}
+
+    # The three hosts restart at once; the worker dies as soon as web2's restart is done.
+    project.commit("v2", {"VERSION": "v2\n"})
+    record, store = _crash_then_recover(project, "rolling.Rolling.restart", "web2")
+    try:
+        assert record.status == "interrupted", record.error
+        assert "compensated" in record.error and "not undone" not in record.error
+        assert [_version_on(h) for h in hosts] == ["v1", "v1", "v1"]
+        for host in hosts:
+            assert os.readlink(Path(host["app_path"]) / "current") == v1_links[host["name"]]
+            assert os.listdir(Path(host["app_path"]) / "releases") == \
+                [v1_links[host["name"]].split("/")[-1]]
+        steps = {s.name: s for s in store.ledger.steps(record.id)}
+        for name in ("web1", "web2", "web3"):
+            assert steps[f"host:{name}:activate"].compensation_status == \
+                StepStatus.COMPENSATED.value
+    finally:
+        store.close()
