@@ -33,18 +33,25 @@ def _write_config(project, environment: dict) -> None:
     project.config_path.write_text(json.dumps(config, indent=2))
 
 
-def _crash_then_recover(project, where: str, only: str | None = None):
-    """Queue a deployment, run it in a worker that dies at `where`, then let a new worker
-    find the expired lease. Returns the recovered record and an open store."""
+def _crash_then_recover(project, where: str, only: str | None = None, *,
+                        rollback: bool = False, meanwhile=None):
+    """Queue a deployment (or a rollback), run it in a worker that dies at `where`, call
+    `meanwhile()`, then let a new worker (on the configuration as it is then) find the
+    expired lease. Returns the recovered record and an open store."""
     config = project.config()
     store = open_state(config)
-    queued = request_deployment(store, config, "web", "production", trigger=Trigger.CLI)
+    if rollback:
+        queued = request_rollback(store, config, "web", "production")
+    else:
+        queued = request_deployment(store, config, "web", "production", trigger=Trigger.CLI)
     crashed = subprocess.run([sys.executable, str(CRASH_WORKER), str(project.config_path),
                               where, *([only] if only else [])],
                              capture_output=True, timeout=180)
     assert crashed.returncode == -signal.SIGKILL, crashed.stderr.decode()[-2000:]
     assert store.queue.get(queued.id, with_steps=False).status == "running"
-    worker = Worker(config, store).start()
+    if meanwhile is not None:
+        meanwhile()
+    worker = Worker(project.config(), store).start()
     try:
         record = wait_for(lambda: (r := store.queue.get(queued.id)).status != "running" and r,
                           what="recovery", timeout=120)
@@ -180,27 +187,14 @@ def test_a_plan_changed_since_the_crash_is_not_undone_and_the_outcome_says_what_
     store.close()
     assert first.status == "succeeded", first.error
 
+    def take_web1_out_of_the_configuration():
+        environment["hosts"] = environment["hosts"][1:]
+        _write_config(project, environment)
+
     project.commit("v2", {"VERSION": "v2\n"})
-    config = project.config()
-    store = open_state(config)
-    queued = request_deployment(store, config, "web", "production", trigger=Trigger.CLI)
+    record, store = _crash_then_recover(project, "rolling.Rolling.activate", "web1",
+                                        meanwhile=take_web1_out_of_the_configuration)
     store.close()
-    crashed = subprocess.run([sys.executable, str(CRASH_WORKER), str(project.config_path),
-                              "rolling.Rolling.activate", "web1"], capture_output=True,
-                             timeout=180)
-    assert crashed.returncode == -signal.SIGKILL, crashed.stderr.decode()[-2000:]
-    # Meanwhile someone takes web1 out of the configuration.
-    environment["hosts"] = environment["hosts"][1:]
-    _write_config(project, environment)
-    config = project.config()
-    store = open_state(config)
-    worker = Worker(config, store).start()
-    try:
-        record = wait_for(lambda: (r := store.queue.get(queued.id)).status != "running" and r,
-                          what="recovery", timeout=120)
-    finally:
-        worker.stop()
-        store.close()
     assert record.status == "interrupted"
     assert "not compensated: the configuration changed since the deployment started" \
         in record.error
@@ -220,18 +214,10 @@ def test_a_host_unreachable_at_recovery_fails_its_undo_and_the_others_are_still_
     assert first.status == "succeeded", first.error
 
     project.commit("v2", {"VERSION": "v2\n"})
-    config = project.config()
-    store = open_state(config)
-    queued = request_deployment(store, config, "web", "production", trigger=Trigger.CLI)
-    crashed = subprocess.run([sys.executable, str(CRASH_WORKER), str(project.config_path),
-                              "rolling.Rolling.restart", "web2"], capture_output=True,
-                             timeout=180)
-    assert crashed.returncode == -signal.SIGKILL, crashed.stderr.decode()[-2000:]
-    ssh_fleet.hosts[1].stop()  # web2 went away with the worker
-    worker = Worker(config, store).start()
+    # web2 goes away with the worker.
+    record, store = _crash_then_recover(project, "rolling.Rolling.restart", "web2",
+                                        meanwhile=ssh_fleet.hosts[1].stop)
     try:
-        record = wait_for(lambda: (r := store.queue.get(queued.id)).status != "running" and r,
-                          what="recovery", timeout=120)
         assert record.status == "interrupted"
         assert "undo host:web2:restart" in record.error and "web2" in record.error
         assert "unreachable" in record.error
@@ -242,7 +228,6 @@ def test_a_host_unreachable_at_recovery_fails_its_undo_and_the_others_are_still_
         assert steps["host:web1:activate"].compensation_status == StepStatus.COMPENSATED.value
         assert _version_on(hosts[0]) == "v1" and _version_on(hosts[2]) == "v1"
     finally:
-        worker.stop()
         store.close()
 
 
@@ -256,19 +241,11 @@ def test_an_interrupted_switch_back_is_undone_too(project, nginx, tmp_path):
         assert record.status == "succeeded", record.error
     assert _through_nginx(nginx.port) == "v2"  # green is live, blue still holds v1
 
-    config = project.config()
-    store = open_state(config)
-    queued = request_rollback(store, config, "web", "production")
-    crashed = subprocess.run([sys.executable, str(CRASH_WORKER), str(project.config_path),
-                              "slots.Slots.switch", "blue"], capture_output=True, timeout=180)
-    assert crashed.returncode == -signal.SIGKILL, crashed.stderr.decode()[-2000:]
-    assert _through_nginx(nginx.port) == "v1"  # the dead worker had switched to blue
-    worker = Worker(config, store).start()
-    try:
-        record = wait_for(lambda: (r := store.queue.get(queued.id)).status != "running" and r,
-                          what="recovery", timeout=120)
-    finally:
-        worker.stop()
+    def switched_by_the_dead_worker():
+        assert _through_nginx(nginx.port) == "v1"
+
+    record, store = _crash_then_recover(project, "slots.Slots.switch", "blue", rollback=True,
+                                        meanwhile=switched_by_the_dead_worker)
     try:
         assert record.status == "interrupted", record.error
         assert "compensated" in record.error and "not undone" not in record.error
