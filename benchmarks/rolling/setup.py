@@ -17,8 +17,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tests.rollout.conftest import RESTART, Project  # noqa: E402
-from tests.support.sshd import free_port, kill_tree, start_fleet  # noqa: E402
+from tests.rollout.conftest import RESTART, Project, host_entries  # noqa: E402
+from tests.support.sshd import kill_tree, start_fleet  # noqa: E402
 
 HOSTS = ["web1", "web2", "web3", "web4", "web5"]
 
@@ -28,13 +28,7 @@ def setup(work: Path) -> None:
     fleet = start_fleet(work / "hosts", HOSTS)
     (work / "sshd.pids").write_text("\n".join(str(h.process.pid) for h in fleet.hosts))
     project = Project(work / "project")
-    hosts = []
-    for host in fleet.hosts:
-        port = free_port()
-        hosts.append({"name": host.name, "address": "127.0.0.1", "port": host.port,
-                      "user": fleet.user, "app_path": str(host.base / "app"),
-                      "env": {"PORT": str(port)},
-                      "health_url": f"http://127.0.0.1:{port}/health"})
+    hosts = host_entries(fleet)
     project.write_config({
         "branch": "main", "app_path": str(work / "unused"), "restart": RESTART,
         "timeout": 60, "keep_releases": 3, "env": {"API_SECRET": "not-on-the-command-line"},

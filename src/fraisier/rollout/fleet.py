@@ -119,6 +119,21 @@ class Fleet:
                 + (f" ({len(self.archive)} bytes to upload)" if self.archive else ""))
         return {"release": run.release_id, "bytes": len(self.archive or b"")}
 
+    def place_release(self, host: HostRun) -> None:
+        """Put the deployment's release on `host` (unpacked from the archive, or fetched by
+        the host itself), record it, then install and build it there."""
+        run = self.run
+        assert run.release_id and run.commit_sha
+        host.release_id = run.release_id
+        if self.archive is not None:
+            host.unpack(run.release_id, self.archive)
+        else:
+            host.git_release(run.target.repository, run.commit_sha, run.release_id)
+        self.record_release(host)
+        for label, command in (("install", run.target.install), ("build", run.target.build)):
+            if command is not None:
+                self.run_command(host, label, command, run.release_id)
+
     # -- environment ------------------------------------------------------------------
     def private_env(self, host: HostRun) -> dict[str, str]:
         """The configured environment (may hold secrets): goes to the 0600 file."""

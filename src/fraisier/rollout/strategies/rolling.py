@@ -55,20 +55,10 @@ class Rolling:
 
     # -- steps ------------------------------------------------------------------------
     def release(self, name: str) -> dict[str, Any]:
-        fleet, run = self.fleet, self.run
-        host = fleet.attach(name)
+        host = self.fleet.attach(name)
         host.previous_release_id = host.current_release_id()
-        assert run.release_id and run.commit_sha
-        host.release_id = run.release_id
-        if fleet.archive is not None:
-            host.unpack(run.release_id, fleet.archive)
-        else:
-            host.git_release(run.target.repository, run.commit_sha, run.release_id)
-        fleet.record_release(host)
-        for label, command in (("install", run.target.install), ("build", run.target.build)):
-            if command is not None:
-                fleet.run_command(host, label, command, run.release_id)
-        return {"host": name, "release": run.release_id, "previous": host.previous_release_id}
+        self.fleet.place_release(host)
+        return {"host": name, "release": host.release_id, "previous": host.previous_release_id}
 
     def discard(self, name: str) -> None:
         host = self.fleet.attach(name)

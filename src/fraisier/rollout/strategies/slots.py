@@ -97,20 +97,10 @@ class Slots:
         return {"live": self.live, "new": self.new}
 
     def release(self) -> dict[str, Any]:
-        run, fleet = self.run, self.fleet
         slot = self.slot(self.new)
         slot.previous_release_id = slot.current_release_id()
-        slot.release_id = run.release_id
-        assert run.release_id and run.commit_sha
-        if fleet.archive is not None:
-            slot.unpack(run.release_id, fleet.archive)
-        else:
-            slot.git_release(run.target.repository, run.commit_sha, run.release_id)
-        fleet.record_release(slot)
-        for label, command in (("install", run.target.install), ("build", run.target.build)):
-            if command is not None:
-                fleet.run_command(slot, label, command, run.release_id)
-        return {"slot": self.new, "release": run.release_id,
+        self.fleet.place_release(slot)
+        return {"slot": self.new, "release": slot.release_id,
                 "previous": slot.previous_release_id}
 
     def discard(self) -> None:
