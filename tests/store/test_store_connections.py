@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 
 from fraisier.store import Store
 
@@ -27,12 +28,28 @@ def _write_from_a_thread(store: Store, n: int) -> None:
 
 
 def test_threads_that_end_leave_no_connection_behind(store: Store) -> None:
+    store.events.last_id()  # this thread's connection is open
+    this_thread_only = _open_connections(store)
     _write_from_a_thread(store, 0)
-    before = _open_connections(store)
+    # SQLite may keep one descriptor of a closed connection open for reuse (its POSIX locks
+    # are per process); a PostgreSQL backend leaves a moment after its client.
+    before = _settled_count(store, at_most=this_thread_only + 1)
     for n in range(1, 21):
         _write_from_a_thread(store, n)
-    assert _open_connections(store) == before
+    assert _settled_count(store, at_most=before) <= before  # 20 more if they were kept
     assert store.events.last_id() >= 21  # every thread did write
+
+
+def _settled_count(store: Store, at_most: int) -> int:
+    """The number of open connections, once it is down to `at_most`. A PostgreSQL backend
+    leaves pg_stat_activity a moment after its client closed the connection; the bound only
+    stops a hung test."""
+    deadline = time.monotonic() + 10
+    count = _open_connections(store)
+    while count > at_most and time.monotonic() < deadline:
+        time.sleep(0.05)
+        count = _open_connections(store)
+    return count
 
 
 def test_close_closes_the_connections_of_live_threads(store: Store) -> None:
