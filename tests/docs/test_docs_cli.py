@@ -138,12 +138,18 @@ def test_remote_usage_line_matches_too(name):
     assert usage and usage.group(1) == _usage(["--server", "http://127.0.0.1:9", name])
 
 
-@pytest.mark.parametrize("path", sorted(LOCAL))
-def test_every_option_is_documented(path):
-    body = _section(path)
+def _options_of(path) -> set[str]:
+    """The long options of `fraisier PATH`, local and (if it has one) remote."""
     options = _long_options(LOCAL[path])
     if path in REMOTE:
         options |= _long_options(REMOTE[path])
+    return options
+
+
+@pytest.mark.parametrize("path", sorted(LOCAL))
+def test_every_option_is_documented(path):
+    body = _section(path)
+    options = _options_of(path)
     missing = sorted(opt for opt in options if not re.search(rf"`{re.escape(opt)}[ `]", body))
     assert not missing, f"options of `fraisier {path}` missing from its section: {missing}"
 
@@ -152,9 +158,7 @@ def test_every_option_is_documented(path):
 def test_documented_options_exist(path):
     """An option written in an option table row exists (locally or remotely)."""
     body = _section(path)
-    options = _long_options(LOCAL[path])
-    if path in REMOTE:
-        options |= _long_options(REMOTE[path])
+    options = _options_of(path)
     rows = [line for line in body.splitlines() if line.startswith("| `-")]
     documented = {opt for row in rows
                   for opt in re.findall(r"`(--[a-z][a-z0-9-]*)", row.split("|")[1])}

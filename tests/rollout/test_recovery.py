@@ -33,6 +33,24 @@ def _write_config(project, environment: dict) -> None:
     project.config_path.write_text(json.dumps(config, indent=2))
 
 
+def _deploy_first(project, environment: dict):
+    """Write the configuration (fast leases) and deploy v1; returns its record."""
+    _write_config(project, environment)
+    first, store = project.deploy()
+    store.close()
+    assert first.status == "succeeded", first.error
+    return first
+
+
+def _assert_all_undone(record) -> None:
+    assert record.status == "interrupted", record.error
+    assert "compensated" in record.error and "not undone" not in record.error
+
+
+def _current_links(hosts: list[dict]) -> dict[str, str]:
+    return {h["name"]: os.readlink(Path(h["app_path"]) / "current") for h in hosts}
+
+
 def _crash_then_recover(project, where: str, only: str | None = None, *,
                         rollback: bool = False, meanwhile=None):
     """Queue a deployment (or a rollback), run it in a worker that dies at `where`, call
@@ -75,22 +93,17 @@ def test_worker_killed_mid_rolling_deploy_every_host_is_put_back(
                                              load_balancer=nginx.lb_config())
     for host in environment["hosts"]:
         host["upstream"] = host["health_url"].split("/")[2]
-    _write_config(project, environment)
-    first, store = project.deploy()
-    store.close()
-    assert first.status == "succeeded", first.error
-    v1_links = {h["name"]: os.readlink(Path(h["app_path"]) / "current") for h in hosts}
+    first = _deploy_first(project, environment)
+    v1_links = _current_links(hosts)
     (tmp_path / "migrations.log").unlink()
 
     # web1 is done, web2 is drained, switched and restarted on v2 when the worker dies.
     project.commit("v2", {"VERSION": "v2\n"})
     record, store = _crash_then_recover(project, "rolling.Rolling.restart", "web2")
     try:
-        assert record.status == "interrupted", record.error
-        assert "compensated" in record.error and "not undone" not in record.error
+        _assert_all_undone(record)
         assert [_version_on(h) for h in hosts] == ["v1", "v1", "v1"]
-        for host in hosts:
-            assert os.readlink(Path(host["app_path"]) / "current") == v1_links[host["name"]]
+        assert _current_links(hosts) == v1_links
         # No host is left out of nginx, and web3 was never touched.
         assert " down;" not in nginx.upstream_file.read_text()
         assert os.listdir(Path(hosts[2]["app_path"]) / "releases") == \
@@ -126,19 +139,15 @@ def test_worker_killed_mid_rolling_deploy_every_host_is_put_back(
 
 
 def test_worker_killed_right_after_the_blue_green_switch(project, nginx, tmp_path):
-    _write_config(project, slots_environment(project, nginx, tmp_path, strategy="blue_green",
-                                             hold=30))
-    first, store = project.deploy()
-    store.close()
-    assert first.status == "succeeded", first.error
+    first = _deploy_first(project, slots_environment(project, nginx, tmp_path,
+                                                     strategy="blue_green", hold=30))
     assert _through_nginx(nginx.port) == "v1"
 
     # Traffic is on green (v2), the ledger still says `switch` is running.
     project.commit("v2", {"VERSION": "v2\n"})
     record, store = _crash_then_recover(project, "slots.Slots.switch", "green")
     try:
-        assert record.status == "interrupted", record.error
-        assert "compensated" in record.error and "not undone" not in record.error
+        _assert_all_undone(record)
         assert _through_nginx(nginx.port) == "v1"
         live_slot = tmp_path / "srv" / ".fraisier" / "live-slot"
         assert live_slot.read_text().strip() == "blue"
@@ -157,19 +166,15 @@ def test_worker_killed_right_after_the_blue_green_switch(project, nginx, tmp_pat
 
 
 def test_worker_killed_with_the_canary_at_half_the_traffic(project, nginx, tmp_path):
-    _write_config(project, slots_environment(project, nginx, tmp_path, strategy="canary", canary={
+    _deploy_first(project, slots_environment(project, nginx, tmp_path, strategy="canary", canary={
         "steps": [{"weight": 10, "pause": "0.2s"}, {"weight": 50, "pause": "0.2s"},
                   {"weight": 100}],
         "analysis": {"interval": 0.05}}))
-    first, store = project.deploy()
-    store.close()
-    assert first.status == "succeeded", first.error
 
     project.commit("v2", {"VERSION": "v2\n"})
     record, store = _crash_then_recover(project, "slots.Slots.canary_step", "50")
     try:
-        assert record.status == "interrupted", record.error
-        assert "compensated" in record.error and "not undone" not in record.error
+        _assert_all_undone(record)
         upstream = nginx.upstream_file.read_text()
         blue, green = nginx.slot_ports
         assert f"127.0.0.1:{blue}" in upstream and f"127.0.0.1:{green}" not in upstream
@@ -182,10 +187,7 @@ def test_worker_killed_with_the_canary_at_half_the_traffic(project, nginx, tmp_p
 def test_a_plan_changed_since_the_crash_is_not_undone_and_the_outcome_says_what_began(
         project, ssh_fleet, tmp_path):
     environment, hosts = rolling_environment(project, ssh_fleet, tmp_path)
-    _write_config(project, environment)
-    first, store = project.deploy()
-    store.close()
-    assert first.status == "succeeded", first.error
+    _deploy_first(project, environment)
 
     def take_web1_out_of_the_configuration():
         environment["hosts"] = environment["hosts"][1:]
@@ -208,10 +210,7 @@ def test_a_plan_changed_since_the_crash_is_not_undone_and_the_outcome_says_what_
 def test_a_host_unreachable_at_recovery_fails_its_undo_and_the_others_are_still_put_back(
         project, ssh_fleet, tmp_path):
     environment, hosts = rolling_environment(project, ssh_fleet, tmp_path)
-    _write_config(project, environment)
-    first, store = project.deploy()
-    store.close()
-    assert first.status == "succeeded", first.error
+    _deploy_first(project, environment)
 
     project.commit("v2", {"VERSION": "v2\n"})
     # web2 goes away with the worker.
@@ -247,8 +246,7 @@ def test_an_interrupted_switch_back_is_undone_too(project, nginx, tmp_path):
     record, store = _crash_then_recover(project, "slots.Slots.switch", "blue", rollback=True,
                                         meanwhile=switched_by_the_dead_worker)
     try:
-        assert record.status == "interrupted", record.error
-        assert "compensated" in record.error and "not undone" not in record.error
+        _assert_all_undone(record)
         # Back where it was before the rollback began: green, v2.
         assert _through_nginx(nginx.port) == "v2"
         live_slot = tmp_path / "srv" / ".fraisier" / "live-slot"
@@ -260,21 +258,17 @@ def test_an_interrupted_switch_back_is_undone_too(project, nginx, tmp_path):
 def test_worker_killed_while_a_whole_batch_restarts_every_host_is_put_back(
         project, ssh_fleet, tmp_path):
     environment, hosts = rolling_environment(project, ssh_fleet, tmp_path, batch_size=3)
-    _write_config(project, environment)
-    first, store = project.deploy()
-    store.close()
-    assert first.status == "succeeded", first.error
-    v1_links = {h["name"]: os.readlink(Path(h["app_path"]) / "current") for h in hosts}
+    _deploy_first(project, environment)
+    v1_links = _current_links(hosts)
 
     # The three hosts restart at once; the worker dies as soon as web2's restart is done.
     project.commit("v2", {"VERSION": "v2\n"})
     record, store = _crash_then_recover(project, "rolling.Rolling.restart", "web2")
     try:
-        assert record.status == "interrupted", record.error
-        assert "compensated" in record.error and "not undone" not in record.error
+        _assert_all_undone(record)
         assert [_version_on(h) for h in hosts] == ["v1", "v1", "v1"]
+        assert _current_links(hosts) == v1_links
         for host in hosts:
-            assert os.readlink(Path(host["app_path"]) / "current") == v1_links[host["name"]]
             assert os.listdir(Path(host["app_path"]) / "releases") == \
                 [v1_links[host["name"]].split("/")[-1]]
         steps = {s.name: s for s in store.ledger.steps(record.id)}
