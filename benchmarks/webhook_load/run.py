@@ -5,7 +5,11 @@
 
 Needs wrk and webhook (Debian packages `wrk`, `webhook`). Prints one JSON line per target
 and a Markdown table. "lost" = 202 answers counted by wrk minus events recorded as queued in
-the state database (must be 0).
+the state database (must be 0). "cpu µs/req" is the CPU time (user + system) the target's
+processes (the server and everything it started: Fraisier's ingest process, the `true` of
+adnanh/webhook) and wrk itself used during the run, divided by the requests answered: on a
+machine whose cores wrk shares with the target, it says what each request costs, whatever
+the rate.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import hashlib
 import hmac
 import json
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -81,16 +86,56 @@ def stop(proc: subprocess.Popen) -> None:
             proc.wait()
 
 
-def run_wrk(url: str, work: Path, signature: str, args) -> dict:
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_seconds(pid: int) -> tuple[float, float]:
+    """CPU used so far by `pid` itself, and by it with the children it has reaped and its
+    live descendants."""
+    total, own = 0.0, 0.0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except FileNotFoundError:
+            continue  # ended between two reads: its time is in its parent's reaped children
+        # utime, stime, cutime, cstime (fields 14-17; [0] here is field 3)
+        total += sum(int(value) for value in fields[11:15]) / TICKS
+        if current == pid:
+            own = (int(fields[11]) + int(fields[12])) / TICKS
+        pending.extend(int(child) for child in children)
+    return own, total
+
+
+def run_wrk(url: str, work: Path, signature: str, args, target: subprocess.Popen) -> dict:
     out = work / "wrk.json"
     env = dict(os.environ, BODY_FILE=str(work / "body.json"), SIGNATURE=signature,
                OUT_FILE=str(out))
+    # One request first, so what a target starts on its first request (Fraisier's ingest
+    # process) is running before the CPU count starts.
+    httpx.post(url, content=(work / "body.json").read_bytes(), timeout=30, headers={
+        "Content-Type": "application/json", "X-GitHub-Event": "push",
+        "X-GitHub-Delivery": "warm-up", "X-Hub-Signature-256": signature})
+    target_before = tree_cpu_seconds(target.pid)
+    wrk_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     subprocess.run(["wrk", "-t", str(args.threads), "-c", str(args.connections), "-d",
                     args.duration, "--timeout", "10s", "-s", str(HERE / "count.lua"), url],
                    env=env, check=True, stdout=subprocess.DEVNULL)
+    wrk_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    target_after = tree_cpu_seconds(target.pid)
+    wrk_cpu = (wrk_after.ru_utime + wrk_after.ru_stime
+               - wrk_before.ru_utime - wrk_before.ru_stime)
     result = json.loads(out.read_text())
     seconds = float(args.duration.rstrip("s"))
     result["req_per_s"] = round(result["requests"] / seconds, 1)
+    answered = max(1, result["requests"])
+    result["cpu_us_per_req"] = round((target_after[1] - target_before[1]) / answered * 1e6, 1)
+    # The server process alone (for Fraisier: HTTP; the rest is its ingest process).
+    result["server_cpu_us_per_req"] = round(
+        (target_after[0] - target_before[0]) / answered * 1e6, 1)
+    result["wrk_cpu_us_per_req"] = round(wrk_cpu / answered * 1e6, 1)
     return result
 
 
@@ -119,7 +164,7 @@ def main() -> None:
                       "serve", "--no-worker", "--port", str(port)], work)
         wait_http(f"http://127.0.0.1:{port}/healthz", proc)
         results["fraisier serve"] = run_wrk(f"http://127.0.0.1:{port}/webhook", work,
-                                            signature, args)
+                                            signature, args, proc)
         stop(proc)
         with sqlite3.connect(work / "state.db") as db:
             queued = db.execute("SELECT COUNT(*) FROM tb_webhook_event"
@@ -135,7 +180,7 @@ def main() -> None:
                       "-port", str(port)], work)
         wait_http(f"http://127.0.0.1:{port}/hooks/deploy", proc)
         results["adnanh/webhook"] = run_wrk(f"http://127.0.0.1:{port}/hooks/deploy", work,
-                                            signature, args)
+                                            signature, args, proc)
         stop(proc)
         # (c) a bare ASGI endpoint on the same server (uvicorn) that only checks the HMAC.
         port = free_port()
@@ -144,17 +189,18 @@ def main() -> None:
                      env=dict(os.environ, BENCH_SECRET=SECRET))
         wait_http(f"http://127.0.0.1:{port}/", proc)
         results["bare ASGI (HMAC only)"] = run_wrk(f"http://127.0.0.1:{port}/", work,
-                                                   signature, args)
+                                                   signature, args, proc)
         stop(proc)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     for name, result in results.items():
         print(json.dumps({"target": name, **result}))
-    print("\n| target | req/s | p50 ms | p99 ms | non-2xx | 202s | lost |")
-    print("|---|---|---|---|---|---|---|")
+    print("\n| target | req/s | p50 ms | p99 ms | non-2xx | 202s | lost | cpu µs/req | wrk µs/req |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for name, r in results.items():
         print(f"| {name} | {r['req_per_s']} | {r['p50_ms']} | {r['p99_ms']} | {r['non_2xx']}"
-              f" | {r['accepted_202']} | {r.get('lost', '-')} |")
+              f" | {r['accepted_202']} | {r.get('lost', '-')} | {r['cpu_us_per_req']}"
+              f" | {r['wrk_cpu_us_per_req']} |")
 
 
 if __name__ == "__main__":
