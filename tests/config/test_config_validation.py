@@ -196,6 +196,19 @@ def test_trusted_proxies_are_validated_one_by_one(problems_of):
     )
 
 
+def test_webhook_retention_must_cover_the_duplicate_window(problems_of, load):
+    text = MINIMAL + "webhook:\n  retention_days: 0.5\n"
+    problem = only(problems_of(text))
+    assert str(problem).startswith(
+        "webhook: retention_days (0.5) is shorter than duplicate_window_seconds (86400 s)")
+    assert load(MINIMAL).webhook.retention_days == 90
+    assert load(MINIMAL + "webhook:\n  retention_days: null\n").webhook.retention_days is None
+    shorter = load(MINIMAL + "webhook:\n  retention_days: 0.5\n  duplicate_window_seconds: 600\n")
+    assert shorter.webhook.retention_days == 0.5
+    problem = only(problems_of(MINIMAL + "webhook:\n  retention_days: 0\n"))
+    assert str(problem).startswith("webhook.retention_days:")
+
+
 def test_branch_mapping_to_unknown_fraise(problems_of):
     text = MINIMAL + "branch_mapping:\n  main:\n    fraise: api\n    environment: production\n"
     problem = only(problems_of(text))

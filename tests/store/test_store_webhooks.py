@@ -206,3 +206,29 @@ def test_concurrent_intakes_take_turns(store: Store) -> None:
             "SELECT COUNT(*) FROM tb_deployment WHERE status = 'queued'") == 1
     finally:
         other.close()
+
+
+def test_prune_deletes_what_was_received_before_the_cutoff_a_chunk_at_a_time(
+        store: Store) -> None:
+    old = [_record(store, delivery_id=f"old-{n}") for n in range(7)]
+    for age, event_id in enumerate(old):
+        set_columns(store, "tb_webhook_event", event_id, received_at=ago(10 * 86_400 + age))
+    kept = [_record(store, delivery_id=f"new-{n}") for n in range(2)]
+    deployment = store.queue.enqueue("web", "production", trigger="webhook",
+                                     webhook_event_id=old[0])
+    cutoff = ago(86_400)
+
+    assert store.webhooks.prune(cutoff, limit=5, chunk=2) == 5
+    remaining = [row["id"] for row in store.db.fetchall(
+        "SELECT id FROM tb_webhook_event ORDER BY id")]
+    # Oldest first: the two most recent of the old ones are what is left of them.
+    assert remaining == [old[0], old[1], *kept]
+    assert store.webhooks.prune(cutoff, limit=5, chunk=2) == 2
+    assert store.webhooks.prune(cutoff, limit=5, chunk=2) == 0
+    assert [row["id"] for row in store.webhooks.list()] == kept[::-1]
+    # A deployment outlives the request that queued it.
+    assert store.queue.get(deployment.id).status == "queued"
+    # Its delivery id is forgotten with it: duplicates are looked for among kept requests.
+    again = _incoming(delivery_id="old-3")
+    store.webhooks.intake.record([again], duplicate_window=60)
+    assert not again.duplicate

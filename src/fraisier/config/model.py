@@ -169,6 +169,21 @@ class WebhookConfig(_Strict):
     rate_limit_per_minute: int = Field(600, gt=0)
     trusted_proxies: list[Network] = []
     duplicate_window_seconds: int = Field(86_400, ge=0)
+    # Recorded requests (with their bodies) older than this are deleted by the workers;
+    # null keeps them for ever.
+    retention_days: float | None = Field(90.0, gt=0)
+
+    @model_validator(mode="after")
+    def _retention_covers_duplicate_window(self) -> WebhookConfig:
+        # The duplicate check reads the recorded requests: deleting them sooner would let a
+        # repeated delivery deploy again.
+        if (self.retention_days is not None
+                and self.retention_days * 86_400 < self.duplicate_window_seconds):
+            raise ValueError(
+                f"retention_days ({self.retention_days:g}) is shorter than "
+                f"duplicate_window_seconds ({self.duplicate_window_seconds} s): recorded "
+                "requests must be kept at least as long as duplicates are looked for")
+        return self
 
 
 class WorkerConfig(_Strict):

@@ -54,3 +54,19 @@ class WebhookEvents:
         for row in rows:
             row["deployment_ids"] = json.loads(row["deployment_ids"] or "[]")
         return rows
+
+    def prune(self, received_before: str, *, limit: int = 5000, chunk: int = 1000) -> int:
+        """Delete up to `limit` requests received before `received_before` (a
+        utc_timestamp), oldest first; how many. A transaction per chunk: the webhook
+        endpoint's writes wait for one chunk at most, never for a whole backlog."""
+        deleted = 0
+        while deleted < limit:
+            with self.db.transaction():
+                count = self.db.execute(
+                    "DELETE FROM tb_webhook_event WHERE id IN (SELECT id FROM tb_webhook_event"
+                    " WHERE received_at < ? ORDER BY received_at LIMIT ?)",
+                    (received_before, min(chunk, limit - deleted))).rowcount
+            deleted += count
+            if count == 0:
+                break
+        return deleted

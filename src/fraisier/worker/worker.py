@@ -4,6 +4,8 @@ Beside the slots, one housekeeping thread beats the worker's row in tb_worker (s
 deploy` knows to queue instead of running in-process) and takes over deployments whose lease
 expired (their worker died). Each is recovered on a thread of its own, its lease renewed by
 housekeeping like a running deployment's: undoing a rollout on many hosts takes time.
+Housekeeping also deletes recorded webhook requests older than `webhook.retention_days`,
+a few thousand per beat until none is left, then again an hour later.
 
 Stopping: no more claims; running deployments get `shutdown_grace_seconds` to finish, then
 they are cancelled (their compensations run), and whatever is still running when the process
@@ -18,12 +20,17 @@ import socket
 import threading
 import time
 import uuid
+from datetime import timedelta
 
+from fraisier.domain.model import utc_now, utc_timestamp
 from fraisier.store import StoreError
 from fraisier.store.queue import WAKE_CHANNEL
 from fraisier.worker.wakeup import Wakeup, listen_postgres
 
 log = logging.getLogger("fraisier.worker")
+
+PRUNE_EVERY_SECONDS = 3600.0
+PRUNE_PER_BEAT = 5000  # requests deleted per housekeeping beat at most: the beat stays short
 
 
 class Worker:
@@ -46,6 +53,7 @@ class Worker:
         self._helpers: list[threading.Thread] = []
         self._recoveries: dict[int, threading.Thread] = {}  # deployment id -> its recovery
         self._recovery_owner = f"{self.name}/recovery"
+        self._next_prune = 0.0  # time.monotonic() at which old webhook requests are due
 
     # -- life cycle ----------------------------------------------------------------------
     def start(self) -> Worker:
@@ -156,10 +164,26 @@ class Worker:
                                                  self.lease_seconds)
                 if not self.stopping.is_set():
                     self.recover_expired()
+                if time.monotonic() >= self._next_prune:
+                    more = self.prune_webhook_requests() == PRUNE_PER_BEAT
+                    self._next_prune = time.monotonic() + (0 if more else PRUNE_EVERY_SECONDS)
             except StoreError as exc:
                 log.warning("housekeeping: %s", exc)
             if self._done.wait(self._beat_interval):
                 return
+
+    def prune_webhook_requests(self) -> int:
+        """Delete up to PRUNE_PER_BEAT recorded webhook requests older than
+        `webhook.retention_days` (none when it is null); how many."""
+        days = self.config.webhook.retention_days
+        if days is None:
+            return 0
+        before = utc_timestamp(utc_now() - timedelta(days=days))
+        deleted = self.store.webhooks.prune(before, limit=PRUNE_PER_BEAT)
+        if deleted:
+            log.info("deleted %d webhook request(s) received before %s (webhook.retention_days"
+                     " = %g)", deleted, before, days)
+        return deleted
 
     def recover_expired(self) -> list[int]:
         """Take over every deployment whose lease ran out and start its recovery; returns
