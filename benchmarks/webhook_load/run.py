@@ -98,15 +98,26 @@ def tree_cpu_seconds(pid: int) -> tuple[float, float]:
         current = pending.pop()
         try:
             fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
-            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
         except FileNotFoundError:
             continue  # ended between two reads: its time is in its parent's reaped children
         # utime, stime, cutime, cstime (fields 14-17; [0] here is field 3)
         total += sum(int(value) for value in fields[11:15]) / TICKS
         if current == pid:
             own = (int(fields[11]) + int(fields[12])) / TICKS
-        pending.extend(int(child) for child in children)
+        pending.extend(_children(current))
     return own, total
+
+
+def _children(pid: int) -> list[int]:
+    """Live children of `pid`: each thread lists those it started (adnanh/webhook forks from
+    many threads)."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found.extend(int(child) for child in (task / "children").read_text().split())
+        except FileNotFoundError:
+            pass  # the thread ended
+    return found
 
 
 def run_wrk(url: str, work: Path, signature: str, args, target: subprocess.Popen) -> dict:

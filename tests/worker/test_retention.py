@@ -31,16 +31,20 @@ def test_housekeeping_deletes_old_requests_a_few_per_beat(harness, monkeypatch):
     kept = _requests_received(store, 89, 2)
     deleted = []
     real_prune = store.webhooks.prune
-    monkeypatch.setattr(store.webhooks, "prune", lambda *args, **kwargs: deleted.append(
-        real_prune(*args, **kwargs)) or deleted[-1])
+
+    def counted_prune(*args, **kwargs):
+        deleted.append(real_prune(*args, **kwargs))
+        return deleted[-1]
+
+    monkeypatch.setattr(store.webhooks, "prune", counted_prune)
     worker = Worker(harness.config, store).start()
     try:
         wait_for(lambda: _recorded(store) == set(kept), what="the old requests deleted")
     finally:
         worker.stop()
     assert set(old).isdisjoint(_recorded(store))
-    # Three beats of at most three, then one that finds nothing left (the next is an hour
-    # later).
+    # Two full beats of three, then one with the last two: fewer than three, so the next
+    # prune is an hour later.
     assert deleted == [3, 3, 2]
 
 

@@ -61,12 +61,13 @@ class WebhookEvents:
         endpoint's writes wait for one chunk at most, never for a whole backlog."""
         deleted = 0
         while deleted < limit:
+            asked = min(chunk, limit - deleted)
             with self.db.transaction():
                 count = self.db.execute(
                     "DELETE FROM tb_webhook_event WHERE id IN (SELECT id FROM tb_webhook_event"
                     " WHERE received_at < ? ORDER BY received_at LIMIT ?)",
-                    (received_before, min(chunk, limit - deleted))).rowcount
+                    (received_before, asked)).rowcount
             deleted += count
-            if count == 0:
-                break
+            if count < asked:
+                break  # nothing older is left
         return deleted
