@@ -207,6 +207,9 @@ def test_webhook_retention_must_cover_the_duplicate_window(problems_of, load):
     assert shorter.webhook.retention_days == 0.5
     problem = only(problems_of(MINIMAL + "webhook:\n  retention_days: 0\n"))
     assert str(problem).startswith("webhook.retention_days:")
+    # Unset, it grows with a window longer than its default.
+    longer = load(MINIMAL + "webhook:\n  duplicate_window_seconds: 8640000\n")
+    assert longer.webhook.retention_days == 100
 
 
 def test_branch_mapping_to_unknown_fraise(problems_of):

@@ -179,6 +179,11 @@ class WebhookConfig(_Strict):
         # repeated delivery deploy again.
         if (self.retention_days is not None
                 and self.retention_days * 86_400 < self.duplicate_window_seconds):
+            if "retention_days" not in self.model_fields_set:
+                # Only the default is shorter: a longer window set before retention existed
+                # keeps its meaning.
+                self.retention_days = self.duplicate_window_seconds / 86_400
+                return self
             raise ValueError(
                 f"retention_days ({self.retention_days:g}) is shorter than "
                 f"duplicate_window_seconds ({self.duplicate_window_seconds} s): recorded "
