@@ -24,6 +24,7 @@ import argparse
 import hashlib
 import hmac
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -87,6 +88,7 @@ def measure(left_out: tuple[str, ...], pushes: int, batch: int) -> tuple[float, 
     finally:
         intake.stored_payload, store.events.emit_many = saved
         store.close()
+        shutil.rmtree(work, ignore_errors=True)
     return ((after.user - before.user) / pushes * 1e6,
             (after.system - before.system) / pushes * 1e6)
 
