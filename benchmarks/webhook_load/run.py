@@ -7,9 +7,9 @@ Needs wrk and webhook (Debian packages `wrk`, `webhook`). Prints one JSON line p
 and a Markdown table. "lost" = 202 answers counted by wrk minus events recorded as queued in
 the state database (must be 0). "cpu µs/req" is the CPU time (user + system) the target's
 processes (the server and everything it started: Fraisier's ingest process, the `true` of
-adnanh/webhook) and wrk itself used during the run, divided by the requests answered: on a
-machine whose cores wrk shares with the target, it says what each request costs, whatever
-the rate.
+adnanh/webhook) used during the run, divided by the requests answered; "wrk µs/req" is the
+same for wrk. On a machine whose cores wrk shares with the target, they say what each
+request costs, whatever the rate.
 """
 
 from __future__ import annotations
@@ -50,6 +50,11 @@ fraises:
     environments:
       production: {{branch: master, app_path: {work}/srv}}
 """
+
+
+def sign(body: bytes) -> str:
+    """The X-Hub-Signature-256 GitHub sends for `body` with the benchmark's secret."""
+    return "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
 
 
 def free_port() -> int:
@@ -162,7 +167,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="webhook-load-"))
     body = FIXTURE.read_bytes()
     (work / "body.json").write_bytes(body)
-    signature = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    signature = sign(body)
     (work / "fraises.yaml").write_text(CONFIG.format(work=work, secret=SECRET))
     (work / "hooks.json").write_text((HERE / "hooks.json.in").read_text().replace(
         "@SECRET@", SECRET))
