@@ -17,7 +17,6 @@ from strawberry.extensions import (
 from strawberry.types import Info
 
 from fraisier.api.errors import bad_input, conflict, not_found, should_mask
-from fraisier.api.tail import OutboxTail
 from fraisier.api.tokens import Scope, TokenError
 from fraisier.api.types import (
     ApiToken,
@@ -45,6 +44,7 @@ from fraisier.domain.model import (
     Trigger,
     WebhookOutcome,
 )
+from fraisier.store.tail import OutboxTail
 
 POLL_SECONDS = 0.2
 
@@ -248,7 +248,7 @@ class Subscription:
             api(info).check_target(fraise_id, environment)
         tail = OutboxTail(api(info).store, after=_start_after(info, after),
                           types=(EventType.DEPLOYMENT_STATUS.value,))
-        async for event in tail.follow(interval=POLL_SECONDS):
+        async for event in tail.follow_async(interval=POLL_SECONDS):
             if (fraise_id and event["fraise"] != fraise_id) or (
                     environment and event["environment"] != environment):
                 continue
@@ -265,7 +265,7 @@ class Subscription:
         _require(info, Scope.READ)
         tail = OutboxTail(api(info).store, after=_start_after(info, after),
                           types=(EventType.WEBHOOK_RECEIVED.value,))
-        async for event in tail.follow(interval=POLL_SECONDS):
+        async for event in tail.follow_async(interval=POLL_SECONDS):
             payload = event["payload"]
             yield WebhookReceivedEvent(
                 event_id=event["id"], webhook_event_id=int(payload["webhook_event_id"]),
@@ -288,7 +288,7 @@ class Subscription:
             return status is None or DeploymentStatus(status) in FINAL_STATUSES
 
         tail = OutboxTail(store, after=max(0, after), deployment_id=id)
-        async for event in tail.follow(interval=POLL_SECONDS, stop=finished):
+        async for event in tail.follow_async(interval=POLL_SECONDS, stop=finished):
             converted = _log_event(event)
             if converted is None:
                 continue

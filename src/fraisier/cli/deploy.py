@@ -110,25 +110,21 @@ def run_or_follow(app, record, progress, *, since: int = 0):
 
 def follow(store, deployment_id: int, progress, *, since: int = 0, poll: float = 0.2):
     """Print a deployment's steps and output from the event outbox until it is final."""
-    import time
-
     from fraisier.domain.model import ACTIVE_STATUSES, EventType, StepStatus
+    from fraisier.store.tail import OutboxTail
 
-    last = since
-    while True:
-        # Status first, events second: every event written before a final status is read.
-        record = store.queue.get(deployment_id, with_steps=False)
-        for event in store.events.after(last, deployment_id=deployment_id):
-            last = event["id"]
-            payload = event["payload"]
-            if event["type"] == EventType.DEPLOYMENT_STEP and "status" in payload:
-                progress.on_step(payload["position"], payload["name"],
-                                 StepStatus(payload["status"]), payload.get("error"))
-            elif event["type"] == EventType.DEPLOYMENT_LOG:
-                progress.on_log(payload["line"])
-        if record.status not in ACTIVE_STATUSES:
-            return store.queue.get(deployment_id)
-        time.sleep(poll)
+    def finished() -> bool:
+        return store.queue.get(deployment_id, with_steps=False).status not in ACTIVE_STATUSES
+
+    tail = OutboxTail(store, after=since, deployment_id=deployment_id)
+    for event in tail.follow(interval=poll, stop=finished):
+        payload = event["payload"]
+        if event["type"] == EventType.DEPLOYMENT_STEP and "status" in payload:
+            progress.on_step(payload["position"], payload["name"],
+                             StepStatus(payload["status"]), payload.get("error"))
+        elif event["type"] == EventType.DEPLOYMENT_LOG:
+            progress.on_log(payload["line"])
+    return store.queue.get(deployment_id)
 
 
 @click.command()

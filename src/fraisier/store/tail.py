@@ -18,19 +18,23 @@ ids they have already seen.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fraisier.domain.model import utc_now, utc_timestamp
+
+if TYPE_CHECKING:
+    from fraisier.store import Store
 
 POSTGRES_SETTLE_SECONDS = 10.0
 
 
 class OutboxTail:
-    def __init__(self, store, *, after: int, deployment_id: int | None = None,
+    def __init__(self, store: Store, *, after: int, deployment_id: int | None = None,
                  types: tuple[str, ...] = (), settle_seconds: float | None = None,
-                 batch: int = 500):
+                 batch: int = 500) -> None:
         self.store = store
         self.deployment_id = deployment_id
         self.types = types
@@ -72,18 +76,36 @@ class OutboxTail:
         self.delivered = {i for i in self.delivered if i > self.floor}
         return fresh
 
-    async def follow(self, *, interval: float = 0.2,
-                     stop: Callable[[], bool] | None = None) -> AsyncIterator[dict[str, Any]]:
-        """Yield events for ever (or until `stop()` is true after a quiet poll)."""
+    def drain(self) -> Iterator[dict[str, Any]]:
+        """Every event available now, however many batches that takes."""
         while True:
             events = self.poll()
-            for event in events:
-                yield event
-            if len(events) == self.batch:
-                continue
+            yield from events
+            if len(events) < self.batch:
+                return
+
+    def follow(self, *, interval: float = 0.2, stop: Callable[[], bool] | None = None,
+               sleep: Callable[[float], None] = time.sleep) -> Iterator[dict[str, Any]]:
+        """Yield events for ever, or until `stop()` is true after a quiet poll. Blocking:
+        for threads and the CLI; the event loop uses `follow_async`."""
+        while True:
+            yield from self.drain()
             if stop is not None and stop():
                 # One more read: the event that made `stop` true may have arrived meanwhile.
-                for event in self.poll():
+                yield from self.drain()
+                return
+            sleep(interval)
+
+    async def follow_async(self, *, interval: float = 0.2,
+                           stop: Callable[[], bool] | None = None
+                           ) -> AsyncIterator[dict[str, Any]]:
+        """`follow` for the event loop: every database read runs on a worker thread, so a
+        slow query never stalls other requests."""
+        while True:
+            for event in await asyncio.to_thread(lambda: list(self.drain())):
+                yield event
+            if stop is not None and await asyncio.to_thread(stop):
+                for event in await asyncio.to_thread(lambda: list(self.drain())):
                     yield event
                 return
             await asyncio.sleep(interval)

@@ -3,8 +3,8 @@ committed after that newer event was read, is still delivered."""
 
 from __future__ import annotations
 
-from fraisier.api.tail import OutboxTail
 from fraisier.store import open_store
+from fraisier.store.tail import OutboxTail
 
 
 def test_an_event_committed_out_of_id_order_is_not_skipped(postgres_url):
