@@ -10,7 +10,8 @@ from pathlib import Path
 
 from fraisier.cli.remote import RemoteApi
 from fraisier.domain.model import Trigger
-from fraisier.engine.service import deploy_now, request_deployment
+from fraisier.engine.service import request_deployment
+from fraisier.worker.inline import deploy_now
 from tests.support.services import require_binary
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "api.md"

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from fraisier.domain.model import Trigger
-from fraisier.engine.service import deploy_now, request_deployment
+from fraisier.engine.service import request_deployment
+from fraisier.worker.inline import deploy_now
 
 DEPLOY = """mutation($commit: String, $force: Boolean! = false) {
   deploy(fraiseId: "hello", environment: "production", commitSha: $commit, force: $force) {

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from fraisier.domain.model import Trigger
-from fraisier.engine.service import deploy_now, request_deployment
+from fraisier.engine.service import request_deployment
+from fraisier.worker.inline import deploy_now
 
 HISTORY = """query($fraise: String, $status: DeploymentStatus, $limit: Int! = 50, $after: Int) {
   deploymentHistory(fraiseId: $fraise, status: $status, limit: $limit, after: $after) {

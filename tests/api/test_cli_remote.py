@@ -24,7 +24,8 @@ def _remote(api, token="read"):
 
 def test_reads_match_local_mode(live_api):
     from fraisier.domain.model import Trigger
-    from fraisier.engine.service import deploy_now, request_deployment
+    from fraisier.engine.service import request_deployment
+    from fraisier.worker.inline import deploy_now
 
     record = request_deployment(live_api.store, live_api.config, "hello", "production",
                                 trigger=Trigger.CLI)
@@ -133,7 +134,8 @@ def test_tokens_commands(sqlite_api):
 
 def test_rollback_remotely_is_run_by_a_worker(sqlite_api):
     from fraisier.domain.model import Trigger
-    from fraisier.engine.service import deploy_now, request_deployment
+    from fraisier.engine.service import request_deployment
+    from fraisier.worker.inline import deploy_now
 
     store, config = sqlite_api.store, sqlite_api.config
     first = deploy_now(store, config, request_deployment(

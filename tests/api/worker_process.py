@@ -6,7 +6,8 @@ Usage: python worker_process.py CONFIG_PATH DEPLOYMENT_ID
 import sys
 
 from fraisier.config import load_config
-from fraisier.engine.service import deploy_now, open_state
+from fraisier.engine.service import open_state
+from fraisier.worker.inline import deploy_now
 
 config = load_config(sys.argv[1])
 store = open_state(config)

@@ -2,7 +2,8 @@ import pytest
 
 from fraisier.config import load_config
 from fraisier.domain.model import Trigger
-from fraisier.engine.service import deploy_now, open_state, request_deployment, request_rollback
+from fraisier.engine.service import open_state, request_deployment, request_rollback
+from fraisier.worker.inline import deploy_now
 
 from .sample import make_sample
 
@@ -14,6 +15,10 @@ class Harness:
         self.ws = workspace
         self.config = load_config(workspace.config_path)
         self.store = open_state(self.config)
+
+    def reload_config(self):
+        """After the test edited fraises.yaml."""
+        self.config = load_config(self.ws.config_path)
 
     def deploy(self, commit=None, force=False):
         record = request_deployment(self.store, self.config, "hello", "production",

@@ -48,6 +48,13 @@ elif action == "migrate-up":
     revisions = db.read_text().split() if db.exists() else []
     if wanted and wanted not in revisions:
         db.write_text("\\n".join(revisions + [wanted]) + "\\n")
+    if (here / "SLOW_MIGRATE").exists():  # half applied, and still going
+        (app / "migrate.pid").write_text(str(os.getpid()))
+        with open(app / "m.log", "a") as m:
+            m.write("up-start\\n")
+        time.sleep(60)
+        with open(app / "m.log", "a") as m:
+            m.write("up-done\\n")
     print("migrated to", wanted)
 elif action == "migrate-down":
     if (here / "HELD_DOWN").exists():  # wait until the test lets the migration go on

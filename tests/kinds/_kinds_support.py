@@ -13,7 +13,8 @@ from pathlib import Path
 
 from fraisier.config import load_config
 from fraisier.domain.model import Trigger
-from fraisier.engine.service import deploy_now, open_state, request_deployment
+from fraisier.engine.service import open_state, request_deployment
+from fraisier.worker.inline import deploy_now
 
 PYTHON = sys.executable
 

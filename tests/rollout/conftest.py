@@ -17,7 +17,8 @@ from fraisier.config import load_config
 from fraisier.demo.workspace import free_port
 from fraisier.domain.model import Trigger
 from fraisier.engine.context import Observer
-from fraisier.engine.service import deploy_now, open_state, request_deployment, request_rollback
+from fraisier.engine.service import open_state, request_deployment, request_rollback
+from fraisier.worker.inline import deploy_now
 from tests.support.nginx import NGINX, start_nginx
 from tests.support.services import require_binary
 from tests.support.sshd import SSHD, start_fleet

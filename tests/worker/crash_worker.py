@@ -11,7 +11,7 @@ import signal
 import sys
 
 from fraisier.config import load_config
-from fraisier.engine import api
+from fraisier.engine import steps
 from fraisier.engine.service import open_state
 from fraisier.worker import Worker
 
@@ -23,7 +23,7 @@ FUNCTIONS = {"fetch": "fetch", "release": "materialize", "install": "command_ste
 def main() -> None:
     config_path, step = sys.argv[1], sys.argv[2]
     name = FUNCTIONS[step]
-    original = getattr(api, name)
+    original = getattr(steps, name)
 
     def dying(*args, **kwargs):
         result = original(*args, **kwargs)
@@ -31,7 +31,7 @@ def main() -> None:
             os.kill(os.getpid(), signal.SIGKILL)
         return result
 
-    setattr(api, name, dying)
+    setattr(steps, name, dying)
     config = load_config(config_path)
     Worker(config, open_state(config), concurrency=1).run_forever()
 

@@ -168,6 +168,7 @@ def test_deploy_follows_a_live_worker(tmp_path):
 
 def test_a_stalled_worker_does_not_overwrite_recovery(tmp_path):
     from fraisier.engine.recovery import recover
+    from fraisier.planner import PLANNER
 
     ws, gate = _gated_workspace(tmp_path)
     config = load_config(ws.config_path)
@@ -185,7 +186,7 @@ def test_a_stalled_worker_does_not_overwrite_recovery(tmp_path):
         assert store.queue.take_over(record.id, "recovering-worker", 600)
         wait_for(lambda: not worker.running, what="the stalled run to give up")
         assert store.queue.get(record.id).status == "running"  # still the recoverer's
-        final = recover(store, config, record.id)
+        final = recover(store, config, record.id, planner=PLANNER)
     finally:
         gate.write_text("open")
         worker.stop()

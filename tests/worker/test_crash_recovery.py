@@ -148,3 +148,75 @@ def test_a_long_recovery_keeps_its_lease_and_its_worker_alive(harness):
     assert harness.current == first.release
     logs = [entry["line"] for entry in harness.store.ledger.logs(queued.id)]
     assert sum(line.startswith(f"recovering deployment {queued.id}") for line in logs) == 1
+
+
+def _kill_worker_during_migrate(harness) -> int:
+    """Deploy v1, then run v2 in a `fraisier worker` process that is killed with SIGKILL
+    while `migrate.up` is half-way (one revision written, still running). Returns the
+    queued deployment's id and leaves the migration's process to recovery."""
+    first = harness.deploy()
+    assert first.status == "succeeded", first.error
+    harness.ws.commit("v2 slow migration", {"VERSION": "v2\n", "MIGRATION": "r2\n",
+                                            "SLOW_MIGRATE": "1"})
+    queued = request_deployment(harness.store, harness.config, "hello", "production",
+                                trigger=Trigger.CLI)
+    worker = subprocess.Popen([sys.executable, "-m", "fraisier.cli.main", "-c",
+                               str(harness.ws.config_path), "worker"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              start_new_session=True)
+    try:
+        log = harness.ws.app_path / "m.log"
+        wait_for(lambda: log.exists() and "up-start" in log.read_text(),
+                 what="the migration to start")
+    finally:
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(10)
+    return queued.id
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_a_migration_left_running_by_a_dead_worker_is_stopped_then_taken_down(harness):
+    deployment_id = _kill_worker_during_migrate(harness)
+    migration = int((harness.ws.app_path / "migrate.pid").read_text())
+    assert _alive(migration), "the migration outlives its worker (own process group)"
+
+    record = _recover_with_a_new_worker(harness, deployment_id)
+    # Stopped before anything was decided, so it can never finish after the undo.
+    assert not _alive(migration)
+    assert "up-done" not in (harness.ws.app_path / "m.log").read_text()
+    # Its revision before was noted while it ran: `down` took the database back there.
+    assert record.status == "interrupted", record.error
+    assert harness.db_revisions() == []
+    steps = {s.name: s for s in record.steps}
+    assert steps["migrate"].compensation_status == "compensated"
+    logs = [entry["line"] for entry in harness.store.ledger.logs(deployment_id)]
+    assert any(line.startswith("stopped migrate up (process group") for line in logs)
+    assert harness.store.ledger.commands_running(deployment_id) == []
+    assert harness.serving() == "v1"
+
+
+def test_a_half_applied_migration_with_no_way_back_ends_rollback_failed(harness):
+    # Without `migrate.status` the revision before is unknown: nothing can take it back.
+    config = harness.ws.config_path.read_text()
+    harness.ws.config_path.write_text(
+        "\n".join(line for line in config.splitlines() if "migrate-status" not in line) + "\n")
+    harness.reload_config()
+    deployment_id = _kill_worker_during_migrate(harness)
+    migration = int((harness.ws.app_path / "migrate.pid").read_text())
+
+    record = _recover_with_a_new_worker(harness, deployment_id)
+    assert not _alive(migration)
+    assert record.status == "rollback_failed", record.error
+    assert "migration may be partly applied: check the database" in record.error
+    assert "compensated" not in record.error.split("; ")[-1]
+    steps = {s.name: s for s in record.steps}
+    assert steps["migrate"].compensation_status == "compensation_failed"
+    assert harness.db_revisions() == ["r2"]  # left as it is, and said so
+    assert harness.serving() == "v1"

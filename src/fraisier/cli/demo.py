@@ -22,7 +22,8 @@ def demo(directory: Path | None, quiet: bool) -> None:
     from fraisier.config import load_config
     from fraisier.demo import make_workspace
     from fraisier.domain.model import Trigger
-    from fraisier.engine.service import deploy_now, open_state, request_deployment
+    from fraisier.engine.service import open_state, request_deployment
+    from fraisier.worker.inline import deploy_now
 
     root = directory or Path(tempfile.mkdtemp(prefix="fraisier-demo-"))
     if directory and directory.exists() and any(directory.iterdir()):

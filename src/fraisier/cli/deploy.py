@@ -37,7 +37,7 @@ def _run_interruptibly(store, config, deployment_id: int, progress: LiveProgress
     import signal
     import threading
 
-    from fraisier.engine.service import deploy_now
+    from fraisier.worker.inline import deploy_now
 
     cancel = threading.Event()
 

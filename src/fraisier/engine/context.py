@@ -7,17 +7,28 @@ the runner executes them as a saga.
 from __future__ import annotations
 
 import os
+import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fraisier.domain.model import StepStatus
 from fraisier.engine.git import Mirror
 from fraisier.engine.layout import Layout
-from fraisier.engine.process import CommandNotFound, ProcessResult, run_command
+from fraisier.engine.process import (
+    CommandNotFound,
+    ProcessResult,
+    StartedProcess,
+    run_command,
+)
 from fraisier.engine.saga import StepFailed
+
+if TYPE_CHECKING:
+    from fraisier.config import Target
+    from fraisier.config.commands import CommandSpec
+    from fraisier.store import Store
 
 MAX_LOG_LINES = 10_000  # per deployment; the rest is counted, not stored
 
@@ -34,8 +45,8 @@ class Observer:
 
 @dataclass
 class DeploymentRun:
-    store: Any
-    target: Any  # fraisier.config.Target
+    store: Store
+    target: Target
     deployment_id: int
     data_dir: Path
     step_names: list[str] = field(default_factory=list)
@@ -48,9 +59,14 @@ class DeploymentRun:
     previous_release_id: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
     force: bool = False
+    # True while a dead worker's deployment is being undone (engine/recovery.py).
+    recovering: bool = False
+    # Called when the saga is over (e.g. the SSH connections a rollout opened).
+    closers: list[Callable[[], None]] = field(default_factory=list)
     _log_count: int = 0
     _log_dropped: int = 0
     _log_lock: threading.Lock = field(default_factory=threading.Lock)
+    _tracked: dict[int, list[int]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.layout = Layout(self.target.app_path)
@@ -76,6 +92,17 @@ class DeploymentRun:
             self._log_count += 1
         self.store.ledger.log(self.deployment_id, line, context=self.context)
         self.observer.on_log(line)
+
+    def note_step(self, name: str, **data: Any) -> None:
+        """Write what a step has learnt into its ledger row while it still runs (e.g. the
+        revision before `migrate`), so that recovery can undo it if the worker dies."""
+        if name in self.step_names:
+            self.store.ledger.note(self.deployment_id, self.step_names.index(name), data)
+
+    def close_connections(self) -> None:
+        for close in self.closers:
+            close()
+        self.closers.clear()
 
     def close_log(self) -> None:
         if self._log_dropped:
@@ -104,7 +131,7 @@ class DeploymentRun:
         env.update(extra)
         return env
 
-    def run(self, label: str, command, *, cwd: Path | None = None,
+    def run(self, label: str, command: CommandSpec, *, cwd: Path | None = None,
             env: dict[str, str] | None = None, timeout: float | None = None,
             check: bool = True) -> ProcessResult:
         """Run a configured command (a CommandSpec) with its output going to the log."""
@@ -114,20 +141,24 @@ class DeploymentRun:
         try:
             result = run_command(command.argv, cwd=cwd, env=env or self.env(),
                                  timeout=timeout or self.target.timeout, on_line=self.log,
-                                 cancel=self.cancel)
+                                 cancel=self.cancel, on_start=self._track(label))
         except CommandNotFound as exc:
             raise StepFailed(f"{label}: {exc}") from exc
+        finally:
+            self._untrack()
         if check and not result.ok:
             raise StepFailed(f"{label}: {result.describe()}")
         return result
 
-    def check_cancelled(self) -> None:
-        if self.cancel.is_set():
-            raise StepFailed("deployment cancelled")
+    # -- the commands running now, in the ledger: a dead worker's are stopped by recovery --
+    def _track(self, label: str) -> Callable[[StartedProcess], None]:
+        def started(process: StartedProcess) -> None:
+            ids = self._tracked.setdefault(threading.get_ident(), [])
+            ids.append(self.store.ledger.command_started(
+                self.deployment_id, process.pid, socket.gethostname(), process.start_ticks,
+                label))
+        return started
 
-
-def noop_observer() -> Observer:
-    return Observer()
-
-
-LineCallback = Callable[[str], None]
+    def _untrack(self) -> None:
+        for tracked in self._tracked.pop(threading.get_ident(), []):
+            self.store.ledger.command_ended(tracked)

@@ -52,11 +52,68 @@ class CommandNotFound(Exception):
     pass
 
 
+@dataclass(frozen=True)
+class StartedProcess:
+    """A command's process group, as recorded in the ledger while it runs. `start_ticks`
+    (field 22 of /proc/PID/stat) tells that process apart from a later one given the same
+    pid."""
+
+    pid: int
+    start_ticks: int
+
+
+def start_ticks(pid: int) -> int | None:
+    """When process `pid` started, in clock ticks since boot; None when it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name (field 2) may hold spaces and parentheses: split after the last ')'.
+    return int(stat.rsplit(")", 1)[1].split()[19])
+
+
+def stop_group(process: StartedProcess, *, grace: float = KILL_GRACE_SECONDS,
+               timeout: float = 10.0) -> bool:
+    """Stop the process group a dead worker left running: SIGTERM, then SIGKILL after
+    `grace`, and wait until its leader is gone. False if it could not be stopped in time.
+    A pid now used by another process is left alone."""
+    if start_ticks(process.pid) != process.start_ticks:
+        return True  # already gone (its pid free, or reused by someone else)
+    deadline = time.monotonic() + timeout
+    for sig, until in ((signal.SIGTERM, time.monotonic() + grace), (signal.SIGKILL, deadline)):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return True
+        while time.monotonic() < until:
+            if start_ticks(process.pid) != process.start_ticks or _is_zombie(process.pid):
+                _kill_rest(process.pid)
+                return True
+            time.sleep(0.05)
+    return False
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return False
+
+
+def _kill_rest(pgid: int) -> None:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
 def run_command(argv: Sequence[str], *, cwd: str | Path, env: Mapping[str, str],
                 timeout: float, on_line: Callable[[str], None] | None = None,
                 cancel: threading.Event | None = None,
-                stdin_data: bytes | None = None) -> ProcessResult:
-    """Run argv to completion (or timeout/cancel) and return what happened."""
+                stdin_data: bytes | None = None,
+                on_start: Callable[[StartedProcess], None] | None = None) -> ProcessResult:
+    """Run argv to completion (or timeout/cancel) and return what happened. `on_start`
+    learns the process group as soon as it exists (the ledger records it)."""
     argv = [str(part) for part in argv]
     started = time.monotonic()
     try:
@@ -71,6 +128,12 @@ def run_command(argv: Sequence[str], *, cwd: str | Path, env: Mapping[str, str],
     except PermissionError as exc:
         raise CommandNotFound(f"command not executable: {argv[0]!r}") from exc
 
+    if on_start is not None:
+        try:
+            on_start(StartedProcess(proc.pid, start_ticks(proc.pid) or 0))
+        except BaseException:
+            kill_group(proc)
+            raise
     tail: deque[str] = deque(maxlen=TAIL_LINES)
     reader = threading.Thread(target=_pump, args=(proc, tail, on_line), daemon=True)
     reader.start()
@@ -108,7 +171,7 @@ def run_command(argv: Sequence[str], *, cwd: str | Path, env: Mapping[str, str],
                          cancelled=cancelled)
 
 
-def kill_group(proc: subprocess.Popen) -> None:
+def kill_group(proc: subprocess.Popen[bytes]) -> None:
     """SIGTERM the whole group, then SIGKILL what is left after a grace period."""
     for sig, wait in ((signal.SIGTERM, KILL_GRACE_SECONDS), (signal.SIGKILL, 5.0)):
         try:
@@ -127,7 +190,7 @@ def kill_group(proc: subprocess.Popen) -> None:
             continue
 
 
-def _pump(proc: subprocess.Popen, tail: deque[str], on_line: Callable[[str], None] | None) -> None:
+def _pump(proc: subprocess.Popen[bytes], tail: deque[str], on_line: Callable[[str], None] | None) -> None:
     assert proc.stdout is not None
     try:
         for raw in proc.stdout:

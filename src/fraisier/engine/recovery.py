@@ -1,35 +1,56 @@
-"""Recover a deployment whose worker died: undo what the step ledger says was done.
+"""Recover a deployment whose worker died: stop what it left running, then undo, from the
+ledger, what its steps had done.
 
-The ledger is the only memory of a dead worker, so recovery reads it and runs the inverse of
-every step that may have changed the world, in the order a live rollback would:
+One path for every deployment, on one machine or a fleet: the plan selector rebuilds the
+deployment's plan with the state its steps had reached (from the record and the ledger), and
+every step that began and is not undone yet goes to the saga's own `compensate`, in the
+order a live rollback would use.
 
-- `release` made a directory          → remove it (a half-made release is never reused)
-- `migrate` completed and `down` exists → migrate.down to the recorded revision
-- `activate` ran                       → point `current` back at the previous release
-- `restart` ran                        → restart the previous release (after `current`)
+- The commands the dead worker had started keep running in their own process groups. The
+  ledger lists them (tb_deployment_process); they are stopped first, and waited for, so that
+  nothing changes under the undo.
+- A step that was `running` when the worker died may have done its work: it is undone.
+- A step that `failed` is undone when the saga would undo it (`compensate_on_failure`).
+- A step already compensated (the worker died during its own rollback) is not undone again.
+- A `migrate` that was running is undone when its way back is known (the revision before it
+  was recorded, and there is a way down); otherwise the outcome is `rollback_failed`: "the
+  migration may be partly applied: check the database". Never "compensated".
+- If the rebuilt plan is not the one the ledger holds (hosts, strategy or steps edited
+  since), nothing is undone: a step could now be bound to something else. The outcome lists
+  the steps that had begun, for a person to look at.
 
-A rollout (`hosts` or a `strategy`) has steps of its own; rollout/recovery.py undoes those.
-
-The deployment ends `interrupted` and its environment is free; nothing is queued again: a
-person (or the next push) decides whether to deploy again.
+The deployment ends `interrupted` when everything that began was put back (or nothing could
+be tried), and `rollback_failed` when an undo failed or a migration may be partly applied.
+Its environment is free either way; nothing is queued again.
 """
 
 from __future__ import annotations
 
 import logging
+import socket
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from fraisier.domain.model import DeploymentStatus, ReleaseStatus, StepStatus, Trigger
-from fraisier.engine import api
+from fraisier.domain.model import DeploymentStatus, StepStatus
 from fraisier.engine.context import DeploymentRun
-from fraisier.engine.saga import STARTED, Irreversible
+from fraisier.engine.process import StartedProcess, stop_group
+from fraisier.engine.saga import STARTED, compensate
+
+if TYPE_CHECKING:
+    from fraisier.config import FraisierConfig
+    from fraisier.engine.runner import Planner
+    from fraisier.store import Store
+    from fraisier.store.records import DeploymentRecord
 
 log = logging.getLogger("fraisier.recovery")
 
+PARTLY_APPLIED = "migration may be partly applied: check the database"
 
-def recover(store, config, deployment_id: int, dead_owner: str | None = None) -> object:
+
+def recover(store: Store, config: FraisierConfig, deployment_id: int,
+            dead_owner: str | None = None, *, planner: Planner) -> DeploymentRecord:
     """Compensate an interrupted deployment (its lease already taken over by the caller,
-    from `dead_owner`) and mark it `interrupted`. Returns the final DeploymentRecord."""
+    from `dead_owner`) and finish it. Returns the final DeploymentRecord."""
     from fraisier.config import UnknownTarget
 
     record = store.queue.get(deployment_id)
@@ -39,83 +60,87 @@ def recover(store, config, deployment_id: int, dead_owner: str | None = None) ->
     except UnknownTarget as exc:
         return store.queue.finish(deployment_id, DeploymentStatus.INTERRUPTED,
                                   f"{reason}; not compensated: {exc}")
-    steps = {step.name: step for step in record.steps}
     run = DeploymentRun(store=store, target=target, deployment_id=deployment_id,
                         data_dir=Path(config.data_dir), step_names=[s.name for s in record.steps],
-                        branch=record.branch, options=dict(record.options), force=record.force)
+                        branch=record.branch, options=dict(record.options), force=record.force,
+                        recovering=True)
     run.commit_sha = record.commit_sha
     run.release_id = record.release
     run.previous_release_id = record.previous_release
-    is_rollback = record.trigger == Trigger.ROLLBACK.value
     run.log(f"recovering deployment {deployment_id}: {reason}")
-    if getattr(target, "rollout", None) is not None:
-        from fraisier.rollout.recovery import recover_rollout
-
-        return _interrupted(run, reason, recover_rollout(run, record))
-
-    problems: list[str] = []
-
-    def undo(name: str, action) -> None:
-        step = steps.get(name)
-        if step is None or step.status not in STARTED:
-            return
-        try:
-            action()
-        except Irreversible as exc:
-            store.ledger.mark_compensation(deployment_id, step.position, StepStatus.SKIPPED,
-                                           str(exc), context=run.context)
-            problems.append(f"{name} not undone: {exc}")
-            return
-        except Exception as exc:  # noqa: BLE001 - recorded; the outcome says so
-            store.ledger.mark_compensation(deployment_id, step.position,
-                                           StepStatus.COMPENSATION_FAILED, str(exc),
-                                           context=run.context)
-            problems.append(f"undo {name}: {exc}")
-            return
-        store.ledger.mark_compensation(deployment_id, step.position, StepStatus.COMPENSATED,
-                                       context=run.context)
-
-    def migrate_down() -> None:
-        if steps["migrate"].status != StepStatus.SUCCEEDED.value:
-            return  # a migration killed half-way is left for a person to look at
-        run.options["revision_before"] = steps["migrate"].data.get("revision_before", "")
-        api.migrate_down(run)
-
-    def restore_current() -> None:
-        if is_rollback:
-            from fraisier.engine.rollback import reactivate_live
-
-            reactivate_live(run)
-        elif run.layout.current_release_id() != run.previous_release_id or (
-                not run.previous_release_id):
-            api.deactivate(run)
-
-    undo("migrate", migrate_down)
-    undo("migrate_down", lambda: None)  # a rollback's migrate.down has no inverse to run
-    undo("activate", restore_current)
-    undo("restart", lambda: api.restart_previous(run))
-    if not is_rollback:
-        _remove_half_made_release(run, record, steps)
-    return _interrupted(run, reason, problems)
+    still_running = stop_leftover_commands(run)
+    try:
+        problems, errors = _undo(run, record, planner, still_running)
+    finally:
+        run.close_connections()
+    status = DeploymentStatus.ROLLBACK_FAILED if errors else DeploymentStatus.INTERRUPTED
+    told = still_running + problems + errors
+    error = reason + ("; " + "; ".join(told) if told else "; compensated")
+    run.log(f"deployment {deployment_id} {status.value}: {error}")
+    log.warning("deployment %s %s: %s", deployment_id, status.value, error)
+    return store.queue.finish(deployment_id, status, error)
 
 
-def _interrupted(run: DeploymentRun, reason: str, problems: list[str]):
-    error = reason + ("; " + "; ".join(problems) if problems else "; compensated")
-    run.log(f"deployment {run.deployment_id} interrupted: {error}")
-    log.warning("deployment %s interrupted: %s", run.deployment_id, error)
-    return run.store.queue.finish(run.deployment_id, DeploymentStatus.INTERRUPTED, error)
+def stop_leftover_commands(run: DeploymentRun) -> list[str]:
+    """Stop the process groups the dead worker left running on this machine; returns what
+    could not be stopped (still running here, or on another machine)."""
+    here = socket.gethostname()
+    left: list[str] = []
+    for row in run.store.ledger.commands_running(run.deployment_id):
+        label, pid = row["label"], int(row["pid"])
+        if row["hostname"] != here:
+            left.append(f"{label} (pid {pid}) may still run on {row['hostname']}")
+            continue
+        if stop_group(StartedProcess(pid, int(row["start_ticks"]))):
+            run.log(f"stopped {label} (process group {pid}) left running by the dead worker")
+            run.store.ledger.command_ended(int(row["id"]))
+        else:
+            left.append(f"{label} (pid {pid}) could not be stopped")
+    return left
 
 
-def _remove_half_made_release(run: DeploymentRun, record, steps) -> None:
-    run.layout.remove_partials()
-    release = record.release
-    if not release or release == run.layout.current_release_id():
-        return
-    run.layout.remove(release)
-    if run.store.releases.get(run.target.fraise, run.target.environment, release):
-        run.store.releases.set_status(run.target.fraise, run.target.environment, release,
-                                      ReleaseStatus.FAILED)
-    step = steps.get("release")
-    if step is not None:
-        run.store.ledger.mark_compensation(run.deployment_id, step.position,
-                                           StepStatus.COMPENSATED, context=run.context)
+def _undo(run: DeploymentRun, record: DeploymentRecord, planner: Planner,
+          still_running: list[str]) -> tuple[list[str], list[str]]:
+    """Run the compensations the ledger calls for: (what was not undone, what failed)."""
+    ledger = {step.name: step for step in record.steps}
+    try:
+        steps = planner.recovery_plan(run, record, ledger)
+    except Exception as exc:  # noqa: BLE001 - e.g. the machine holding the slots is down
+        return [f"not compensated: {exc}"], []
+    begun = [done for done in record.steps if done.status in STARTED
+             and done.compensation_status != StepStatus.COMPENSATED.value]
+    if [step.name for step in steps] != [done.name for done in record.steps]:
+        return ["not compensated: the configuration changed since the deployment started "
+                "(its steps differ); steps that had begun: "
+                + ", ".join(done.name for done in begun)], []
+    failures: list[str] = []
+    to_undo: list[int] = []
+    half_migrated = False
+    for done in begun:
+        step = steps[done.position]
+        if step.compensate is None:
+            continue
+        if done.status == StepStatus.FAILED.value and not step.compensate_on_failure:
+            continue
+        if done.name == "migrate" and done.status == StepStatus.RUNNING.value:
+            if still_running or "revision_before" not in run.options:
+                failures.append(f"{PARTLY_APPLIED} (migrate was stopped half-way and "
+                                + ("a command may still run" if still_running else
+                                   "the revision before it was not recorded") + ")")
+                run.store.ledger.mark_compensation(run.deployment_id, done.position,
+                                                   StepStatus.COMPENSATION_FAILED,
+                                                   PARTLY_APPLIED, context=run.context)
+                continue
+            half_migrated = True
+        to_undo.append(done.position)
+    errors, not_undone = compensate(steps, to_undo, run)
+    if half_migrated:
+        # A half-applied migration that cannot be taken back is not merely "not undone".
+        stuck = [item for item in not_undone if item.startswith("migrate:")]
+        not_undone = [item for item in not_undone if item not in stuck]
+        errors += [f"{PARTLY_APPLIED} ({item})" for item in stuck]
+        if stuck:
+            run.store.ledger.mark_compensation(run.deployment_id, run.step_names.index("migrate"),
+                                               StepStatus.COMPENSATION_FAILED, PARTLY_APPLIED,
+                                               context=run.context)
+    return [f"not undone: {item}" for item in not_undone], failures + errors

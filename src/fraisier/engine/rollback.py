@@ -6,14 +6,13 @@ release that was live when it started.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fraisier.domain.model import ReleaseStatus
-from fraisier.engine import api
+from fraisier.engine import steps
 from fraisier.engine.context import DeploymentRun
 from fraisier.engine.saga import SkipStep, Step, StepFailed
-
-ROLLBACK_STEPS = ["select", "migrate_down", "activate", "restart", "health_check"]
 
 
 def select(run: DeploymentRun, to: str | None) -> dict[str, Any]:
@@ -47,16 +46,18 @@ def select(run: DeploymentRun, to: str | None) -> dict[str, Any]:
     return {"release": chosen.release_id, "from": live}
 
 
-def migrate_down(run: DeploymentRun) -> dict[str, Any]:
-    """Only when asked: the database goes back with `migrate.down` of the live release."""
+MigrateBack = Callable[[DeploymentRun], dict[str, Any]]
+
+
+def migrate_down(run: DeploymentRun, migrate_back: MigrateBack | None = None
+                 ) -> dict[str, Any]:
+    """Only when asked: the database goes back with `migrate.down` of the live release, or
+    with `migrate_back` (a tool preset's way back to the chosen release's revision)."""
     if not run.options.get("migrate_down"):
         raise SkipStep("database left as is (pass --migrate-down to run migrate.down)")
+    if migrate_back is not None:
+        return migrate_back(run)
     migrate = run.target.migrate
-    if migrate is not None and migrate.tool is not None and migrate.down is None:
-        # A tool preset goes back to the revision recorded for the chosen release.
-        from fraisier.kinds.migrations import rollback_to_release
-
-        return rollback_to_release(run)
     if migrate is None or migrate.down is None:
         raise StepFailed("--migrate-down was asked but no migrate.down is configured")
     live_dir = run.layout.release_dir(run.previous_release_id) if run.previous_release_id else None
@@ -82,22 +83,24 @@ def reactivate_live(run: DeploymentRun) -> None:
 
 
 def mark_failed_target(run: DeploymentRun) -> None:
-    # The release we went back to did not come up: it is no longer a rollback target.
-    if run.release_id:
+    # The release we went back to did not come up: it is no longer a rollback target. (Not
+    # when a dead worker's rollback is undone: nothing says that release was at fault.)
+    if run.release_id and not run.recovering:
         run.store.releases.set_status(run.target.fraise, run.target.environment, run.release_id,
                                       ReleaseStatus.FAILED)
 
 
-def rollback_plan(run: DeploymentRun, to: str | None) -> list[Step]:
+def rollback_plan(run: DeploymentRun, to: str | None,
+                  migrate_back: MigrateBack | None = None) -> list[Step]:
     def undo_activate() -> None:
         reactivate_live(run)
         mark_failed_target(run)
 
     return [
         Step("select", lambda: select(run, to)),
-        Step("migrate_down", lambda: migrate_down(run)),
+        Step("migrate_down", lambda: migrate_down(run, migrate_back)),
         Step("activate", lambda: activate(run), compensate=undo_activate),
-        Step("restart", lambda: api.restart(run), compensate=lambda: api.restart_previous(run),
+        Step("restart", lambda: steps.restart(run), compensate=lambda: steps.restart_previous(run),
              compensate_last=True, compensate_on_failure=True),
-        Step("health_check", lambda: api.health(run)),
+        Step("health_check", lambda: steps.health(run)),
     ]

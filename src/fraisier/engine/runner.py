@@ -6,47 +6,40 @@ cancelled or recovered by another worker) the running command is stopped.
 
 from __future__ import annotations
 
+import logging
 import threading
-from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
-from fraisier.domain.model import DeploymentStatus, Trigger
+from fraisier.domain.model import DeploymentStatus
 from fraisier.engine.context import DeploymentRun, Observer
 from fraisier.engine.saga import Step, run_saga
 
-# type name -> (step names, plan builder). Fraise types register themselves here.
-PlanBuilder = Callable[[DeploymentRun, str | None], list[Step]]
-PLANS: dict[str, PlanBuilder] = {}
+if TYPE_CHECKING:
+    from fraisier.config import FraisierConfig
+    from fraisier.store import Store
+    from fraisier.store.records import DeploymentRecord, StepRecord
+
+log = logging.getLogger("fraisier.runner")
 
 
-def register_plan(fraise_type: str, builder: PlanBuilder) -> None:
-    PLANS[fraise_type] = builder
+class Planner(Protocol):
+    """Chooses a deployment's steps (fraisier.planner.Planner is the one in use). The
+    engine only runs them."""
+
+    def plan(self, run: DeploymentRun, record: DeploymentRecord) -> list[Step]: ...
+
+    def recovery_plan(self, run: DeploymentRun, record: DeploymentRecord,
+                      ledger: dict[str, StepRecord]) -> list[Step]: ...
 
 
-def _load_plans() -> None:
-    if PLANS:
-        return
-    from fraisier.engine.api import api_plan
+def execute(store: Store, config: FraisierConfig, deployment_id: int, *, planner: Planner,
+            owner: str, lease_seconds: float = 30.0, observer: Observer | None = None,
+            cancel: threading.Event | None = None) -> DeploymentRecord:
+    """Run a deployment this owner has claimed; returns the final DeploymentRecord.
 
-    register_plan("api", api_plan)
-    try:
-        from fraisier import kinds  # noqa: F401 - registers the other fraise types
-    except ImportError:
-        pass
-
-
-def _rollout_builder(target, trigger: str) -> PlanBuilder | None:
-    """Environments with `hosts` or a `strategy` are deployed by fraisier.rollout."""
-    if getattr(target, "rollout", None) is None:
-        return None
-    from fraisier.rollout import plan_for
-
-    return plan_for(target, trigger)
-
-
-def execute(store, config, deployment_id: int, *, owner: str, lease_seconds: float = 30.0,
-            observer: Observer | None = None, cancel: threading.Event | None = None):
-    """Run a deployment this owner has claimed; returns the final DeploymentRecord."""
+    Whatever goes wrong in here ends the deployment `failed` with the error, so its
+    environment is never left blocked by a deployment that nothing runs any more."""
     from fraisier.config import UnknownTarget
 
     record = store.queue.get(deployment_id, with_steps=False)
@@ -54,33 +47,21 @@ def execute(store, config, deployment_id: int, *, owner: str, lease_seconds: flo
         target = config.target(record.fraise, record.environment)
     except UnknownTarget as exc:
         return store.queue.finish(deployment_id, DeploymentStatus.FAILED, str(exc))
-
-    run = DeploymentRun(
-        store=store, target=target, deployment_id=deployment_id,
-        data_dir=Path(config.data_dir), observer=observer or Observer(),
-        cancel=cancel or threading.Event(), branch=record.branch, options=dict(record.options),
-        force=record.force,
-    )
-    run.previous_release_id = run.layout.current_release_id()
-    store.queue.update(deployment_id, previous_release=run.previous_release_id)
-
-    rollout_builder = _rollout_builder(target, record.trigger)
-    if rollout_builder is not None:
-        steps = rollout_builder(run, record.requested_commit)
-        run.step_names = [step.name for step in steps]
-    elif record.trigger == Trigger.ROLLBACK.value:
-        from fraisier.engine.rollback import ROLLBACK_STEPS, rollback_plan
-
-        steps = rollback_plan(run, record.options.get("to"))
-        run.step_names = ROLLBACK_STEPS
-    else:
-        _load_plans()
-        builder = PLANS.get(target.type.value if hasattr(target.type, "value") else target.type)
-        if builder is None:
-            return store.queue.finish(deployment_id, DeploymentStatus.FAILED,
-                                      f"fraise type {target.type!s} cannot be deployed")
-        steps = builder(run, record.requested_commit)
-        run.step_names = [step.name for step in steps]
+    try:
+        run = DeploymentRun(
+            store=store, target=target, deployment_id=deployment_id,
+            data_dir=Path(config.data_dir), observer=observer or Observer(),
+            cancel=cancel or threading.Event(), branch=record.branch,
+            options=dict(record.options), force=record.force,
+        )
+        run.previous_release_id = run.layout.current_release_id()
+        store.queue.update(deployment_id, previous_release=run.previous_release_id)
+        steps = planner.plan(run, record)
+    except Exception as exc:  # noqa: BLE001 - nothing has changed yet: fail and free it
+        log.exception("deployment %s could not start", deployment_id)
+        return store.queue.finish(deployment_id, DeploymentStatus.FAILED,
+                                  f"could not start: {exc}")
+    run.step_names = [step.name for step in steps]
     store.ledger.plan(deployment_id, run.step_names)
 
     heartbeat = _Heartbeat(store, deployment_id, owner, lease_seconds, run)
@@ -89,8 +70,7 @@ def execute(store, config, deployment_id: int, *, owner: str, lease_seconds: flo
         outcome = run_saga(steps, run, cancel=run.cancel)
     finally:
         heartbeat.stop()
-        for close in getattr(run, "closers", ()):
-            close()  # e.g. the SSH connections a rollout opened
+        run.close_connections()
     status, error = outcome.status, outcome.error
     if status == DeploymentStatus.ROLLED_BACK and not run.previous_release_id:
         # Nothing to roll back to: the first deployment simply failed (and left no `current`).
@@ -109,7 +89,7 @@ def execute(store, config, deployment_id: int, *, owner: str, lease_seconds: flo
 
 
 class _Heartbeat(threading.Thread):
-    def __init__(self, store, deployment_id: int, owner: str, lease_seconds: float,
+    def __init__(self, store: Store, deployment_id: int, owner: str, lease_seconds: float,
                  run: DeploymentRun):
         super().__init__(name=f"heartbeat-{deployment_id}", daemon=True)
         self.store, self.deployment_id, self.owner = store, deployment_id, owner

@@ -46,15 +46,3 @@ def request_rollback(store, config, fraise: str, environment: str, *, to: str | 
         fraise, environment, trigger=Trigger.ROLLBACK.value, branch=target.branch,
         options={"to": to, "migrate_down": migrate_down},
     )
-
-
-def deploy_now(store, config, deployment_id: int, *, observer=None,
-               cancel: threading.Event | None = None):
-    """Claim a queued deployment and run it in this process; returns the final record."""
-    from fraisier.engine.runner import execute
-
-    owner = owner_name()
-    lease = float(config.worker.lease_seconds)
-    store.queue.claim(deployment_id, owner, lease)
-    return execute(store, config, deployment_id, owner=owner, lease_seconds=lease,
-                   observer=observer, cancel=cancel)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from fraisier.config.commands import CommandSpec
-from fraisier.engine import api
+from fraisier.engine import steps
 from fraisier.engine.context import DeploymentRun
 from fraisier.engine.saga import Irreversible, SkipStep, Step, StepFailed
 
@@ -166,6 +166,7 @@ def preset_up(run: DeploymentRun) -> dict[str, Any]:
     preset = PRESETS[migrate.tool]()
     before = preset.current(run)
     run.options["revision_before"] = before
+    run.note_step("migrate", revision_before=before)
     run.log(f"database revision before migrate: {before or '(none)'}")
     data: dict[str, Any] = {"tool": preset.name, "revision_before": before}
     try:
@@ -227,7 +228,7 @@ def migrate_step(run: DeploymentRun) -> Step:
         # failed) is taken back to the revision before too.
         return Step("migrate", lambda: _preset_or_skip(run), compensate=lambda: preset_down(run),
                     compensate_on_failure=True)
-    return Step("migrate", lambda: api.migrate_up(run), compensate=lambda: api.migrate_down(run))
+    return Step("migrate", lambda: steps.migrate_up(run), compensate=lambda: steps.migrate_down(run))
 
 
 def _preset_or_skip(run: DeploymentRun) -> dict[str, Any]:

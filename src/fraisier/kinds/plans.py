@@ -12,7 +12,7 @@ backup     fetch → release → install → build → activate → schedule →
 
 from __future__ import annotations
 
-from fraisier.engine import api
+from fraisier.engine import steps
 from fraisier.engine.context import DeploymentRun
 from fraisier.engine.saga import Step
 from fraisier.kinds.backup_step import backup_steps
@@ -24,30 +24,32 @@ from fraisier.kinds.schedule_step import schedule_step
 def _build(run: DeploymentRun, requested_commit: str | None) -> list[Step]:
     target = run.target
     return [
-        Step("fetch", lambda: api.fetch(run, requested_commit)),
-        Step("release", lambda: api.materialize(run), compensate=lambda: api.discard_release(run)),
-        Step("install", lambda: api.command_step(run, "install", target.install)),
-        Step("build", lambda: api.command_step(run, "build", target.build)),
+        Step("fetch", lambda: steps.fetch(run, requested_commit)),
+        Step("release", lambda: steps.materialize(run),
+             compensate=lambda: steps.discard_release(run)),
+        Step("install", lambda: steps.command_step(run, "install", target.install)),
+        Step("build", lambda: steps.command_step(run, "build", target.build)),
     ]
 
 
 def _activate(run: DeploymentRun) -> Step:
-    return Step("activate", lambda: api.activate(run), compensate=lambda: api.deactivate(run))
+    return Step("activate", lambda: steps.activate(run),
+                compensate=lambda: steps.deactivate(run))
 
 
 def _cleanup(run: DeploymentRun) -> Step:
-    return Step("cleanup", lambda: api.cleanup(run))
+    return Step("cleanup", lambda: steps.cleanup(run))
 
 
 def api_plan(run: DeploymentRun, requested_commit: str | None) -> list[Step]:
-    """The engine's api plan, with the migrate preset and the optional pre-migrate backup."""
-    steps = []
-    for step in api.api_plan(run, requested_commit):
-        if step.name == "migrate":
-            steps.extend(backup_steps(run))
-            step = migrate_step(run)
-        steps.append(step)
-    return steps
+    return [
+        *_build(run, requested_commit), *backup_steps(run), migrate_step(run), _activate(run),
+        Step("restart", lambda: steps.restart(run),
+             compensate=lambda: steps.restart_previous(run),
+             compensate_last=True, compensate_on_failure=True),
+        Step("health_check", lambda: steps.health(run)),
+        _cleanup(run),
+    ]
 
 
 def etl_plan(run: DeploymentRun, requested_commit: str | None) -> list[Step]:

@@ -1,20 +1,30 @@
 """Rollouts: many hosts over SSH, regions in waves, blue-green and canary behind nginx.
 
-The engine asks `plan_for(target, trigger)` for any environment with `hosts` or a
-`strategy`; everything else keeps the local `api` plan. Recovery asks
-`recovery_plan_for(target)` for the same plan rebuilt from a dead worker's ledger.
+The plan selector (`fraisier.planner`) asks `plan_for(target, rollback)` for any environment
+with `hosts` or a `strategy`, and `recovery_plan_for(target)` for the same plan rebuilt from
+a dead worker's ledger.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from fraisier.domain.model import Trigger
+from fraisier.engine.context import DeploymentRun
+from fraisier.engine.saga import Step
+
+if TYPE_CHECKING:
+    from fraisier.config import Target
+    from fraisier.store.records import DeploymentRecord, StepRecord
+
+RolloutPlan = Callable[[DeploymentRun, str | None], list[Step]]
+RecoveryPlan = Callable[[DeploymentRun, "DeploymentRecord", dict[str, "StepRecord"]],
+                        list[Step]]
 
 
-def plan_for(target, trigger: str) -> Callable | None:
+def plan_for(target: Target, rollback: bool) -> RolloutPlan:
+    assert target.rollout is not None
     strategy = target.rollout.effective_strategy
-    rollback = trigger == Trigger.ROLLBACK.value
     if strategy == "rolling":
         from fraisier.rollout.strategies import rolling
 
@@ -25,12 +35,13 @@ def plan_for(target, trigger: str) -> Callable | None:
         if rollback:
             return slots.switch_back_plan
         return slots.blue_green_plan if strategy == "blue_green" else slots.canary_plan
-    return None
+    raise ValueError(f"unknown rollout strategy {strategy!r}")
 
 
-def recovery_plan_for(target) -> Callable:
+def recovery_plan_for(target: Target) -> RecoveryPlan:
     """(run, record, ledger) -> the steps of an interrupted deployment of `target`, their
-    state reloaded from the ledger (see rollout/recovery.py)."""
+    state reloaded from the ledger (see engine/recovery.py)."""
+    assert target.rollout is not None
     if target.rollout.effective_strategy == "rolling":
         from fraisier.rollout.strategies import rolling
 

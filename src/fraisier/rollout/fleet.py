@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from fraisier.domain.model import ReleaseStatus, make_release_id
-from fraisier.engine.api import fetch
 from fraisier.engine.context import DeploymentRun
 from fraisier.engine.git import GitError
 from fraisier.engine.health import _http, _tcp
 from fraisier.engine.saga import FinishEarly, SkipStep, StepFailed
+from fraisier.engine.steps import fetch
 from fraisier.rollout.hosts import HostRun
 from fraisier.rollout.ssh import LocalExecutor, SshExecutor, control_dir
 
@@ -37,7 +37,7 @@ class Fleet:
         self._attached: set[str] = set()
         self.archive: bytes | None = None
         self.local_tree: Path | None = None
-        run.closers = [self.close]  # the runner calls these when the saga is over
+        run.closers.append(self.close)  # the runner calls these when the saga is over
 
     # -- executors --------------------------------------------------------------------
     def host(self, name: str) -> HostRun:

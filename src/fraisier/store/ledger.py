@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 from fraisier.domain.model import EventType, StepStatus, utc_timestamp
-from fraisier.store.db import Database
+from fraisier.store.db import Database, Row
 from fraisier.store.events import Events
 from fraisier.store.records import StepRecord
 
@@ -103,6 +103,33 @@ class Ledger:
                 payload={"position": position, "name": row["name"] if row else None,
                          "compensation_status": status.value, "error": error},
             )
+
+    def note(self, deployment_id: int, position: int, data: dict[str, Any]) -> None:
+        """Merge `data` into a running step's data (what its undo will need)."""
+        with self.db.transaction():
+            row = self.db.fetchone(
+                "SELECT data FROM tb_deployment_step WHERE deployment_id = ? AND position = ?",
+                (deployment_id, position))
+            merged = {**json.loads(row["data"] or "{}"), **data} if row else data
+            self.db.execute(
+                "UPDATE tb_deployment_step SET data = ? WHERE deployment_id = ? AND position = ?",
+                (json.dumps(merged), deployment_id, position))
+
+    # -- commands running now (tb_deployment_process) ---------------------------------
+    def command_started(self, deployment_id: int, pid: int, hostname: str, start_ticks: int,
+                        label: str) -> int:
+        return self.db.insert(
+            "INSERT INTO tb_deployment_process (deployment_id, pid, start_ticks, hostname,"
+            " label, started_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (deployment_id, pid, start_ticks, hostname, label, utc_timestamp()))
+
+    def command_ended(self, process_id: int) -> None:
+        self.db.execute("DELETE FROM tb_deployment_process WHERE id = ?", (process_id,))
+
+    def commands_running(self, deployment_id: int) -> list[Row]:
+        return self.db.fetchall(
+            "SELECT * FROM tb_deployment_process WHERE deployment_id = ? ORDER BY id",
+            (deployment_id,))
 
     # -- log -------------------------------------------------------------------------
     def log(self, deployment_id: int, line: str, stream: str = "stdout",

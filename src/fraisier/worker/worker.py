@@ -130,6 +130,7 @@ class Worker:
 
     def _slot(self, slot: int) -> None:
         from fraisier.engine.runner import execute
+        from fraisier.planner import PLANNER
 
         owner = f"{self.name}/{slot}"
         while not self.stopping.is_set():
@@ -147,7 +148,7 @@ class Worker:
                 self._running[record.id] = cancel
             try:
                 log.info("slot %s runs deployment %s", owner, record.id)
-                execute(self.store, self.config, record.id, owner=owner,
+                execute(self.store, self.config, record.id, planner=PLANNER, owner=owner,
                         lease_seconds=self.lease_seconds, cancel=cancel)
             except Exception:  # noqa: BLE001 - one bad deployment must not kill the slot
                 log.exception("deployment %s crashed its runner", record.id)
@@ -204,9 +205,10 @@ class Worker:
 
     def _recover(self, deployment_id: int, dead_owner: str | None) -> None:
         from fraisier.engine.recovery import recover
+        from fraisier.planner import PLANNER
 
         try:
-            recover(self.store, self.config, deployment_id, dead_owner)
+            recover(self.store, self.config, deployment_id, dead_owner, planner=PLANNER)
         except Exception:  # noqa: BLE001 - leave it marked; never take the worker down
             log.exception("recovery of deployment %s failed", deployment_id)
             try:

@@ -1,6 +1,8 @@
-"""The steps of an `api` deployment and what undoes each of them.
+"""The steps of a deployment on one machine, and what undoes each of them:
 
 fetch → release → install → build → migrate → activate → restart → health_check → cleanup
+
+kinds/plans.py assembles them into the plan of each fraise type.
 """
 
 from __future__ import annotations
@@ -11,10 +13,7 @@ from fraisier.domain.model import ReleaseStatus, make_release_id
 from fraisier.engine.context import DeploymentRun
 from fraisier.engine.git import GitError
 from fraisier.engine.health import HealthCheckFailed, check_health
-from fraisier.engine.saga import FinishEarly, Irreversible, SkipStep, Step, StepFailed
-
-API_STEPS = ["fetch", "release", "install", "build", "migrate", "activate", "restart",
-             "health_check", "cleanup"]
+from fraisier.engine.saga import FinishEarly, Irreversible, SkipStep, StepFailed
 
 
 def fetch(run: DeploymentRun, requested_commit: str | None) -> dict[str, Any]:
@@ -66,9 +65,13 @@ def materialize(run: DeploymentRun) -> dict[str, Any]:
 
 
 def discard_release(run: DeploymentRun) -> None:
-    """A failed release is removed from disk and never becomes a rollback target."""
-    if run.release_id:
-        run.layout.remove(run.release_id)
+    """A failed release is removed from disk (a half-made one too) and never becomes a
+    rollback target. The live release is never removed, whatever happened before."""
+    run.layout.remove_partials()
+    if not run.release_id or run.release_id == run.layout.current_release_id():
+        return
+    run.layout.remove(run.release_id)
+    if run.store.releases.get(run.target.fraise, run.target.environment, run.release_id):
         run.store.releases.set_status(run.target.fraise, run.target.environment,
                                       run.release_id, ReleaseStatus.FAILED)
 
@@ -90,6 +93,7 @@ def migrate_up(run: DeploymentRun) -> dict[str, Any]:
         status = run.run("migrate status", migrate.status, timeout=migrate.timeout)
         lines = [line for line in status.output_tail.splitlines() if line.strip()]
         data["revision_before"] = lines[-1].strip() if lines else ""
+        run.note_step("migrate", revision_before=data["revision_before"])
     run.run("migrate up", migrate.up, timeout=migrate.timeout)
     run.options["revision_before"] = data.get("revision_before", "")
     return data
@@ -187,19 +191,3 @@ def cleanup(run: DeploymentRun) -> dict[str, Any]:
 def _commit_of(run: DeploymentRun, release_id: str) -> str:
     record = run.store.releases.get(run.target.fraise, run.target.environment, release_id)
     return record.commit_sha if record else ""
-
-
-def api_plan(run: DeploymentRun, requested_commit: str | None) -> list[Step]:
-    target = run.target
-    return [
-        Step("fetch", lambda: fetch(run, requested_commit)),
-        Step("release", lambda: materialize(run), compensate=lambda: discard_release(run)),
-        Step("install", lambda: command_step(run, "install", target.install)),
-        Step("build", lambda: command_step(run, "build", target.build)),
-        Step("migrate", lambda: migrate_up(run), compensate=lambda: migrate_down(run)),
-        Step("activate", lambda: activate(run), compensate=lambda: deactivate(run)),
-        Step("restart", lambda: restart(run), compensate=lambda: restart_previous(run),
-             compensate_last=True, compensate_on_failure=True),
-        Step("health_check", lambda: health(run)),
-        Step("cleanup", lambda: cleanup(run)),
-    ]

@@ -1,0 +1,84 @@
+"""The one place where a deployment's plan is chosen.
+
+The engine runs sagas and knows nothing of fraise types or rollouts; whoever asks it to run
+or recover a deployment hands it this selector. The choice, in order:
+
+1. a rollout strategy (`hosts` or a `strategy` on the environment): rollout/ builds the plan,
+   for a deployment or for a rollback (switch back);
+2. a rollback (trigger `rollback`) on one machine: engine/rollback.py, with the migration
+   preset's way back when `migrate.tool` is set;
+3. the fraise type: api, etl, scheduled or backup, from kinds/plans.py.
+
+The set of types is closed: a type with no plan is a programming error, caught by a test
+over `FraiseType`, not a run-time lookup that can miss.
+
+`recovery_plan` builds the same plan for a deployment whose worker died, with the state its
+steps had reached put back from the record and the ledger, so that engine/recovery.py can
+hand the steps that began to the saga's own compensation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from fraisier.domain.model import Trigger
+from fraisier.engine.context import DeploymentRun
+from fraisier.engine.saga import Step
+from fraisier.kinds import plans as kind_plans
+
+if TYPE_CHECKING:
+    from fraisier.store.records import DeploymentRecord, StepRecord
+
+TypePlan = Callable[[DeploymentRun, str | None], list[Step]]
+
+TYPE_PLANS: dict[str, TypePlan] = {
+    "api": kind_plans.api_plan,
+    "etl": kind_plans.etl_plan,
+    "scheduled": kind_plans.scheduled_plan,
+    "backup": kind_plans.backup_plan,
+}
+
+
+class Planner:
+    """Chooses the steps of a deployment; `engine.runner.execute` and
+    `engine.recovery.recover` take it as their `planner`."""
+
+    def plan(self, run: DeploymentRun, record: DeploymentRecord) -> list[Step]:
+        rollback = record.trigger == Trigger.ROLLBACK.value
+        if run.target.rollout is not None:
+            from fraisier import rollout
+
+            return rollout.plan_for(run.target, rollback)(run, record.requested_commit)
+        if rollback:
+            return _rollback_plan(run)
+        return TYPE_PLANS[run.target.type.value](run, record.requested_commit)
+
+    def recovery_plan(self, run: DeploymentRun, record: DeploymentRecord,
+                      ledger: dict[str, StepRecord]) -> list[Step]:
+        rollback = record.trigger == Trigger.ROLLBACK.value
+        if run.target.rollout is not None:
+            from fraisier import rollout
+
+            return rollout.recovery_plan_for(run.target)(run, record, ledger)
+        # The commit and releases come from the record (engine/recovery.py); the revision
+        # before `migrate` is in the ledger, noted before `up` began.
+        migrate = ledger.get("migrate")
+        if migrate is not None and "revision_before" in migrate.data:
+            run.options["revision_before"] = migrate.data["revision_before"]
+        if rollback:
+            return _rollback_plan(run)
+        return TYPE_PLANS[run.target.type.value](run, record.requested_commit)
+
+
+def _rollback_plan(run: DeploymentRun) -> list[Step]:
+    from fraisier.engine.rollback import rollback_plan
+    from fraisier.kinds.migrations import rollback_to_release
+
+    migrate = run.target.migrate
+    preset = migrate is not None and migrate.tool is not None and migrate.down is None
+    return rollback_plan(run, run.options.get("to"),
+                         migrate_back=rollback_to_release if preset else None)
+
+
+PLANNER = Planner()
