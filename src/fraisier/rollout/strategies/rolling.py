@@ -75,6 +75,7 @@ class Rolling:
             status = self._migrate_command(where, "migrate status", migrate.status, {})
             lines = [line for line in status.output_tail.splitlines() if line.strip()]
             data["revision_before"] = lines[-1].strip() if lines else ""
+            self.run.note_step("migrate", revision_before=data["revision_before"])
         self._migrate_command(where, "migrate up", migrate.up, {})
         self.run.options["revision_before"] = data.get("revision_before", "")
         return data
