@@ -100,10 +100,10 @@ def test_rollback_with_nothing_to_go_back_to(workspace: Workspace) -> None:
     result = run_fraisier(workspace.config_path, "rollback", "hello", "production")
     assert result.exit_code == 1
     combined = result.stdout + result.stderr
-    assert "no previous good release to roll back to for hello/production" in combined
+    assert "hello/production has no previous good release to roll back to" in combined
     assert "Traceback" not in combined
-    record = invoke(workspace.config_path, "history", "--json").json()[0]
-    assert (record["trigger"], record["status"]) == ("rollback", "failed")
+    # Refused before anything was queued (the API refuses the same request the same way).
+    assert invoke(workspace.config_path, "history", "--json").json() == []
     assert not (workspace.app_path / "current").exists()
 
 
@@ -113,6 +113,9 @@ def test_rollback_to_an_unknown_release(workspace: Workspace) -> None:
     result = invoke(workspace.config_path, "rollback", "hello", "production", "--to",
                     "20000101T000000000000Z-0000000", "--json")
     assert result.exit_code == 1
-    assert "no good release matches '20000101T000000000000Z-0000000'" in result.json()["error"]
+    assert ("no good release of hello/production matches '20000101T000000000000Z-0000000'"
+            in result.stderr)
+    assert [r["trigger"] for r in invoke(workspace.config_path, "history", "--json").json()] \
+        == ["cli"]
     assert current_release(workspace.app_path) == live
     assert serving(workspace.port) == "v1"

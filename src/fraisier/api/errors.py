@@ -33,6 +33,17 @@ def bad_input(message: str) -> ApiError:
     return ApiError(message, Code.BAD_USER_INPUT)
 
 
+def refused(exc: Exception) -> ApiError:
+    """A refusal of the rules in engine/service.py, as the API says it."""
+    from fraisier.engine.service import Conflict, NotFound
+
+    if isinstance(exc, NotFound):
+        return not_found(str(exc))
+    if isinstance(exc, Conflict):
+        return conflict(str(exc))
+    return bad_input(str(exc))
+
+
 def should_mask(error: GraphQLError) -> bool:
     """Keep our own errors and GraphQL's validation errors; hide everything unexpected, so
     no driver message, path or secret reaches a client."""

@@ -16,7 +16,7 @@ from strawberry.extensions import (
 )
 from strawberry.types import Info
 
-from fraisier.api.errors import bad_input, conflict, not_found, should_mask
+from fraisier.api.errors import bad_input, not_found, refused, should_mask
 from fraisier.api.tokens import Scope, TokenError
 from fraisier.api.types import (
     ApiToken,
@@ -163,56 +163,43 @@ class Mutation:
                          "steps (the returned deployment is still RUNNING with "
                          "cancelRequested: true; follow it to see it end).")
     def cancel_deployment(self, info: Info, id: int) -> Deployment:
+        from fraisier.engine.service import RequestRefused, cancel_deployment
+
         _require(info, Scope.DEPLOY)
-        queue = api(info).store.queue
-        record = _deployment_record(info, id)
-        if record.status == DeploymentStatus.QUEUED and queue.cancel_queued(id):
-            return Deployment.of(_deployment_record(info, id))
-        if record.status in (DeploymentStatus.QUEUED, DeploymentStatus.RUNNING) and (
-                queue.request_cancel(id)):
-            return Deployment.of(_deployment_record(info, id))
-        status = _deployment_record(info, id).status
-        raise conflict(f"deployment {id} is already {status}")
+        try:
+            return Deployment.of(cancel_deployment(api(info).store, id).record)
+        except RequestRefused as exc:
+            raise refused(exc) from None
 
     @strawberry.mutation(description="Queue a new deployment of the same commit as a finished "
                          "one that did not succeed.")
     def retry_deployment(self, info: Info, id: int) -> Deployment:
-        from fraisier.engine.service import request_deployment
+        from fraisier.engine.service import RequestRefused, retry_deployment
 
         _require(info, Scope.DEPLOY)
         ctx = api(info)
         record = _deployment_record(info, id)
-        if DeploymentStatus(record.status) not in FINAL_STATUSES:
-            raise conflict(f"deployment {id} is {record.status}; wait until it ends")
-        if record.status == DeploymentStatus.SUCCEEDED:
-            raise conflict(f"deployment {id} succeeded; deploy again instead of retrying")
-        if record.trigger == Trigger.ROLLBACK:
-            raise bad_input("retry a rollback with the rollback mutation")
         ctx.check_target(record.fraise, record.environment)
-        new = request_deployment(ctx.store, ctx.config, record.fraise, record.environment,
-                                 trigger=Trigger.RETRY,
-                                 commit=record.commit_sha or record.requested_commit,
-                                 force=record.force, branch=record.branch or None,
-                                 retry_of=record.id)
-        return Deployment.of(new)
+        try:
+            return Deployment.of(retry_deployment(ctx.store, ctx.config, id))
+        except RequestRefused as exc:
+            raise refused(exc) from None
 
-    @strawberry.mutation(description="Queue a rollback to `toRelease` (default: the release "
-                         "before the live one); `migrateDown` also runs the live release's "
-                         "migrate.down.")
+    @strawberry.mutation(description="Queue a rollback to `toRelease` (a release id or a "
+                         "commit prefix of 4+ characters; default: the release before the live "
+                         "one); `migrateDown` also takes the database back.")
     def rollback(self, info: Info, fraise_id: str, environment: str,
                  to_release: str | None = None, migrate_down: bool = False) -> Deployment:
-        from fraisier.engine.service import request_rollback
+        from fraisier.engine.service import RequestRefused, request_rollback
 
         _require(info, Scope.DEPLOY)
         ctx = api(info)
         ctx.check_target(fraise_id, environment)
-        good = ctx.store.releases.good(fraise_id, environment)
-        if to_release is not None and to_release not in {r.release_id for r in good}:
-            raise not_found(f"no good release {to_release!r} of {fraise_id}/{environment}")
-        if to_release is None and len(good) < 2:
-            raise conflict(f"{fraise_id}/{environment} has no previous good release")
-        record = request_rollback(ctx.store, ctx.config, fraise_id, environment, to=to_release,
-                                  migrate_down=migrate_down)
+        try:
+            record = request_rollback(ctx.store, ctx.config, fraise_id, environment,
+                                      to=to_release, migrate_down=migrate_down)
+        except RequestRefused as exc:
+            raise refused(exc) from None
         return Deployment.of(record)
 
     @strawberry.mutation(description="Create an API token. Needs the admin scope.")

@@ -9,13 +9,9 @@ import click
 from fraisier.cli import render
 
 
-def _get(store, deployment_id: int):
-    from fraisier.store import NotFound
-
-    try:
-        return store.queue.get(deployment_id)
-    except NotFound as exc:
-        raise click.ClickException(str(exc)) from exc
+def refused(exc: Exception) -> click.ClickException:
+    """A refusal of the rules in engine/service.py, as the CLI says it."""
+    return click.ClickException(str(exc))
 
 
 @click.command()
@@ -28,11 +24,14 @@ def _get(store, deployment_id: int):
 def cancel(app, deployment_id: int, wait: bool, timeout: float, as_json: bool) -> None:
     """Cancel a deployment: a queued one never starts; a running one has its command's process
     group killed by its worker, then its completed steps are undone."""
+    from fraisier.engine.service import RequestRefused, cancel_deployment
+
     store = app.store
-    record = _get(store, deployment_id)
-    if record.status == "queued" and store.queue.cancel_queued(deployment_id):
-        pass
-    elif record.status in ("queued", "running") and store.queue.request_cancel(deployment_id):
+    try:
+        cancelled = cancel_deployment(store, deployment_id)
+    except RequestRefused as exc:
+        raise refused(exc) from None
+    if cancelled.stopping:
         if not as_json:
             click.echo(f"deployment {deployment_id}: cancel requested; its worker stops it")
         deadline = time.monotonic() + timeout
@@ -40,8 +39,6 @@ def cancel(app, deployment_id: int, wait: bool, timeout: float, as_json: bool) -
             if store.queue.get(deployment_id, with_steps=False).status != "running":
                 break
             time.sleep(0.2)
-    else:
-        raise click.ClickException(f"deployment {deployment_id} is already {record.status}")
     final = store.queue.get(deployment_id)
     if as_json:
         render.echo_json(final.to_json())
@@ -57,20 +54,16 @@ def cancel(app, deployment_id: int, wait: bool, timeout: float, as_json: bool) -
 def retry(app, deployment_id: int, as_json: bool, quiet: bool) -> None:
     """Deploy again the commit of a finished deployment (a new deployment, trigger `retry`)."""
     from fraisier.cli.deploy import LiveProgress, _finish, run_or_follow
-    from fraisier.domain.model import ACTIVE_STATUSES, Trigger
-    from fraisier.engine.service import request_deployment
+    from fraisier.engine.service import RequestRefused, get_deployment, retry_deployment
 
     store = app.store
-    old = _get(store, deployment_id)
-    if old.status in ACTIVE_STATUSES:
-        raise click.ClickException(f"deployment {deployment_id} is still {old.status}")
-    if old.trigger == Trigger.ROLLBACK.value:
-        raise click.ClickException("a rollback is not retried; run `fraisier rollback` again")
-    app.target(old.fraise, old.environment)
-    since = store.events.last_id()
-    record = request_deployment(store, app.config, old.fraise, old.environment,
-                                trigger=Trigger.RETRY, commit=old.commit_sha or old.requested_commit,
-                                force=old.force, branch=old.branch or None, retry_of=old.id)
+    try:
+        old = get_deployment(store, deployment_id)
+        app.target(old.fraise, old.environment)
+        since = store.events.last_id()
+        record = retry_deployment(store, app.config, deployment_id)
+    except RequestRefused as exc:
+        raise refused(exc) from None
     progress = LiveProgress(stderr=as_json, show_output=not quiet)
     progress.out.print(f"deployment {record.id}: retry of {old.id}, {old.fraise}/"
                        f"{old.environment} at {render.short(record.requested_commit)}")

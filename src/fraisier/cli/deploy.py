@@ -137,13 +137,17 @@ def follow(store, deployment_id: int, progress, *, since: int = 0, poll: float =
 def rollback(app, fraise: str, environment: str, to: str | None, migrate_down: bool,
              as_json: bool) -> None:
     """Re-activate a previous good release of FRAISE in ENVIRONMENT, restart, health-check."""
-    from fraisier.engine.service import request_rollback
+    from fraisier.cli.control import refused
+    from fraisier.engine.service import RequestRefused, request_rollback
     from fraisier.store import Conflict
 
     app.target(fraise, environment)
     store = app.store
-    record = request_rollback(store, app.config, fraise, environment, to=to,
-                              migrate_down=migrate_down)
+    try:
+        record = request_rollback(store, app.config, fraise, environment, to=to,
+                                  migrate_down=migrate_down)
+    except RequestRefused as exc:
+        raise refused(exc) from None
     progress = LiveProgress(stderr=as_json)
     progress.out.print(f"rollback {record.id}: {fraise}/{environment}"
                        + (f" to {to}" if to else ""))

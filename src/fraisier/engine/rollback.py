@@ -13,6 +13,13 @@ from fraisier.domain.model import ReleaseStatus
 from fraisier.engine import steps
 from fraisier.engine.context import DeploymentRun
 from fraisier.engine.saga import SkipStep, Step, StepFailed
+from fraisier.store.records import ReleaseRecord
+
+
+def matching_releases(releases: list[ReleaseRecord], to: str) -> list[ReleaseRecord]:
+    """The releases `to` names: a release id, or a commit prefix of 4+ characters."""
+    return [r for r in releases
+            if r.release_id == to or (len(to) >= 4 and r.commit_sha.startswith(to))]
 
 
 def select(run: DeploymentRun, to: str | None) -> dict[str, Any]:
@@ -24,8 +31,7 @@ def select(run: DeploymentRun, to: str | None) -> dict[str, Any]:
     candidates = [r for r in run.store.releases.good(target.fraise, target.environment)
                   if run.layout.release_dir(r.release_id).is_dir()]
     if to:
-        matches = [r for r in candidates
-                   if r.release_id == to or (len(to) >= 4 and r.commit_sha.startswith(to))]
+        matches = matching_releases(candidates, to)
         if not matches:
             raise StepFailed(f"no good release matches {to!r} for {target.fraise}/"
                              f"{target.environment} (see `fraisier releases`)")
