@@ -84,13 +84,6 @@ class Mirror:
                 continue
         raise GitError(f"{ref!r} is not a branch, tag or commit of {self.repository}")
 
-    def has_commit(self, sha: str) -> bool:
-        try:
-            git("cat-file", "-e", f"{sha}^{{commit}}", cwd=self.path)
-            return True
-        except GitError:
-            return False
-
     def commit_info(self, sha: str) -> dict[str, str]:
         out = git("log", "-1", "--format=%H%x00%an <%ae>%x00%aI%x00%s", sha, cwd=self.path)
         full, author, when, subject = (out.rstrip("\n").split("\x00") + ["", "", "", ""])[:4]

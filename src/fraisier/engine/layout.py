@@ -58,12 +58,6 @@ class Layout:
             if path.exists():
                 shutil.rmtree(path, ignore_errors=True)
 
-    def release_ids_on_disk(self) -> list[str]:
-        if not self.releases_dir.is_dir():
-            return []
-        return sorted(p.name for p in self.releases_dir.iterdir()
-                      if p.is_dir() and not p.name.startswith("."))
-
     def remove_partials(self) -> None:
         if self.releases_dir.is_dir():
             for path in self.releases_dir.glob(".*.partial"):

@@ -125,15 +125,6 @@ def lower_headers(headers: Headers | Iterable[tuple[str, str]]) -> dict[str, str
     return result
 
 
-def first_header(headers: dict[str, str], *names: str) -> str | None:
-    """The first of `names` present (and non-empty) in already-lowered headers."""
-    for name in names:
-        value = headers.get(name)
-        if value:
-            return value
-    return None
-
-
 def media_type(headers: dict[str, str]) -> str:
     return headers.get("content-type", "").split(";", 1)[0].strip().lower()
 
@@ -215,13 +206,6 @@ def lst(value: Any) -> list[Any]:
 def text(value: Any) -> str:
     """The value if it is a string, else "": optional string fields."""
     return value if isinstance(value, str) else ""
-
-
-def require_text(payload: Mapping[str, Any], key: str, what: str | None = None) -> str:
-    value = payload.get(key)
-    if not isinstance(value, str) or not value:
-        raise MalformedPayload(f"missing {what or key}")
-    return value
 
 
 def valid_sha(value: Any, what: str) -> str:
