@@ -55,6 +55,20 @@ def test_remote_errors_are_clear(sqlite_api):
     assert missing.returncode == 1 and "NOT_FOUND" in missing.stderr
 
 
+def test_local_only_commands_say_so_with_server(sqlite_api, tmp_path):
+    # Run from an empty directory: no fraises.yaml there to be read by mistake.
+    for command in (["releases", "hello", "production"], ["list"], ["runs", "hello"],
+                    ["jobs"], ["status", "hello", "production", "--hosts"]):
+        done = subprocess.run(
+            [sys.executable, "-c", "from fraisier.cli.main import main; main()",
+             *_remote(sqlite_api), *command], capture_output=True, text=True, timeout=60,
+            cwd=tmp_path, env=dict(os.environ, COLUMNS="200"))
+        assert done.returncode == 1, command
+        name = " ".join(c for c in command if c.startswith("--") or c == command[0])
+        assert f"`fraisier {name}` is not available with --server" in done.stderr, done.stderr
+        assert "Traceback" not in done.stderr and "fraises.yaml" not in done.stderr
+
+
 def _wait_for_queued(store, timeout=30) -> int:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

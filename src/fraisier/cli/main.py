@@ -42,6 +42,21 @@ REMOTE_COMMANDS = {
                  "cancel", "retry")
 }
 
+# With --server, these are refused plainly: they read local files or state the API does not
+# serve (a release's `current` link on disk, the local job schedule).
+LOCAL_ONLY = {"list", "releases", "runs", "jobs"}
+
+
+def _not_with_server(name: str) -> click.Command:
+    from fraisier.cli.remote_commands import not_remote
+
+    def refuse() -> None:
+        raise click.ClickException(not_remote(name))
+
+    return click.Command(name, callback=refuse, help="Not available with --server.",
+                         context_settings={"ignore_unknown_options": True,
+                                           "allow_extra_args": True})
+
 
 class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -50,6 +65,8 @@ class LazyGroup(click.Group):
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         # Root options are parsed before the subcommand is resolved.
         remote = bool(ctx.params.get("server"))
+        if remote and name in LOCAL_ONLY:
+            return _not_with_server(name)
         spec = REMOTE_COMMANDS.get(name) if remote else None
         spec = spec or COMMANDS.get(name)
         if spec is None:

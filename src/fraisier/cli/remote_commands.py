@@ -15,6 +15,11 @@ LOG_EVENTS = """subscription($id: Int!, $after: Int! = 0) { deploymentLogs(id: $
   eventId kind line stepPosition stepName stepStatus status errorMessage } }"""
 
 
+def not_remote(command: str) -> str:
+    return (f"`fraisier {command}` is not available with --server: run it on the server, "
+            "or without --server / FRAISIER_SERVER")
+
+
 def _lower(value: str | None) -> str | None:
     return value.lower() if value else value
 
@@ -52,9 +57,13 @@ def _deployment(api, deployment_id: int):
 @click.argument("fraise", required=False)
 @click.argument("environment", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--hosts", "per_host", is_flag=True, help="Not available with --server.")
 @click.pass_obj
-def status(app, fraise: str | None, environment: str | None, as_json: bool) -> None:
+def status(app, fraise: str | None, environment: str | None, as_json: bool,
+           per_host: bool) -> None:
     """Show what is live in each environment and how its last deployment went."""
+    if per_host:
+        raise click.ClickException(not_remote("status --hosts"))
     data = app.remote.execute("""{ fraises { id environments { name branch currentRelease
         currentCommitSha lastDeployment { id status completedAt } } } }""")
     known = {f["id"] for f in data["fraises"]}
