@@ -11,6 +11,7 @@ from typing import Any
 
 from fraisier.domain.model import utc_timestamp
 from fraisier.store.db import Database, Row
+from fraisier.store.filters import matching
 
 compact_json = json.JSONEncoder(separators=(",", ":")).encode  # built once, used per event
 
@@ -39,11 +40,9 @@ class Events:
 
     def after(self, last_id: int, *, limit: int = 500, deployment_id: int | None = None,
               types: tuple[str, ...] = ()) -> list[Row]:
-        sql = "SELECT * FROM tb_event WHERE id > ?"
-        params: list[Any] = [last_id]
-        if deployment_id is not None:
-            sql += " AND deployment_id = ?"
-            params.append(deployment_id)
+        where, params = matching(deployment_id=deployment_id)
+        sql = f"SELECT * FROM tb_event WHERE id > ?{where}"
+        params.insert(0, last_id)
         if types:
             sql += f" AND type IN ({','.join('?' * len(types))})"
             params.extend(types)

@@ -20,6 +20,7 @@ from fraisier.domain.model import (
 )
 from fraisier.store.db import Conflict, Database, StoreError
 from fraisier.store.events import Events
+from fraisier.store.filters import matching
 from fraisier.store.ledger import Ledger
 from fraisier.store.records import DeploymentRecord
 
@@ -238,14 +239,10 @@ class Queue:
 
     def running(self, fraise: str | None = None, environment: str | None = None
                 ) -> list[DeploymentRecord]:
-        sql, params = "SELECT * FROM tb_deployment WHERE status = ?", [RUNNING]
-        if fraise:
-            sql += " AND fraise = ?"
-            params.append(fraise)
-        if environment:
-            sql += " AND environment = ?"
-            params.append(environment)
-        return [DeploymentRecord.from_row(r) for r in self.db.fetchall(sql + " ORDER BY id", params)]
+        where, params = matching(fraise=fraise, environment=environment)
+        rows = self.db.fetchall(f"SELECT * FROM tb_deployment WHERE status = ?{where} ORDER BY id",
+                                [RUNNING, *params])
+        return [DeploymentRecord.from_row(r) for r in rows]
 
     def _status_event(self, deployment_id: int, fraise: str, environment: str, status: str,
                       **extra: Any) -> None:

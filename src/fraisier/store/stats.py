@@ -14,6 +14,7 @@ from typing import Any
 
 from fraisier.domain.model import utc_now, utc_timestamp
 from fraisier.store.db import Database
+from fraisier.store.filters import matching
 
 COUNTED = ("succeeded", "failed", "rolled_back", "rollback_failed", "interrupted")
 
@@ -32,13 +33,7 @@ def bucket_width(lower: int) -> int:
 
 def deployment_stats(db: Database, *, fraise: str | None = None,
                      environment: str | None = None, days: int | None = 30) -> dict[str, Any]:
-    target, params = "", []
-    if fraise:
-        target += " AND fraise = ?"
-        params.append(fraise)
-    if environment:
-        target += " AND environment = ?"
-        params.append(environment)
+    target, params = matching(fraise=fraise, environment=environment)
 
     counts = {status: 0 for status in COUNTED}
     timed, duration_sum = 0, 0.0

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fraisier.store.db import Database, Row
+from fraisier.store.filters import matching
 from fraisier.store.ledger import Ledger
 from fraisier.store.records import DeploymentRecord
 
@@ -20,13 +21,8 @@ class Views:
                 status: str | None = None, limit: int = 50, offset: int = 0,
                 before_id: int | None = None, with_steps: bool = True) -> list[DeploymentRecord]:
         """Deployments newest first."""
-        sql = "SELECT * FROM tb_deployment WHERE 1 = 1"
-        params: list[Any] = []
-        for column, value in (("fraise", fraise), ("environment", environment),
-                              ("status", status)):
-            if value:
-                sql += f" AND {column} = ?"
-                params.append(value)
+        where, params = matching(fraise=fraise, environment=environment, status=status)
+        sql = f"SELECT * FROM tb_deployment WHERE 1 = 1{where}"
         if before_id is not None:
             sql += " AND id < ?"
             params.append(before_id)
@@ -41,15 +37,10 @@ class Views:
 
     def status(self, fraise: str | None = None, environment: str | None = None) -> list[Row]:
         """The last deployment and the active release of every environment deployed so far."""
-        sql = "SELECT * FROM v_fraise_status WHERE 1 = 1"
-        params: list[Any] = []
-        if fraise:
-            sql += " AND fraise = ?"
-            params.append(fraise)
-        if environment:
-            sql += " AND environment = ?"
-            params.append(environment)
-        return self.db.fetchall(sql + " ORDER BY fraise, environment", params)
+        where, params = matching(fraise=fraise, environment=environment)
+        return self.db.fetchall(
+            f"SELECT * FROM v_fraise_status WHERE 1 = 1{where} ORDER BY fraise, environment",
+            params)
 
     def stats(self, *, fraise: str | None = None, environment: str | None = None,
               days: int | None = 30) -> dict[str, Any]:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from fraisier.domain.model import utc_timestamp
 from fraisier.store.db import Database, Row
 from fraisier.store.events import Events
+from fraisier.store.filters import matching
 from fraisier.store.intake import PAYLOAD_CAP_BYTES, WebhookIntake, WebhookRecord
 
 __all__ = ["PAYLOAD_CAP_BYTES", "WebhookEvents"]
@@ -41,14 +41,8 @@ class WebhookEvents:
         sql = ("SELECT id, received_at, provider, event_type, delivery_id, repository, ref,"
                " branch, tag, commit_sha, sender, outcome, reason, deployment_ids"
                " FROM tb_webhook_event WHERE 1 = 1")
-        params: list[Any] = []
-        if provider:
-            sql += " AND provider = ?"
-            params.append(provider)
-        if outcome:
-            sql += " AND outcome = ?"
-            params.append(outcome)
-        sql += " ORDER BY id DESC LIMIT ?"
+        where, params = matching(provider=provider, outcome=outcome)
+        sql += where + " ORDER BY id DESC LIMIT ?"
         params.append(limit)
         rows = self.db.fetchall(sql, params)
         for row in rows:
