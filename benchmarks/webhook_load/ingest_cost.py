@@ -29,13 +29,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import run as load  # noqa: E402 - the same fixture, secret and configuration as run.py
+import run as load
 
-from fraisier.config import load_config  # noqa: E402
-from fraisier.ingest import WebhookRequest  # noqa: E402
-from fraisier.ingest.group_commit import commit_batch  # noqa: E402
-from fraisier.ingest.handler import Ingest  # noqa: E402
-from fraisier.store import intake, open_store  # noqa: E402
+from fraisier.config import load_config
+from fraisier.ingest import WebhookRequest
+from fraisier.ingest.group_commit import commit_batch
+from fraisier.ingest.handler import Ingest
+from fraisier.store import intake, open_store
 
 # Secondary indexes that no statement of the write reads (they serve the API and CLI).
 READ_ONLY_INDEXES = ("ix_deployment_status", "ix_deployment_queued_at",

@@ -24,7 +24,7 @@ def test_published_sdl_is_current():
 
 def test_fraiseql_schema_generates_and_its_views_exist(tmp_path, postgres_url):
     try:
-        import fraiseql  # noqa: F401
+        import fraiseql
     except ImportError:
         fraiseql = None
     require(fraiseql is not None, "the fraiseql package (fraisier[fraiseql]) is not installed")

@@ -57,7 +57,7 @@ def execute(store: Store, config: FraisierConfig, deployment_id: int, *, planner
         run.previous_release_id = run.layout.current_release_id()
         store.queue.update(deployment_id, previous_release=run.previous_release_id)
         steps = planner.plan(run, record)
-    except Exception as exc:  # noqa: BLE001 - nothing has changed yet: fail and free it
+    except Exception as exc:  # nothing has changed yet: fail and free it
         log.exception("deployment %s could not start", deployment_id)
         return store.queue.finish(deployment_id, DeploymentStatus.FAILED,
                                   f"could not start: {exc}")

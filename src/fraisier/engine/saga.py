@@ -32,16 +32,16 @@ class StepFailed(Exception):
     """A step did not do its job; the message is what the user reads."""
 
 
-class SkipStep(Exception):  # noqa: N818 - a signal, not an error
+class SkipStep(Exception):  # a signal, not an error
     """This step has nothing to do (e.g. no `build` configured); it needs no compensation."""
 
 
-class Irreversible(Exception):  # noqa: N818 - a signal, not an error
+class Irreversible(Exception):  # a signal, not an error
     """A compensation that cannot be done (e.g. a migration with no `down`): the rollback goes
     on, and the outcome says plainly what was not undone."""
 
 
-class FinishEarly(Exception):  # noqa: N818 - a signal, not an error
+class FinishEarly(Exception):  # a signal, not an error
     """Nothing more to do (e.g. the commit is already live): skip the remaining steps."""
 
     def __init__(self, reason: str):

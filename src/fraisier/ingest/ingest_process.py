@@ -226,7 +226,7 @@ def serve_ingest(source, sink) -> None:
                 try:
                     receipts.append(item if isinstance(item, Receipt) else ingest.prepare(item))
                     places.append(place)
-                except Exception:  # noqa: BLE001 - a bug must not take the batch down
+                except Exception:  # a bug must not take the batch down
                     log.exception("webhook could not be handled")
                     answers[place] = IngestResult.rejected(500, "internal error")
             outcomes = commit_batch(store.db, ingest.write, receipts) if receipts else []

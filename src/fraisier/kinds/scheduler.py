@@ -126,7 +126,7 @@ class Scheduler:
         while not stop_event.is_set():
             try:
                 self.run_pending(self.clock(), wait=False)
-            except Exception:  # noqa: BLE001 - one bad poll must not stop the scheduler
+            except Exception:  # one bad poll must not stop the scheduler
                 logger.exception("scheduler poll failed")
             stop_event.wait(poll_seconds)
         self.close()

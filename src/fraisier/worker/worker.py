@@ -150,7 +150,7 @@ class Worker:
                 log.info("slot %s runs deployment %s", owner, record.id)
                 execute(self.store, self.config, record.id, planner=PLANNER, owner=owner,
                         lease_seconds=self.lease_seconds, cancel=cancel)
-            except Exception:  # noqa: BLE001 - one bad deployment must not kill the slot
+            except Exception:  # one bad deployment must not kill the slot
                 log.exception("deployment %s crashed its runner", record.id)
             finally:
                 with self._running_lock:
@@ -209,7 +209,7 @@ class Worker:
 
         try:
             recover(self.store, self.config, deployment_id, dead_owner, planner=PLANNER)
-        except Exception:  # noqa: BLE001 - leave it marked; never take the worker down
+        except Exception:  # leave it marked; never take the worker down
             log.exception("recovery of deployment %s failed", deployment_id)
             try:
                 self.store.queue.finish(deployment_id, "interrupted",
