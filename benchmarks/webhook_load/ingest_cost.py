@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import run as load
+import run as load  # the same fixture, secret and configuration as run.py
 
 from fraisier.config import load_config
 from fraisier.ingest import WebhookRequest

@@ -3,26 +3,17 @@ running one is cancelled through the API (its command stopped, its steps undone)
 
 from __future__ import annotations
 
-import time
-
 from fraisier.cli.remote import RemoteApi
 from fraisier.config import load_config
 from fraisier.demo.workspace import free_port
 from fraisier.engine.service import open_state
 from tests.api.conftest import start_server, stop, wait_until_up
 from tests.engine.sample import make_sample
+from tests.support.waiting import wait_for
 
 LOGS = """subscription($id: Int!) { deploymentLogs(id: $id) { kind stepName stepStatus
     status } }"""
 
-
-def _wait_for(predicate, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError("condition not reached")
 
 
 def test_deploy_and_cancel_through_the_api_with_the_servers_worker(tmp_path):
@@ -46,7 +37,7 @@ def test_deploy_and_cancel_through_the_api_with_the_servers_worker(tmp_path):
         workspace.commit("slow", {"SLOW_BUILD": "1"})
         second = api.execute(deploy)["deploy"]["id"]
         pid_file = workspace.app_path / "build.pid"
-        _wait_for(pid_file.exists)  # the build command is running
+        wait_for(pid_file.exists)  # the build command is running
         asked = api.execute("mutation($id: Int!) { cancelDeployment(id: $id) { status"
                             " cancelRequested } }", {"id": second})["cancelDeployment"]
         assert asked == {"status": "RUNNING", "cancelRequested": True}

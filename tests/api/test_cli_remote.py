@@ -7,9 +7,9 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 from tests.api.test_api_subscriptions import _run_worker
+from tests.support.waiting import wait_for
 
 
 def fraisier(*args, env=None, timeout=120):
@@ -69,14 +69,9 @@ def test_local_only_commands_say_so_with_server(sqlite_api, tmp_path):
         assert "Traceback" not in done.stderr and "fraises.yaml" not in done.stderr
 
 
-def _wait_for_queued(store, timeout=30) -> int:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = store.db.scalar("SELECT MAX(id) FROM tb_deployment WHERE status = 'queued'")
-        if found:
-            return int(found)
-        time.sleep(0.05)
-    raise AssertionError("nothing was queued")
+def _wait_for_queued(store) -> int:
+    return int(wait_for(lambda: store.db.scalar(
+        "SELECT MAX(id) FROM tb_deployment WHERE status = 'queued'"), what="a queued deployment"))
 
 
 def test_deploy_follow_and_logs_follow_through_the_subscription(sqlite_api):

@@ -4,25 +4,17 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from fraisier.store import open_store
+from tests.support.waiting import wait_for
 
 
 def _fraisier() -> str:
     return str(Path(sys.executable).parent / "fraisier")
 
-
-def _wait_for(predicate, what: str, seconds: float = 60):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    pytest.fail(f"timed out waiting for {what}")
 
 
 def test_kill_during_build_keeps_previous_release_live(harness):
@@ -34,7 +26,7 @@ def test_kill_during_build_keeps_previous_release_live(harness):
                            start_new_session=True)
     build_pid_file = harness.ws.app_path / "build.pid"
     try:
-        _wait_for(build_pid_file.exists, "the build step to start")
+        wait_for(build_pid_file.exists, what="the build step to start")
         os.killpg(cli.pid, signal.SIGKILL)
         cli.wait(timeout=10)
     finally:
@@ -66,7 +58,7 @@ def test_ctrl_c_cancels_and_undoes(harness):
                            stderr=subprocess.DEVNULL, start_new_session=True)
     build_pid_file = harness.ws.app_path / "build.pid"
     try:
-        _wait_for(build_pid_file.exists, "the build step to start")
+        wait_for(build_pid_file.exists, what="the build step to start")
         build_pid = int(build_pid_file.read_text())
         cli.send_signal(signal.SIGINT)
         out, _ = cli.communicate(timeout=60)

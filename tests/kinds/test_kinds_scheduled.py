@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import subprocess
 import threading
-import time
 from datetime import UTC, datetime, timedelta
 
 from _kinds_support import step
@@ -15,6 +14,7 @@ from click.testing import CliRunner
 from fraisier.cli.main import cli
 from fraisier.kinds.scheduler import Scheduler
 from tests.support.services import require_binary
+from tests.support.waiting import wait_for
 
 CONFIG = """
 state:
@@ -216,7 +216,7 @@ def test_never_two_runs_of_one_job_at_once(project):
     try:
         futures = scheduler.run_pending(START + timedelta(minutes=50), wait=False)
         assert len(futures) == 1
-        _wait_until(lambda: store.runs.list("reports", name="hourly"))
+        wait_for(lambda: store.runs.list("reports", name="hourly"))
         again = scheduler.run_pending(START + timedelta(hours=1, minutes=50), wait=False)
         assert again == []  # this scheduler knows the job is still running
         # Anyone else (another scheduler, a person) is refused by the database itself.
@@ -229,13 +229,6 @@ def test_never_two_runs_of_one_job_at_once(project):
     finally:
         scheduler.close()
 
-
-def _wait_until(condition, attempts: int = 200) -> None:
-    for _ in range(attempts):
-        if condition():
-            return
-        time.sleep(0.025)
-    raise AssertionError("condition never became true")
 
 
 def test_a_job_that_times_out_is_recorded_and_killed(project):

@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from fraisier.cli.main import cli
@@ -20,7 +21,9 @@ from fraisier.worker import Worker
 from tests.rollout.test_rolling import _environment as rolling_environment
 from tests.rollout.test_rolling import _version_on
 from tests.rollout.test_slots import _environment as slots_environment
-from tests.worker._wait import wait_for
+from tests.support.waiting import wait_for
+
+pytestmark = pytest.mark.slow
 
 CRASH_WORKER = Path(__file__).with_name("crash_worker.py")
 FAST_LEASES = {"lease_seconds": 1, "poll_interval": 0.1, "shutdown_grace_seconds": 5}

@@ -8,12 +8,15 @@ import stat
 import urllib.request
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from fraisier.cli.main import cli
 from fraisier.domain.model import StepStatus
 from fraisier.engine.context import Observer
 from tests.rollout.conftest import RESTART, host_entries, ssh_section
+
+pytestmark = pytest.mark.slow
 
 
 def _get(url: str) -> str:

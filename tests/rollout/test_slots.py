@@ -18,6 +18,8 @@ from fraisier.engine.context import Observer
 from fraisier.engine.service import open_state, request_rollback
 from tests.rollout.conftest import PYTHON, RESTART, ssh_section
 
+pytestmark = pytest.mark.slow
+
 MAX_CLIENT_REQUESTS = 20_000  # the load loop is bounded in count as well as by its stop flag
 
 

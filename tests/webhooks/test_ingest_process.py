@@ -3,10 +3,14 @@ commit, the same answers as in-process ingest, one bad item fails alone, a dead 
 what it had not answered and is replaced."""
 
 import asyncio
+import fcntl
 import json
 import os
 import signal
 import sqlite3
+import struct
+import termios
+import time
 
 import pytest
 from fastapi.testclient import TestClient
@@ -98,6 +102,19 @@ def test_a_request_the_database_refuses_fails_alone(config):
     assert _count(config, "SELECT COUNT(*) FROM tb_webhook_event") == 2
 
 
+async def _until_read_by_the_child(child, timeout: float = 30) -> None:
+    """Until the request sent to the child has left the pipe (the child took it, and will
+    wait for the write lock the test holds)."""
+    pipe = child.stdin.transport.get_extra_info("pipe")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        unread = struct.unpack("i", fcntl.ioctl(pipe.fileno(), termios.FIONREAD, b"\0" * 4))[0]
+        if unread == 0 and child.stdin.transport.get_write_buffer_size() == 0:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the child never read the request")
+
+
 def test_a_killed_child_fails_what_it_had_not_answered_and_is_replaced(config):
     path = config.state.url.removeprefix("sqlite:///")
 
@@ -107,8 +124,8 @@ def test_a_killed_child_fails_what_it_had_not_answered_and_is_replaced(config):
         child = process._child
         blocker = sqlite3.connect(path, isolation_level=None)
         blocker.execute("BEGIN IMMEDIATE")  # the child will wait for the write lock
-        stuck = process.submit(_push(2))
-        await asyncio.sleep(0.5)
+        stuck = asyncio.ensure_future(process.submit(_push(2)))
+        await _until_read_by_the_child(child)
         assert not stuck.done()
         os.kill(child.pid, signal.SIGKILL)
         with pytest.raises(StoreUnavailable):

@@ -16,8 +16,7 @@ from fraisier.ingest.handler import Ingest
 from fraisier.ingest.sample_push import build_push
 from fraisier.providers import Secrets
 from fraisier.worker import Worker
-
-from ._wait import wait_for
+from tests.support.waiting import wait_for
 
 # A build that waits for a gate file: the first deployment is held while the burst arrives.
 GATED = """\

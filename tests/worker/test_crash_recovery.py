@@ -11,8 +11,9 @@ import pytest
 from fraisier.domain.model import Trigger
 from fraisier.engine.service import request_deployment
 from fraisier.worker import Worker
+from tests.support.waiting import children_of, wait_for
 
-from ._wait import wait_for
+pytestmark = pytest.mark.slow
 
 CRASH_WORKER = Path(__file__).with_name("crash_worker.py")
 STEPS = ["fetch", "release", "install", "build", "migrate", "activate", "restart",
@@ -73,7 +74,7 @@ def test_kill_9_from_outside_during_a_slow_build(harness):
         wait_for(lambda: any(s.name == "build" and s.status == "running"
                              for s in harness.store.queue.get(queued.id).steps),
                  what="the build step")
-        wait_for(lambda: children.extend(_children(worker.pid)) or children,
+        wait_for(lambda: children.extend(children_of(worker.pid)) or children,
                  what="the build process")
         worker.send_signal(signal.SIGKILL)
         worker.wait(10)
@@ -94,18 +95,6 @@ def test_kill_9_from_outside_during_a_slow_build(harness):
     assert harness.deploy().status == "succeeded"
     assert harness.serving() == "v3"
 
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry.name))
-    return found
 
 
 def test_a_long_recovery_keeps_its_lease_and_its_worker_alive(harness):

@@ -2,15 +2,13 @@
 
 import subprocess
 import sys
-import time
 from collections import defaultdict
 
 from fraisier.config import load_config
 from fraisier.demo import make_workspace
 from fraisier.domain.model import utc_timestamp
 from fraisier.engine.service import open_state
-
-from ._wait import wait_for
+from tests.support.waiting import wait_for
 
 ENVIRONMENTS = 50
 PER_ENVIRONMENT = 4
@@ -91,7 +89,13 @@ def test_a_worker_in_another_process_is_woken_by_notify(tmp_path, postgres_url):
         wait_for(lambda: store.db.scalar("SELECT COUNT(*) FROM pg_stat_activity"
                                          " WHERE query LIKE 'LISTEN fraisier_queue%'"),
                  what="the LISTEN session")
-        time.sleep(0.5)  # let its slots go back to waiting (ordering, not a threshold)
+        # ...and each of its four slots has made its first claim, found nothing and gone
+        # back to waiting: each slot and the housekeeping thread hold a connection of their
+        # own, idle after the COMMIT of their first transaction.
+        wait_for(lambda: store.db.scalar(
+            "SELECT COUNT(*) FROM pg_stat_activity WHERE state = 'idle' AND query = 'COMMIT'"
+            " AND pid <> pg_backend_pid() AND datname = current_database()") >= 5,
+            what="four waiting slots")
         from fraisier.domain.model import Trigger
         from fraisier.engine.service import request_deployment
 

@@ -5,8 +5,7 @@ from datetime import timedelta
 from fraisier.domain.model import utc_now, utc_timestamp
 from fraisier.worker import Worker
 from fraisier.worker import worker as worker_module
-
-from ._wait import wait_for
+from tests.support.waiting import wait_for
 
 
 def _requests_received(store, days_ago: float, count: int) -> list[int]:

@@ -9,9 +9,9 @@ import pytest
 from fraisier.config import load_config
 from fraisier.domain.model import Trigger
 from fraisier.engine.service import open_state, request_deployment
+from tests.support.waiting import wait_for
 from tests.webhooks._server import Server
 
-from ._wait import wait_for
 from .test_burst_and_control import _gated_workspace
 
 
