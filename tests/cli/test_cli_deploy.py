@@ -281,3 +281,15 @@ def test_an_unknown_target_as_a_real_process(workspace: Workspace) -> None:
     assert "Traceback" not in result.stderr
     # Nothing was queued for it.
     assert invoke(workspace.config_path, "history", "--json").json() == []
+
+
+def test_no_follow_queues_for_a_worker_and_returns(workspace: Workspace) -> None:
+    queued = invoke(workspace.config_path, "deploy", "hello", "production", "--no-follow",
+                    "--json")
+    assert queued.exit_code == 0, queued.stderr
+    record = queued.json()
+    assert record["status"] == "queued"
+    # Nothing ran here: no release, and the deployment waits for a worker.
+    assert not (workspace.app_path / "current").exists()
+    listed = invoke(workspace.config_path, "history", "--json").json()
+    assert [(r["id"], r["status"]) for r in listed] == [(record["id"], "queued")]

@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import re
 from pathlib import Path
 
@@ -76,14 +75,6 @@ ROOT_CTX = click.Context(cli, info_name="fraisier")
 LOCAL = {" ".join(path): command for path, command in _walk(cli, ROOT_CTX)}
 
 
-def _remote(name: str) -> click.Command:
-    module_name, attribute = REMOTE_COMMANDS[name].split(":")
-    return getattr(importlib.import_module(f"fraisier.cli.{module_name}"), attribute)
-
-
-REMOTE = {name: _remote(name) for name in REMOTE_COMMANDS}
-
-
 def _long_options(command: click.Command) -> set[str]:
     return {opt for param in command.params if isinstance(param, click.Option) and not param.hidden
             for opt in (*param.opts, *param.secondary_opts)
@@ -139,11 +130,8 @@ def test_remote_usage_line_matches_too(name):
 
 
 def _options_of(path) -> set[str]:
-    """The long options of `fraisier PATH`, local and (if it has one) remote."""
-    options = _long_options(LOCAL[path])
-    if path in REMOTE:
-        options |= _long_options(REMOTE[path])
-    return options
+    """The long options of `fraisier PATH` (one command, local or with --server)."""
+    return _long_options(LOCAL[path])
 
 
 @pytest.mark.parametrize("path", sorted(LOCAL))
@@ -156,7 +144,7 @@ def test_every_option_is_documented(path):
 
 @pytest.mark.parametrize("path", sorted(LOCAL))
 def test_documented_options_exist(path):
-    """An option written in an option table row exists (locally or remotely)."""
+    """An option written in an option table row exists."""
     body = _section(path)
     options = _options_of(path)
     rows = [line for line in body.splitlines() if line.startswith("| `-")]

@@ -77,6 +77,13 @@ class AppContext:
                     f"state database {self.config.state.url}: {exc}") from exc
         return self._store
 
+    @property
+    def backend(self):
+        """Where reads and requests go: the server's API with --server, else here."""
+        from fraisier.cli.backends import LocalBackend, RemoteBackend
+
+        return RemoteBackend(self.remote) if self.remote is not None else LocalBackend(self)
+
     def target(self, fraise: str, environment: str):
         from fraisier.config import UnknownTarget
 

@@ -7,11 +7,7 @@ import time
 import click
 
 from fraisier.cli import render
-
-
-def refused(exc: Exception) -> click.ClickException:
-    """A refusal of the rules in engine/service.py, as the CLI says it."""
-    return click.ClickException(str(exc))
+from fraisier.cli.deploy import FOLLOW
 
 
 @click.command()
@@ -24,22 +20,17 @@ def refused(exc: Exception) -> click.ClickException:
 def cancel(app, deployment_id: int, wait: bool, timeout: float, as_json: bool) -> None:
     """Cancel a deployment: a queued one never starts; a running one has its command's process
     group killed by its worker, then its completed steps are undone."""
-    from fraisier.engine.service import RequestRefused, cancel_deployment
-
-    store = app.store
-    try:
-        cancelled = cancel_deployment(store, deployment_id)
-    except RequestRefused as exc:
-        raise refused(exc) from None
-    if cancelled.stopping:
+    backend = app.backend
+    _, stopping = backend.cancel(deployment_id)
+    if stopping:
         if not as_json:
             click.echo(f"deployment {deployment_id}: cancel requested; its worker stops it")
         deadline = time.monotonic() + timeout
         while wait and time.monotonic() < deadline:
-            if store.queue.get(deployment_id, with_steps=False).status != "running":
+            if backend.deployment(deployment_id).status != "running":
                 break
             time.sleep(0.2)
-    final = store.queue.get(deployment_id)
+    final = backend.deployment(deployment_id)
     if as_json:
         render.echo_json(final.to_json())
     else:
@@ -48,23 +39,17 @@ def cancel(app, deployment_id: int, wait: bool, timeout: float, as_json: bool) -
 
 @click.command()
 @click.argument("deployment_id", type=int)
+@FOLLOW
 @click.option("--json", "as_json", is_flag=True, help="Print the final deployment record as JSON.")
 @click.option("--quiet", is_flag=True, help="Show steps but not the commands' output.")
 @click.pass_obj
-def retry(app, deployment_id: int, as_json: bool, quiet: bool) -> None:
-    """Deploy again the commit of a finished deployment (a new deployment, trigger `retry`)."""
-    from fraisier.cli.deploy import LiveProgress, _finish, run_or_follow
-    from fraisier.engine.service import RequestRefused, get_deployment, retry_deployment
+def retry(app, deployment_id: int, follow: bool, as_json: bool, quiet: bool) -> None:
+    """Deploy again the commit of a deployment that ended without succeeding (a new
+    deployment, trigger `retry`)."""
+    from fraisier.cli.deploy import LiveProgress, _see_through
 
-    store = app.store
-    try:
-        old = get_deployment(store, deployment_id)
-        app.target(old.fraise, old.environment)
-        since = store.events.last_id()
-        record = retry_deployment(store, app.config, deployment_id)
-    except RequestRefused as exc:
-        raise refused(exc) from None
+    record = app.backend.retry(deployment_id)
     progress = LiveProgress(stderr=as_json, show_output=not quiet)
-    progress.out.print(f"deployment {record.id}: retry of {old.id}, {old.fraise}/"
-                       f"{old.environment} at {render.short(record.requested_commit)}")
-    _finish(run_or_follow(app, record, progress, since=since), as_json)
+    progress.out.print(f"deployment {record.id}: retry of {deployment_id}, {record.fraise}/"
+                       f"{record.environment} at {render.short(record.commit_sha)}")
+    _see_through(app, record, as_json, follow, progress)

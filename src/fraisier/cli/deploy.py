@@ -63,31 +63,47 @@ def _finish(record, as_json: bool, ok: tuple[str, ...] = ("succeeded",)) -> None
     raise SystemExit(0 if record.status in ok else 1)
 
 
+FOLLOW = click.option(
+    "--follow/--no-follow", default=True, show_default=True,
+    help="Follow it until it ends (running it here when no worker is alive), or return as "
+         "soon as it is queued.")
+
+
+def _see_through(app, record, as_json: bool, follow: bool, progress: LiveProgress,
+                 ok: tuple[str, ...] = ("succeeded",)) -> None:
+    """After queuing: follow it to its end and exit 0 when it ends in `ok`, or (with
+    --no-follow) say it is queued and exit 0."""
+    if not follow:
+        if as_json:
+            render.echo_json(record.to_json())
+        else:
+            progress.out.print(f"deployment {record.id}: queued"
+                               + ("" if app.remote else "; a worker runs it"))
+        raise SystemExit(0)
+    final = app.backend.see_through(record, progress)
+    # A blue-green hold that took a rollback ends `rolled_back`: traffic is back, as asked.
+    _finish(final, as_json, ok=("succeeded", "rolled_back") if final.id != record.id else ok)
+
+
 @click.command()
 @click.argument("fraise")
 @click.argument("environment")
 @click.option("--commit", help="Deploy this commit (sha, tag or branch) instead of the branch head.")
 @click.option("--force", is_flag=True, help="Deploy even if this commit is already live.")
+@FOLLOW
 @click.option("--json", "as_json", is_flag=True, help="Print the final deployment record as JSON.")
 @click.option("--quiet", is_flag=True, help="Show steps but not the commands' output.")
 @click.pass_obj
-def deploy(app, fraise: str, environment: str, commit: str | None, force: bool, as_json: bool,
-           quiet: bool) -> None:
+def deploy(app, fraise: str, environment: str, commit: str | None, force: bool, follow: bool,
+           as_json: bool, quiet: bool) -> None:
     """Deploy FRAISE to ENVIRONMENT now, with live step progress.
 
     Exits 0 when the deployment succeeded, 1 otherwise."""
-    from fraisier.domain.model import Trigger
-    from fraisier.engine.service import request_deployment
-
-    app.target(fraise, environment)
-    store = app.store
-    since = store.events.last_id()
-    record = request_deployment(store, app.config, fraise, environment, trigger=Trigger.CLI,
-                                commit=commit, force=force)
+    record = app.backend.deploy(fraise, environment, commit, force)
     progress = LiveProgress(stderr=as_json, show_output=not quiet)
     progress.out.print(f"deployment {record.id}: {fraise}/{environment}"
                        + (f" at {commit}" if commit else f" from branch {record.branch}"))
-    _finish(run_or_follow(app, record, progress, since=since), as_json)
+    _see_through(app, record, as_json, follow, progress)
 
 
 def run_or_follow(app, record, progress, *, since: int = 0):
@@ -130,34 +146,32 @@ def follow(store, deployment_id: int, progress, *, since: int = 0, poll: float =
 @click.command()
 @click.argument("fraise")
 @click.argument("environment")
-@click.option("--to", "to", help="Release id or commit to go back to (default: the previous one).")
-@click.option("--migrate-down", is_flag=True, help="Also run migrate.down of the live release.")
+@click.option("--to", "to", help="Release id or commit prefix (4+ characters) to go back to "
+              "(default: the newest good release older than the live one).")
+@click.option("--migrate-down", is_flag=True, help="Also take the database back.")
+@FOLLOW
 @click.option("--json", "as_json", is_flag=True, help="Print the final deployment record as JSON.")
+@click.option("--quiet", is_flag=True, help="Show steps but not the commands' output.")
 @click.pass_obj
 def rollback(app, fraise: str, environment: str, to: str | None, migrate_down: bool,
-             as_json: bool) -> None:
+             follow: bool, as_json: bool, quiet: bool) -> None:
     """Re-activate a previous good release of FRAISE in ENVIRONMENT, restart, health-check."""
-    from fraisier.cli.control import refused
-    from fraisier.engine.service import RequestRefused, request_rollback
-    from fraisier.store import Conflict
-
-    app.target(fraise, environment)
-    store = app.store
-    try:
-        record = request_rollback(store, app.config, fraise, environment, to=to,
-                                  migrate_down=migrate_down)
-    except RequestRefused as exc:
-        raise refused(exc) from None
-    progress = LiveProgress(stderr=as_json)
+    record = app.backend.rollback(fraise, environment, to, migrate_down)
+    progress = LiveProgress(stderr=as_json, show_output=not quiet)
     progress.out.print(f"rollback {record.id}: {fraise}/{environment}"
                        + (f" to {to}" if to else ""))
+    _see_through(app, record, as_json, follow, progress)
+
+
+def roll_back_here(app, record, progress):
+    """Run a queued rollback in this process; when another deployment holds the environment,
+    wait behind it (or let a blue-green hold take it)."""
+    from fraisier.store import Conflict
+
     try:
-        final = _run_interruptibly(store, app.config, record.id, progress)
+        return _run_interruptibly(app.store, app.config, record.id, progress)
     except Conflict:
-        final = _rollback_when_free(store, app.config, record, progress)
-    # A hold that took the request ends `rolled_back`: traffic is back, as asked.
-    _finish(final, as_json, ok=("succeeded", "rolled_back") if final.id != record.id
-            else ("succeeded",))
+        return _rollback_when_free(app.store, app.config, record, progress)
 
 
 def _rollback_when_free(store, config, record, progress):

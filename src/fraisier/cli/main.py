@@ -35,12 +35,10 @@ COMMANDS = {
     "graphql": "graphql:graphql",
 }
 
-# With --server, these run against a remote server through its GraphQL API.
-REMOTE_COMMANDS = {
-    name: f"remote_commands:{name}"
-    for name in ("status", "history", "stats", "logs", "webhooks", "deploy", "rollback",
-                 "cancel", "retry")
-}
+# With --server, these read and request through the server's GraphQL API (cli/backends.py);
+# each is the same command as locally.
+REMOTE_COMMANDS = ("status", "history", "stats", "logs", "webhooks", "deploy", "rollback",
+                   "cancel", "retry")
 
 # With --server, these are refused plainly: they read local files or state the API does not
 # serve (a release's `current` link on disk, the local job schedule).
@@ -48,7 +46,7 @@ LOCAL_ONLY = {"list", "releases", "runs", "jobs"}
 
 
 def _not_with_server(name: str) -> click.Command:
-    from fraisier.cli.remote_commands import not_remote
+    from fraisier.cli.backends import not_remote
 
     def refuse() -> None:
         raise click.ClickException(not_remote(name))
@@ -60,15 +58,14 @@ def _not_with_server(name: str) -> click.Command:
 
 class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(set(COMMANDS) | set(REMOTE_COMMANDS))
+        return sorted(COMMANDS)
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         # Root options are parsed before the subcommand is resolved.
         remote = bool(ctx.params.get("server"))
         if remote and name in LOCAL_ONLY:
             return _not_with_server(name)
-        spec = REMOTE_COMMANDS.get(name) if remote else None
-        spec = spec or COMMANDS.get(name)
+        spec = COMMANDS.get(name)
         if spec is None:
             return None
         module_name, attribute = spec.split(":")

@@ -37,28 +37,15 @@ def list_fraises(app, as_json: bool) -> None:
 def status(app, fraise: str | None, environment: str | None, as_json: bool,
            per_host: bool = False) -> None:
     """Show what is live in each environment and how its last deployment went."""
+    if per_host and app.remote is not None:
+        from fraisier.cli.backends import not_remote
+
+        raise click.ClickException(not_remote("status --hosts"))
     if per_host:
         from fraisier.cli.hosts import show_hosts
 
         return show_hosts(app, fraise, environment, as_json)
-    if fraise and fraise not in app.summary.fraises:
-        raise click.ClickException(f"unknown fraise {fraise!r}")
-    known = {(row["fraise"], row["environment"]): row
-             for row in app.read_store.views.status(fraise, environment)}
-    entries = []
-    for target in app.summary.targets:
-        if (fraise and target.fraise != fraise) or (environment and target.environment != environment):
-            continue
-        row = known.get((target.fraise, target.environment), {})
-        entries.append({
-            "fraise": target.fraise, "environment": target.environment,
-            "branch": target.branch,
-            "current_release": row.get("current_release"),
-            "current_commit_sha": row.get("current_commit_sha"),
-            "last_deployment_id": row.get("last_deployment_id"),
-            "last_status": row.get("last_status"),
-            "last_completed_at": row.get("last_completed_at"),
-        })
+    entries = app.backend.status_entries(fraise, environment)
     if environment and not entries:
         raise click.ClickException(f"unknown environment {environment!r} for fraise {fraise!r}")
     render.show_status(entries, as_json)
@@ -73,8 +60,7 @@ def status(app, fraise: str | None, environment: str | None, as_json: bool,
 @click.pass_obj
 def history(app, fraise, environment, status_, limit: int, as_json: bool) -> None:
     """List deployments, newest first."""
-    records = app.read_store.views.history(fraise=fraise, environment=environment, status=status_,
-                                      limit=limit, with_steps=as_json)
+    records = app.backend.history(fraise, environment, status_, limit, with_steps=as_json)
     if as_json:
         render.echo_json([r.to_json() for r in records])
         return
@@ -89,7 +75,7 @@ def history(app, fraise, environment, status_, limit: int, as_json: bool) -> Non
 @click.pass_obj
 def stats(app, fraise, environment, days: int, as_json: bool) -> None:
     """Success rate and durations over the last N days."""
-    data = app.read_store.views.stats(fraise=fraise, environment=environment, days=days)
+    data = app.backend.stats(fraise, environment, days)
     render.show_stats(data, days, as_json)
 
 
@@ -100,23 +86,18 @@ def stats(app, fraise, environment, days: int, as_json: bool) -> None:
 @click.pass_obj
 def logs(app, deployment_id: int, follow: bool, as_json: bool) -> None:
     """Print the steps and the output of one deployment."""
-    from fraisier.store import NotFound
-
-    try:
-        record = app.read_store.queue.get(deployment_id)
-    except NotFound as exc:
-        raise click.ClickException(str(exc)) from exc
+    backend = app.backend
     if follow:
         from fraisier.cli.deploy import LiveProgress
-        from fraisier.cli.deploy import follow as follow_events
 
-        final = follow_events(app.read_store, deployment_id, LiveProgress(stderr=as_json))
+        final = backend.follow(deployment_id, LiveProgress(stderr=as_json))
         if as_json:
             render.echo_json(final.to_json())
         else:
             render.show_deployment(final)
         return
-    lines = app.read_store.ledger.logs(deployment_id)
+    record = backend.deployment(deployment_id)
+    lines = backend.logs(deployment_id)
     if as_json:
         render.echo_json({"deployment": record.to_json(), "logs": lines})
         return

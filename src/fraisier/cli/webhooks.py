@@ -79,5 +79,5 @@ def _branch_head(repository: str, branch: str) -> str:
 @click.pass_obj
 def webhooks(app, limit: int, provider: str | None, outcome: str | None, as_json: bool) -> None:
     """Recent webhook requests and what became of them."""
-    rows = app.read_store.webhooks.list(limit=limit, provider=provider, outcome=outcome)
+    rows = app.backend.webhook_events(limit, provider, outcome)
     render.show_webhook_events(rows, as_json)
