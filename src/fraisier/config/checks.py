@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fraisier.config.errors import Problem
 from fraisier.config.kinds import kind_problems
@@ -16,7 +16,7 @@ def reference_problems(config: FraisierConfig) -> list[Problem]:
     """Checks that span sections: each needs the whole file to be well-formed first."""
     problems: list[Problem] = []
     env_names: set[str] = set()
-    owner_of_app_path: dict[Path, tuple] = {}
+    owner_of_app_path: dict[Path, tuple[Any, ...]] = {}
 
     for fraise_name, fraise in config.fraises.items():
         for env_name, env in fraise.environments.items():
@@ -47,17 +47,17 @@ def reference_problems(config: FraisierConfig) -> list[Problem]:
 
     for branch, targets in config.branch_mapping.items():
         for index, mapped in enumerate(targets):
-            loc = ("branch_mapping", branch, index)
-            fraise = config.fraises.get(mapped.fraise)
-            if fraise is None:
+            mapping_loc = ("branch_mapping", branch, index)
+            mapped_fraise = config.fraises.get(mapped.fraise)
+            if mapped_fraise is None:
                 known = ", ".join(config.fraises) or "none"
                 problems.append(Problem.at(
-                    (*loc, "fraise"), f"unknown fraise {mapped.fraise!r} (known: {known})"
+                    (*mapping_loc, "fraise"), f"unknown fraise {mapped.fraise!r} (known: {known})"
                 ))
-            elif mapped.environment not in fraise.environments:
-                known = ", ".join(fraise.environments)
+            elif mapped.environment not in mapped_fraise.environments:
+                known = ", ".join(mapped_fraise.environments)
                 problems.append(Problem.at(
-                    (*loc, "environment"),
+                    (*mapping_loc, "environment"),
                     f"fraise {mapped.fraise!r} has no environment {mapped.environment!r} "
                     f"(it has: {known})",
                 ))

@@ -26,7 +26,7 @@ def substitute(data: Any, environ: Mapping[str, str | None]) -> tuple[Any, list[
     return _expand_node(data, (), environ, problems), problems
 
 
-def _expand_node(value: Any, loc: tuple, environ: Mapping[str, str | None], problems: list[Problem]) -> Any:
+def _expand_node(value: Any, loc: tuple[Any, ...], environ: Mapping[str, str | None], problems: list[Problem]) -> Any:
     if isinstance(value, str):
         return expand(value, environ, loc, problems)
     if isinstance(value, dict):
@@ -36,7 +36,7 @@ def _expand_node(value: Any, loc: tuple, environ: Mapping[str, str | None], prob
     return value
 
 
-def expand(text: str, environ: Mapping[str, str | None], loc: tuple, problems: list[Problem]) -> str:
+def expand(text: str, environ: Mapping[str, str | None], loc: tuple[Any, ...], problems: list[Problem]) -> str:
     def replace(match: re.Match[str]) -> str:
         token = match.group(0)
         if token == "$${":

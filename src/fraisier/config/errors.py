@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -15,10 +16,10 @@ class Problem:
     message: str
     line: int | None = None  # 1-based line in the YAML file, when known
     # The raw key path, kept so a later stage can look the line up.
-    loc: tuple = field(default=(), compare=False, repr=False)
+    loc: tuple[Any, ...] = field(default=(), compare=False, repr=False)
 
     @classmethod
-    def at(cls, loc: tuple, message: str, line: int | None = None) -> Problem:
+    def at(cls, loc: tuple[Any, ...], message: str, line: int | None = None) -> Problem:
         return cls(".".join(str(part) for part in loc), message, line, tuple(loc))
 
     def __str__(self) -> str:

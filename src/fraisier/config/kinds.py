@@ -178,14 +178,14 @@ def resolve_kind(fraise: Any, env: Any, defaults: Any,
     )
 
 
-def kind_problems(fraise_name: str, fraise: Any) -> list[tuple[tuple, str]]:
+def kind_problems(fraise_name: str, fraise: Any) -> list[tuple[tuple[Any, ...], str]]:
     """Type-specific requirements, as (key path, message).
 
     An etl fraise without `script` is accepted here (it may be written before its script
     exists); deploying it fails with a clear message instead."""
     loc = ("fraises", fraise_name)
     kind = str(getattr(fraise.type, "value", fraise.type))
-    found: list[tuple[tuple, str]] = []
+    found: list[tuple[tuple[Any, ...], str]] = []
     if kind == "scheduled" and not fraise.jobs:
         found.append(((*loc, "jobs"), "a scheduled fraise needs at least one job"))
     if kind == "backup" and not fraise.backups:

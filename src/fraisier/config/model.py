@@ -122,7 +122,8 @@ class GitConfig(_Strict):
         return data
 
     def provider(self, name: str) -> ProviderSecrets:
-        return getattr(self, name)
+        found: ProviderSecrets = getattr(self, name)
+        return found
 
     def over(self, base: GitConfig) -> GitConfig:
         """These secrets, falling back to `base` provider by provider and key by key."""
@@ -335,7 +336,7 @@ class FraisierConfig(_Strict):
 
     def _state_url(self, url: str) -> str:
         if not url:
-            return f"sqlite:///{self.data_dir / 'state.db'}"
+            return f"sqlite:///{(self.data_dir or Path('.fraisier')) / 'state.db'}"
         if url.startswith("sqlite:///"):
             rest = url.removeprefix("sqlite:///")
             if rest and rest != ":memory:" and not Path(rest).expanduser().is_absolute():

@@ -20,7 +20,7 @@ from pydantic import (
     model_validator,
 )
 
-from fraisier.config.commands import Command
+from fraisier.config.commands import Command, CommandSpec
 from fraisier.config.fields import EnvMap, HttpUrlText, Name, NonBlank, TcpAddress, anchor_path
 
 Strategy = Literal["rolling", "blue_green", "canary"]
@@ -101,8 +101,8 @@ class HostConfig(_Strict):
 class NginxConfig(_Strict):
     upstream_file: Path
     upstream: Name = "fraisier"  # the `upstream NAME { ... }` block written to upstream_file
-    test: Command = ["nginx", "-t"]
-    reload: Command = ["nginx", "-s", "reload"]
+    test: Command = CommandSpec(["nginx", "-t"])
+    reload: Command = CommandSpec(["nginx", "-s", "reload"])
     # With the master's pid file, a reload waits until the old workers are gone, so every
     # request after the switch is served with the new upstream.
     pid_file: Path | None = None

@@ -33,7 +33,7 @@ _TYPE_MESSAGES = {
 _PREFIXES = ("Value error, ", "Assertion failed, ")
 
 
-def clean_loc(loc: tuple, raw: Any) -> tuple:
+def clean_loc(loc: tuple[Any, ...], raw: Any) -> tuple[Any, ...]:
     """Drop what pydantic adds to a location that is not a key in the file.
 
     That is its internal tags (`[key]`, `function-before[...]`, `list[str]`) and
@@ -76,7 +76,7 @@ def _unwrap(tp: Any) -> Any:
             return tp
 
 
-def _model_at(root: type[BaseModel], loc: tuple) -> type[BaseModel] | None:
+def _model_at(root: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
     """The model class that owns the keys found at `loc`, if there is one."""
     tp: Any = root
     parts = list(loc)
@@ -102,7 +102,7 @@ def _model_at(root: type[BaseModel], loc: tuple) -> type[BaseModel] | None:
             return None
 
 
-def _message(error: Any, loc: tuple, root: type[BaseModel]) -> str:
+def _message(error: Any, loc: tuple[Any, ...], root: type[BaseModel]) -> str:
     kind = error["type"]
     ctx = error.get("ctx") or {}
     if kind == "extra_forbidden":

@@ -22,7 +22,7 @@ class ParsedYaml:
     lines: dict[LineKey, int] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)  # non-fatal: duplicate keys
 
-    def line_of(self, loc: tuple) -> int | None:
+    def line_of(self, loc: tuple[Any, ...]) -> int | None:
         """The line of the deepest part of `loc` that exists in the file."""
         key = tuple(str(part) for part in loc)
         while key:

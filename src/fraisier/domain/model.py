@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any
 
 # Names end up in paths, unit names and SQL values: keep them boring.
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -99,7 +100,7 @@ class PushEvent:
     changed_paths: tuple[str, ...] | None = None  # None: the payload did not say
     deleted: bool = False
     event_type: str = "push"
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def branch(self) -> str | None:

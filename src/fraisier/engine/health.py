@@ -7,15 +7,19 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fraisier.engine.process import run_command
+
+if TYPE_CHECKING:
+    from fraisier.config.model import HealthCheckConfig
 
 
 class HealthCheckFailed(Exception):
     pass
 
 
-def check_health(check, *, cwd: Path, env: Mapping[str, str], log: Callable[[str], None],
+def check_health(check: HealthCheckConfig, *, cwd: Path, env: Mapping[str, str], log: Callable[[str], None],
                  cancel: threading.Event | None = None) -> str:
     """Run `check` (a HealthCheckConfig) until it passes; raise HealthCheckFailed otherwise."""
     last = "not attempted"
@@ -35,11 +39,12 @@ def check_health(check, *, cwd: Path, env: Mapping[str, str], log: Callable[[str
     raise HealthCheckFailed(f"health check failed after {check.retries} attempts: {last}")
 
 
-def _attempt(check, *, cwd: Path, env: Mapping[str, str]) -> tuple[bool, str]:
+def _attempt(check: HealthCheckConfig, *, cwd: Path, env: Mapping[str, str]) -> tuple[bool, str]:
     if check.url:
         return _http(str(check.url), check.timeout, check.expect_status, dict(check.headers))
     if check.tcp:
         return _tcp(check.tcp, check.timeout)
+    assert check.command is not None  # validation requires one of url, tcp, command
     result = run_command(check.command.argv, cwd=cwd, env=env, timeout=check.timeout)
     return result.ok, result.describe() if not result.ok else "command succeeded"
 

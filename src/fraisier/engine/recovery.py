@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import logging
 import socket
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fraisier.domain.model import DeploymentStatus, StepStatus
@@ -60,8 +59,9 @@ def recover(store: Store, config: FraisierConfig, deployment_id: int,
     except UnknownTarget as exc:
         return store.queue.finish(deployment_id, DeploymentStatus.INTERRUPTED,
                                   f"{reason}; not compensated: {exc}")
+    assert config.data_dir is not None  # set by validation
     run = DeploymentRun(store=store, target=target, deployment_id=deployment_id,
-                        data_dir=Path(config.data_dir), step_names=[s.name for s in record.steps],
+                        data_dir=config.data_dir, step_names=[s.name for s in record.steps],
                         branch=record.branch, options=dict(record.options), force=record.force,
                         recovering=True)
     run.commit_sha = record.commit_sha

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from fraisier.domain.model import DeploymentStatus
@@ -47,10 +46,11 @@ def execute(store: Store, config: FraisierConfig, deployment_id: int, *, planner
         target = config.target(record.fraise, record.environment)
     except UnknownTarget as exc:
         return store.queue.finish(deployment_id, DeploymentStatus.FAILED, str(exc))
+    assert config.data_dir is not None  # set by validation
     try:
         run = DeploymentRun(
             store=store, target=target, deployment_id=deployment_id,
-            data_dir=Path(config.data_dir), observer=observer or Observer(),
+            data_dir=config.data_dir, observer=observer or Observer(),
             cancel=cancel or threading.Event(), branch=record.branch,
             options=dict(record.options), force=record.force,
         )

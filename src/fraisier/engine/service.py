@@ -51,22 +51,22 @@ def owner_name(role: str = "cli") -> str:
     return f"{role}:{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
 
 
-def open_state(config):
+def open_state(config: FraisierConfig) -> Store:
     """Open the state database named by the config and snapshot its fraises."""
     from fraisier.store import open_store
 
     store = open_store(config.state.url)
     store.sync_fraises(
-        (name, fraise.type.value if hasattr(fraise.type, "value") else str(fraise.type),
-         fraise.description, fraise.repository, sorted(fraise.environments))
+        (name, fraise.type.value, fraise.description, fraise.repository, sorted(fraise.environments))
         for name, fraise in config.fraises.items()
     )
     return store
 
 
-def request_deployment(store, config, fraise: str, environment: str, *, trigger: Trigger,
-                       commit: str | None = None, force: bool = False, branch: str | None = None,
-                       retry_of: int | None = None, webhook_event_id: int | None = None):
+def request_deployment(store: Store, config: FraisierConfig, fraise: str, environment: str, *,
+                       trigger: Trigger, commit: str | None = None, force: bool = False,
+                       branch: str | None = None, retry_of: int | None = None,
+                       webhook_event_id: int | None = None) -> DeploymentRecord:
     """Queue a deployment of a configured target (raises UnknownTarget otherwise)."""
     target = config.target(fraise, environment)
     return store.queue.enqueue(
@@ -76,8 +76,8 @@ def request_deployment(store, config, fraise: str, environment: str, *, trigger:
     )
 
 
-def request_rollback(store, config, fraise: str, environment: str, *, to: str | None = None,
-                     migrate_down: bool = False):
+def request_rollback(store: Store, config: FraisierConfig, fraise: str, environment: str, *,
+                     to: str | None = None, migrate_down: bool = False) -> DeploymentRecord:
     """Queue a rollback, refused up front when there is nothing to go back to."""
     from fraisier.engine.rollback import matching_releases
 

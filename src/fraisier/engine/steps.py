@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from fraisier.config.commands import CommandSpec
 from fraisier.domain.model import ReleaseStatus, make_release_id
 from fraisier.engine.context import DeploymentRun
 from fraisier.engine.git import GitError
@@ -76,7 +77,8 @@ def discard_release(run: DeploymentRun) -> None:
                                       run.release_id, ReleaseStatus.FAILED)
 
 
-def command_step(run: DeploymentRun, label: str, command) -> dict[str, Any]:
+def command_step(run: DeploymentRun, label: str, command: CommandSpec | None
+                 ) -> dict[str, Any]:
     if command is None:
         raise SkipStep(f"no {label} command configured")
     result = run.run(label, command)

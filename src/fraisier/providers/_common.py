@@ -100,7 +100,7 @@ class Provider(Protocol):
 # --------------------------------------------------------------------------- headers
 
 
-class LoweredHeaders(dict):
+class LoweredHeaders(dict[str, Any]):
     """What `lower_headers` returns: names stripped and lower-cased, values stripped text.
     Handing one back to `lower_headers` costs nothing, so a caller that normalizes once can
     pass the result through detection, parsing and verification."""

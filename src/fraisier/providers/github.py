@@ -12,7 +12,7 @@ application/x-www-form-urlencoded; the latter wraps the same JSON in a
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import parse_qs
 
 from fraisier.domain import PushEvent
@@ -62,7 +62,7 @@ class GitHubProvider:
         if event_type == "push":
             push = parse_push(payload)
             return Delivery(self.name, event_type, delivery_id, "push", (push,), push.repository)
-        kind = "ping" if event_type == "ping" else "other"
+        kind: Literal["ping", "other"] = "ping" if event_type == "ping" else "other"
         return Delivery(self.name, event_type, delivery_id, kind, (), repository)
 
 

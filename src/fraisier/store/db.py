@@ -12,7 +12,7 @@ import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -52,8 +52,8 @@ class _ThreadConnection:
 
     __slots__ = ("conn", "__weakref__")
 
-    def __init__(self, conn):
-        self.conn = conn
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn  # a sqlite3 or psycopg connection
 
     def close(self) -> None:
         try:
@@ -79,7 +79,7 @@ class Database:
             self.path.parent.mkdir(parents=True, exist_ok=True)
 
     # -- connections -------------------------------------------------------------------
-    def _connect(self):
+    def _connect(self) -> Any:
         if self.backend == "sqlite":
             try:
                 return self._connect_sqlite()
@@ -116,7 +116,7 @@ class Database:
         return conn
 
     @property
-    def conn(self):
+    def conn(self) -> Any:
         held = getattr(self._local, "held", None)
         conn = held.conn if held is not None else None
         if conn is not None and self.backend == "postgres" and (conn.closed or conn.broken):
@@ -199,7 +199,8 @@ class Database:
         return list(self.execute(sql, params).fetchall())
 
     def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
-        return self.execute(sql, params).fetchone()
+        row: Row | None = self.execute(sql, params).fetchone()
+        return row
 
     def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
         row = self.fetchone(sql, params)
@@ -211,7 +212,7 @@ class Database:
         assert row is not None
         return int(row["id"])
 
-    def after_commit(self, callback) -> None:
+    def after_commit(self, callback: Callable[[], None]) -> None:
         """Run `callback` once the current transaction commits (now, outside one); dropped on
         rollback. In-process wake-ups use it, so nobody is woken for a row not yet visible."""
         if getattr(self._local, "depth", 0):
@@ -264,7 +265,7 @@ class Database:
                 callback()
 
 
-def _sqlite_dict_row(cursor: sqlite3.Cursor, row: tuple) -> Row:
+def _sqlite_dict_row(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> Row:
     return {col[0]: value for col, value in zip(cursor.description, row, strict=True)}
 
 

@@ -7,6 +7,7 @@ only if the change does. Readers (subscriptions, `deploy --follow`) tail by id.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from fraisier.domain.model import utc_timestamp
@@ -19,7 +20,8 @@ compact_json = json.JSONEncoder(separators=(",", ":")).encode  # built once, use
 class Events:
     def __init__(self, db: Database):
         self.db = db
-        self.listeners: list = []  # in-process wake-up callbacks, called after commit
+        # In-process wake-up callbacks, called after commit.
+        self.listeners: list[Callable[[], None]] = []
 
     def emit(self, type_: str, *, deployment_id: int | None = None, fraise: str | None = None,
              environment: str | None = None, payload: dict[str, Any] | None = None) -> int:
@@ -30,7 +32,7 @@ class Events:
              compact_json(payload or {})),
         )
 
-    def emit_many(self, type_: str, rows: list[tuple]) -> None:
+    def emit_many(self, type_: str, rows: list[tuple[Any, ...]]) -> None:
         """Several events of one type: rows of (created_at, deployment_id, fraise,
         environment, payload as JSON text)."""
         self.db.insert_many(

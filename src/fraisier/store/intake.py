@@ -146,7 +146,7 @@ class WebhookIntake:
                 record.duplicate = True
                 continue
             if record.delivery_id:
-                seen_ids.add(key)
+                seen_ids.add((record.provider, record.delivery_id))
             if digest:
                 seen_digests.add(digest)
 

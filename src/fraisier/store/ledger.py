@@ -145,7 +145,7 @@ class Ledger:
                              payload={"log_id": log_id, "stream": stream, "line": line})
         return log_id
 
-    def logs(self, deployment_id: int, *, after: int = 0, limit: int = 10_000) -> list[dict]:
+    def logs(self, deployment_id: int, *, after: int = 0, limit: int = 10_000) -> list[dict[str, Any]]:
         return self.db.fetchall(
             "SELECT id, logged_at, stream, line FROM tb_deployment_log"
             " WHERE deployment_id = ? AND id > ? ORDER BY id LIMIT ?",

@@ -136,7 +136,7 @@ class Queue:
                 continue
         return None
 
-    def _start(self, row: dict, owner: str, lease_seconds: float) -> None:
+    def _start(self, row: dict[str, Any], owner: str, lease_seconds: float) -> None:
         now = utc_now()
         self.db.execute(
             "UPDATE tb_deployment SET status = ?, started_at = ?, lease_owner = ?,"

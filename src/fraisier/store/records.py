@@ -22,7 +22,7 @@ class StepRecord:
     data: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_row(cls, row: dict) -> StepRecord:
+    def from_row(cls, row: dict[str, Any]) -> StepRecord:
         return cls(
             deployment_id=int(row["deployment_id"]),
             position=int(row["position"]),
@@ -77,7 +77,7 @@ class DeploymentRecord:
     cancel_requested: bool = False
 
     @classmethod
-    def from_row(cls, row: dict) -> DeploymentRecord:
+    def from_row(cls, row: dict[str, Any]) -> DeploymentRecord:
         return cls(
             id=int(row["id"]),
             fraise=row["fraise"],
@@ -140,7 +140,7 @@ class ReleaseRecord:
     activated_at: str | None
 
     @classmethod
-    def from_row(cls, row: dict) -> ReleaseRecord:
+    def from_row(cls, row: dict[str, Any]) -> ReleaseRecord:
         return cls(
             fraise=row["fraise"],
             environment=row["environment"],

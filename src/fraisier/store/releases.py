@@ -6,6 +6,8 @@ release is never a rollback target.
 
 from __future__ import annotations
 
+import builtins
+
 from fraisier.domain.model import ReleaseStatus, utc_timestamp
 from fraisier.store.db import Database
 from fraisier.store.records import ReleaseRecord
@@ -76,7 +78,8 @@ class Releases:
         )
         return ReleaseRecord.from_row(row) if row else None
 
-    def good(self, fraise: str, environment: str, host: str = "") -> list[ReleaseRecord]:
+    def good(self, fraise: str, environment: str, host: str = ""
+             ) -> builtins.list[ReleaseRecord]:
         """Releases that once ran fine and still exist on disk: rollback targets, newest first."""
         return [r for r in self.list(fraise, environment, host)
                 if r.status in (ReleaseStatus.ACTIVE.value, ReleaseStatus.PREVIOUS.value)]

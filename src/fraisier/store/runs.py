@@ -37,7 +37,7 @@ class RunRecord:
     owner: str | None = None  # role:host:pid of the process that ran it
 
     @classmethod
-    def from_row(cls, row: dict) -> RunRecord:
+    def from_row(cls, row: dict[str, Any]) -> RunRecord:
         return cls(**{key: row[key] for key in cls.__dataclass_fields__})
 
     def to_json(self) -> dict[str, Any]:
@@ -66,7 +66,7 @@ class BackupRecord:
     error: str | None
 
     @classmethod
-    def from_row(cls, row: dict) -> BackupRecord:
+    def from_row(cls, row: dict[str, Any]) -> BackupRecord:
         return cls(**{key: row[key] for key in cls.__dataclass_fields__})
 
     def to_json(self) -> dict[str, Any]:
@@ -117,9 +117,10 @@ class Runs:
 
     def last_scheduled(self, fraise: str, environment: str, name: str) -> str | None:
         """The latest slot the scheduler already ran (or started) this job for."""
-        return self.db.scalar(
+        latest: str | None = self.db.scalar(
             "SELECT MAX(scheduled_for) FROM tb_run WHERE fraise = ? AND environment = ?"
             " AND kind IN ('job', 'backup') AND name = ?", (fraise, environment, name))
+        return latest
 
     def running(self, fraise: str, environment: str, kind: str, name: str) -> RunRecord | None:
         row = self.db.fetchone(

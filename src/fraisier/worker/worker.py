@@ -14,18 +14,25 @@ ends is left to recovery by the next worker.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from fraisier.domain.model import utc_now, utc_timestamp
 from fraisier.store import StoreError
 from fraisier.store.queue import WAKE_CHANNEL
 from fraisier.worker.wakeup import Wakeup, listen_postgres
+
+if TYPE_CHECKING:
+    from fraisier.config import FraisierConfig
+    from fraisier.store import Store
 
 log = logging.getLogger("fraisier.worker")
 
@@ -34,7 +41,7 @@ PRUNE_PER_BEAT = 5000  # requests deleted per housekeeping beat at most: the bea
 
 
 class Worker:
-    def __init__(self, config, store, *, name: str | None = None,
+    def __init__(self, config: FraisierConfig, store: Store, *, name: str | None = None,
                  concurrency: int | None = None):
         self.config = config
         self.store = store
@@ -65,7 +72,7 @@ class Worker:
                 "listen", lambda: listen_postgres(self.store.db.url, WAKE_CHANNEL, self.wakeup,
                                                   self._done)))
         for slot in range(self.concurrency):
-            self._slots.append(self._thread(f"slot-{slot}", lambda s=slot: self._slot(s)))
+            self._slots.append(self._thread(f"slot-{slot}", functools.partial(self._slot, slot)))
         log.info("worker %s started with %d slot(s)", self.name, self.concurrency)
         return self
 
@@ -117,7 +124,7 @@ class Worker:
     def _beat_interval(self) -> float:
         return max(0.2, min(self.lease_seconds / 3, 5.0))
 
-    def _thread(self, role: str, target) -> threading.Thread:
+    def _thread(self, role: str, target: Callable[[], None]) -> threading.Thread:
         thread = threading.Thread(target=target, name=f"{self.name}/{role}", daemon=True)
         thread.start()
         return thread
@@ -180,7 +187,7 @@ class Worker:
         if days is None:
             return 0
         before = utc_timestamp(utc_now() - timedelta(days=days))
-        deleted = self.store.webhooks.prune(before, limit=PRUNE_PER_BEAT)
+        deleted: int = self.store.webhooks.prune(before, limit=PRUNE_PER_BEAT)
         if deleted:
             log.info("deleted %d webhook request(s) received before %s (webhook.retention_days"
                      " = %g)", deleted, before, days)
