@@ -97,7 +97,8 @@ def free_port() -> int:
     if high - low < 1_000:  # the ephemeral range starts low: nothing to keep out of
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
-            return sock.getsockname()[1]
+            port: int = sock.getsockname()[1]
+            return port
     for _ in range(500):
         port = random.randrange(low, high)
         with socket.socket() as sock:
