@@ -18,11 +18,12 @@ from collections.abc import Callable
 from typing import Any
 
 from fraisier.store import StoreUnavailable
+from fraisier.store.db import Database
 
 MAX_BATCH = 64
 
 Done = Callable[[Any, "BaseException | None"], None]
-WriteBatch = Callable[[list], list]  # items -> their results, in order, inside a transaction
+WriteBatch = Callable[[list[Any]], list[Any]]  # items -> their results, in order, in a transaction
 
 
 class _Item:
@@ -34,7 +35,7 @@ class _Item:
 
 
 class GroupCommit:
-    def __init__(self, db, write: WriteBatch, max_batch: int = MAX_BATCH):
+    def __init__(self, db: Database, write: WriteBatch, max_batch: int = MAX_BATCH):
         self.db = db
         self.write = write
         self.max_batch = max_batch
@@ -59,7 +60,7 @@ class GroupCommit:
         error raised. Not from inside a transaction of the same database: the writer would
         wait for it."""
         finished = threading.Event()
-        outcome: list = []
+        outcome: list[Any] = []
 
         def done(result: Any, error: BaseException | None) -> None:
             outcome[:] = [result, error]
@@ -105,7 +106,8 @@ class GroupCommit:
                 pass
 
 
-def commit_batch(db, write: WriteBatch, items: list) -> list[tuple[Any, Exception | None]]:
+def commit_batch(db: Database, write: WriteBatch, items: list[Any]
+                 ) -> list[tuple[Any, Exception | None]]:
     """`write(items)` in one transaction: (result, None) per item once committed. If that
     fails, each item is written again in a transaction of its own, so only the culprit gets
     its error; when the database itself is unavailable, every item gets that error."""

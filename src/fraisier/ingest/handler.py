@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from fraisier.domain.model import WebhookOutcome, utc_timestamp
 from fraisier.ingest.group_commit import GroupCommit
@@ -15,6 +16,7 @@ from fraisier.providers import (
     PROVIDERS,
     Delivery,
     MalformedPayload,
+    Provider,
     SignatureError,
     detect_provider,
     get_provider,
@@ -22,6 +24,10 @@ from fraisier.providers import (
 )
 from fraisier.store import StoreError
 from fraisier.store.intake import NewDeployment, WebhookRecord
+
+if TYPE_CHECKING:
+    from fraisier.config import FraisierConfig, Target
+    from fraisier.store import Store
 
 log = logging.getLogger("fraisier.ingest")
 
@@ -46,7 +52,7 @@ class Receipt:
 class Ingest:
     """Holds what does not change between requests: the config, its targets, the store."""
 
-    def __init__(self, config, store):
+    def __init__(self, config: FraisierConfig, store: Store) -> None:
         self.config = config
         self.store = store
         self.targets = list(config.targets())
@@ -58,7 +64,8 @@ class Ingest:
 
     def handle(self, request: WebhookRequest, now: float | None = None) -> IngestResult:
         try:
-            return self.writer.run(self.prepare(request, now))
+            result: IngestResult = self.writer.run(self.prepare(request, now))
+            return result
         except StoreError as exc:
             return unavailable(exc)
 
@@ -68,15 +75,15 @@ class Ingest:
         that write means "answer 503"."""
         received_at = utc_timestamp()
         headers = lower_headers(request.headers)  # once; providers reuse it as is
+        provider: Provider | None
         if request.provider is not None:
             if request.provider not in PROVIDERS:
                 return self.refusal(request, 404, f"unknown provider {request.provider[:40]!r}")
             provider = get_provider(request.provider)
         else:
             provider = detect_provider(headers)
-            if provider is None:
-                return self.refusal(request, 400,
-                                    "cannot tell which provider sent this request")
+        if provider is None:
+            return self.refusal(request, 400, "cannot tell which provider sent this request")
         delivery: Delivery | None = None
         malformed: MalformedPayload | None = None
         try:
@@ -111,7 +118,7 @@ class Ingest:
             delivery_id=_short(request.headers.get("x-github-delivery")))
         return Receipt(record, IngestResult.rejected(status_code, reason))
 
-    def _accept(self, request: WebhookRequest, delivery: Delivery, verified: list,
+    def _accept(self, request: WebhookRequest, delivery: Delivery, verified: list[Target],
                 received_at: str) -> Receipt:
         push = delivery.pushes[-1] if delivery.pushes else None
         record = WebhookRecord(

@@ -26,9 +26,13 @@ import pickle
 import struct
 import sys
 from collections import deque
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from fraisier.store import StoreError, StoreUnavailable
+
+if TYPE_CHECKING:
+    from fraisier.config import FraisierConfig
 
 log = logging.getLogger("fraisier.ingest")
 
@@ -41,21 +45,22 @@ LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"  # `fraisier serv
 class IngestProcess:
     """The server's side. Use from the event loop's thread only."""
 
-    def __init__(self, config, url: str, on_queued=None, max_batch: int = MAX_BATCH):
+    def __init__(self, config: FraisierConfig, url: str,
+                 on_queued: Callable[[], None] | None = None, max_batch: int = MAX_BATCH):
         self.config = config
         self.url = url
         # Called (on the event loop) when an answered batch queued deployments: the child's
         # commit woke nobody in this process, where the worker may be waiting.
         self.on_queued = on_queued
         self.max_batch = max_batch
-        self._pending: list[tuple[Any, asyncio.Future]] = []
-        self._in_flight: deque[list[tuple[Any, asyncio.Future]]] = deque()
+        self._pending: list[tuple[Any, asyncio.Future[Any]]] = []
+        self._in_flight: deque[list[tuple[Any, asyncio.Future[Any]]]] = deque()
         self._child: asyncio.subprocess.Process | None = None
         self._starting = False
         self._idle = asyncio.Event()
         self._idle.set()
 
-    def submit(self, item: Any) -> asyncio.Future:
+    def submit(self, item: Any) -> asyncio.Future[Any]:
         """The IngestResult for `item` (a WebhookRequest, or a Receipt the server made
         itself), once its rows are committed; StoreError if they could not be."""
         future = asyncio.get_running_loop().create_future()
@@ -134,7 +139,7 @@ class IngestProcess:
             self._lost(child, exc)
             self._send()  # what is still pending goes to a new child
 
-    def _settle(self, batch: list[tuple[Any, asyncio.Future]], replies: list) -> None:
+    def _settle(self, batch: list[tuple[Any, asyncio.Future[Any]]], replies: list[Any]) -> None:
         queued = False
         for (_, future), reply in zip(batch, replies, strict=True):
             queued = queued or getattr(reply, "status_code", None) == 202
@@ -164,13 +169,13 @@ class IngestProcess:
         _fail(lost, StoreUnavailable("the webhook ingest process stopped"))
 
 
-def _fail(futures: list[asyncio.Future], error: BaseException) -> None:
+def _fail(futures: list[asyncio.Future[Any]], error: BaseException) -> None:
     for future in futures:
         if not future.done():
             future.set_exception(error)
 
 
-async def _start_child(config, url: str) -> asyncio.subprocess.Process:
+async def _start_child(config: FraisierConfig, url: str) -> asyncio.subprocess.Process:
     child = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "fraisier.ingest.ingest_process",
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
@@ -181,13 +186,13 @@ async def _start_child(config, url: str) -> asyncio.subprocess.Process:
     return child
 
 
-def _send_message(stream, value: Any) -> None:
+def _send_message(stream: asyncio.StreamWriter | BinaryIO, value: Any) -> None:
     message = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
     stream.write(_HEADER.pack(len(message)) + message)
 
 
 # -- the child ---------------------------------------------------------------------------
-def serve_ingest(source, sink) -> None:
+def serve_ingest(source: BinaryIO, sink: BinaryIO) -> None:
     """Read the configuration, then batches of requests; answer each batch in order; stop
     at the end of the input."""
     from fraisier.ingest.group_commit import commit_batch

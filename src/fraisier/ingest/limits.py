@@ -5,24 +5,28 @@ from __future__ import annotations
 import ipaddress
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
+
+Network = str | IPv4Network | IPv6Network
 
 
-def _parse(address: str):
+def _parse(address: str) -> IPv4Address | IPv6Address | None:
     try:
         return ipaddress.ip_address(address.strip())
     except ValueError:
         return None
 
 
-def _trusted(address: str, proxies: Sequence) -> bool:
+def _trusted(address: str, proxies: Sequence[Network]) -> bool:
     parsed = _parse(address)
     if parsed is None:
         return False
     return any(parsed in ipaddress.ip_network(str(net), strict=False) for net in proxies)
 
 
-def client_address(peer: str, forwarded_for: str | None, trusted_proxies: Sequence) -> str:
+def client_address(peer: str, forwarded_for: str | None,
+                   trusted_proxies: Sequence[Network]) -> str:
     """The address to rate-limit and record.
 
     X-Forwarded-For is believed only when the peer itself is a trusted proxy, and then only up
@@ -45,7 +49,7 @@ class RateLimiter:
 
     MAX_SOURCES = 10_000  # forget idle sources rather than grow without bound
 
-    def __init__(self, per_minute: int, clock=time.monotonic):
+    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic):
         self.capacity = float(per_minute)
         self.rate = per_minute / 60.0
         self.clock = clock

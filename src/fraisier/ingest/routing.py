@@ -6,12 +6,21 @@ plain answers it can record.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
+from typing import TYPE_CHECKING
+
+from pydantic import SecretStr
 
 from fraisier.domain import PushEvent
-from fraisier.providers import Provider, Secrets, SignatureError, repository_matches
+from fraisier.providers import Headers, Provider, Secrets, SignatureError, repository_matches
+
+if TYPE_CHECKING:
+    from fraisier.config import Target
+    from fraisier.config.model import MappingTarget, ProviderSecrets
+
+BranchMapping = Mapping[str, Sequence["MappingTarget"]]
 
 
 @dataclass(frozen=True)
@@ -21,7 +30,7 @@ class Route:
     push: PushEvent
 
 
-def secrets_for(target, provider_name: str) -> Secrets:
+def secrets_for(target: Target, provider_name: str) -> Secrets:
     """The secrets that apply to one target for one provider (per-environment and per-fraise
     overrides are already folded into `target.secrets`). Forgejo falls back to the `gitea`
     section: Forgejo is a Gitea fork and many set-ups configure it there."""
@@ -33,27 +42,28 @@ def secrets_for(target, provider_name: str) -> Secrets:
                    signing_token=_value(section.signing_token))
 
 
-def _value(secret) -> str | None:
+def _value(secret: SecretStr | None) -> str | None:
     return secret.get_secret_value() if secret is not None else None
 
 
-def _any_set(section) -> bool:
+def _any_set(section: ProviderSecrets) -> bool:
     return any(getattr(section, key) is not None for key in type(section).model_fields)
 
 
-def repository_candidates(targets: Iterable, pushes: Sequence[PushEvent]) -> list:
+def repository_candidates(targets: Iterable[Target], pushes: Sequence[PushEvent]
+                          ) -> list[Target]:
     """Targets whose configured repository is the pushed one: the only ones a push may touch."""
     return [t for t in targets if any(repository_matches(t.repository, p) for p in pushes)]
 
 
-def verified_targets(provider: Provider, headers, body: bytes, targets: Sequence,
-                     now: float | None = None) -> list:
+def verified_targets(provider: Provider, headers: Headers, body: bytes,
+                     targets: Sequence[Target], now: float | None = None) -> list[Target]:
     """The targets whose secrets verify this request; SignatureError when none do.
 
     Each distinct set of secrets is tried once. Fail closed: targets with nothing configured
     for this provider can never be triggered.
     """
-    by_secrets: dict[Secrets, list] = {}
+    by_secrets: dict[Secrets, list[Target]] = {}
     for target in targets:
         secrets = secrets_for(target, provider.name)
         if any((secrets.webhook_secret, secrets.secret_token, secrets.signing_token)):
@@ -64,7 +74,7 @@ def verified_targets(provider: Provider, headers, body: bytes, targets: Sequence
             f"no webhook secret configured for {provider.name} (set git.{section}."
             f"{'secret_token or signing_token' if provider.name == 'gitlab' else 'webhook_secret'}"
             " at the top level, per fraise or per environment)")
-    verified: list = []
+    verified: list[Target] = []
     last_error: SignatureError | None = None
     for secrets, group in by_secrets.items():
         try:
@@ -87,7 +97,8 @@ def paths_match(patterns: Sequence[str] | None, changed: Sequence[str] | None) -
     return any(fnmatchcase(path, pattern) for path in changed for pattern in patterns)
 
 
-def route(push: PushEvent, targets: Sequence, branch_mapping: dict) -> tuple[list[Route], str]:
+def route(push: PushEvent, targets: Sequence[Target], branch_mapping: BranchMapping
+          ) -> tuple[list[Route], str]:
     """The environments one push deploys, or ([], why not)."""
     if push.deleted:
         return [], f"{push.ref} was deleted"
@@ -95,7 +106,7 @@ def route(push: PushEvent, targets: Sequence, branch_mapping: dict) -> tuple[lis
     if branch is None and tag is None:
         return [], f"{push.ref} is neither a branch nor a tag"
     eligible = [t for t in targets if repository_matches(t.repository, push)]
-    chosen: dict[tuple[str, str], object] = {}
+    chosen: dict[tuple[str, str], Target] = {}
     for target in eligible:
         if _ref_matches(target, branch, tag):
             chosen[(target.fraise, target.environment)] = target
@@ -117,15 +128,15 @@ def route(push: PushEvent, targets: Sequence, branch_mapping: dict) -> tuple[lis
     return routes, ""
 
 
-def _ref_matches(target, branch: str | None, tag: str | None) -> bool:
+def _ref_matches(target: Target, branch: str | None, tag: str | None) -> bool:
     """A branch push matches the environment's `branch` glob; a tag push its `tags` glob."""
     if branch is not None:
         return fnmatchcase(branch, target.branch)
-    return tag is not None and bool(target.tags) and fnmatchcase(tag, target.tags)
+    return tag is not None and target.tags is not None and fnmatchcase(tag, target.tags)
 
 
-def route_all(pushes: Sequence[PushEvent], targets: Sequence,
-              branch_mapping: dict) -> tuple[list[Route], str]:
+def route_all(pushes: Sequence[PushEvent], targets: Sequence[Target],
+              branch_mapping: BranchMapping) -> tuple[list[Route], str]:
     """Route every push of a delivery; a later push to the same environment wins."""
     chosen: dict[tuple[str, str], Route] = {}
     reasons: list[str] = []

@@ -54,8 +54,8 @@ def _github_like(repository: str, ref: str, before: str, after: str, message: st
     }
 
 
-def _hex(secret: str, body: bytes, algorithm=hashlib.sha256) -> str:
-    return hmac.new(secret.encode(), body, algorithm).hexdigest()
+def _hex(secret: str, body: bytes) -> str:
+    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
 def build_push(provider: str, secrets: Secrets, *, repository: str, branch: str, after: str,
@@ -97,7 +97,9 @@ def build_push(provider: str, secrets: Secrets, *, repository: str, branch: str,
     raise ValueError(f"unknown provider {provider!r}")
 
 
-def _gitlab(secrets: Secrets, repository, ref, before, after, message, paths, delivery, now):
+def _gitlab(secrets: Secrets, repository: str, ref: str, before: str, after: str, message: str,
+            paths: list[str] | None, delivery: str, now: float | None
+            ) -> tuple[dict[str, str], bytes]:
     name = full_name_of(repository)
     project = {"name": name.split("/")[-1], "path_with_namespace": name,
                "git_http_url": repository, "git_ssh_url": repository, "web_url": repository}
@@ -125,7 +127,8 @@ def _gitlab(secrets: Secrets, repository, ref, before, after, message, paths, de
     return headers, body
 
 
-def _bitbucket_cloud(repository, branch, before, after, message) -> dict[str, Any]:
+def _bitbucket_cloud(repository: str, branch: str, before: str, after: str, message: str
+                     ) -> dict[str, Any]:
     name = full_name_of(repository)
     def state(sha: str) -> dict[str, Any]:
         return {"type": "branch", "name": branch,
@@ -141,7 +144,7 @@ def _bitbucket_cloud(repository, branch, before, after, message) -> dict[str, An
     }
 
 
-def _bitbucket_server(repository, ref, before, after) -> dict[str, Any]:
+def _bitbucket_server(repository: str, ref: str, before: str, after: str) -> dict[str, Any]:
     name = full_name_of(repository)
     key, _, slug = name.rpartition("/")
     return {

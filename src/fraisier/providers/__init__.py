@@ -62,6 +62,7 @@ __all__ = [
     "WebhookError",
     "detect_provider",
     "get_provider",
+    "lower_headers",
     "normalize_repository_url",
     "repository_matches",
 ]
