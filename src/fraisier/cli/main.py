@@ -11,6 +11,7 @@ import click
 COMMANDS = {
     "init": "setup:init",
     "validate": "setup:validate",
+    "setup": "selfhost:setup",
     "list": "show:list_fraises",
     "status": "show:status",
     "history": "show:history",

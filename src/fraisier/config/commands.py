@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -22,6 +23,13 @@ class CommandSpec:
 
     def __str__(self) -> str:
         return self.argv[2] if self.shell else shlex.join(self.argv)
+
+
+def systemctl_argv() -> list[str]:
+    """How to call systemctl: FRAISIER_SYSTEMCTL when set (split like a shell would), e.g.
+    `sudo -n /usr/bin/systemctl` under the unit `fraisier setup` writes, or a recording
+    script on a machine without systemd as PID 1."""
+    return shlex.split(os.environ.get("FRAISIER_SYSTEMCTL", "systemctl"))
 
 
 def _from_string(text: str) -> CommandSpec:

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from fraisier.config.commands import CommandSpec
+from fraisier.config.commands import CommandSpec, systemctl_argv
 from fraisier.config.errors import UnknownTarget
 from fraisier.config.kinds import KindSettings, resolve_kind
 from fraisier.config.model import (
@@ -80,7 +80,7 @@ def _first(*candidates: Any, default: Any = None, skip_none: bool = False) -> An
 def _restart(layer: BaseModel | None) -> Any:
     service = _written(layer, "systemd_service")
     if service not in (_UNSET, None):
-        return CommandSpec(["systemctl", "restart", service], False)
+        return CommandSpec([*systemctl_argv(), "restart", service], False)
     restart = _written(layer, "restart")
     if restart is _UNSET and service is None:
         return None  # `systemd_service: null` written on its own also switches restart off

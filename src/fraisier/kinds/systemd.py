@@ -11,12 +11,11 @@ machine without systemd as PID 1 can record the calls instead of making them.
 
 from __future__ import annotations
 
-import os
-import shlex
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from fraisier.config.commands import systemctl_argv
 from fraisier.kinds.jobs import JobSpec, dependents_of
 
 MARKER = "# fraisier-target: "
@@ -84,10 +83,6 @@ def owned_units(directory: Path, target) -> dict[str, str]:
         if text.startswith(f"{MARKER}{target.fraise}/{target.environment}\n"):
             found[path.name] = text
     return found
-
-
-def systemctl_argv() -> list[str]:
-    return shlex.split(os.environ.get("FRAISIER_SYSTEMCTL", "systemctl"))
 
 
 @dataclass
