@@ -12,6 +12,7 @@ COMMANDS = {
     "init": "setup:init",
     "validate": "setup:validate",
     "setup": "selfhost:setup",
+    "doctor": "doctor:doctor",
     "list": "show:list_fraises",
     "status": "show:status",
     "history": "show:history",

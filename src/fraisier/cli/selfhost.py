@@ -9,8 +9,12 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from fraisier.cli.context import AppContext
 
 
 def _default_executable() -> str:
@@ -51,7 +55,7 @@ def _default_executable() -> str:
 @click.option("--env-file", default="/etc/fraisier/fraisier.env", show_default=True,
               type=click.Path(dir_okay=False, path_type=Path))
 @click.pass_obj
-def setup(app, out_dir: Path | None, install: bool, check: bool, user: str, server_name: str,
+def setup(app: AppContext, out_dir: Path | None, install: bool, check: bool, user: str, server_name: str,
           https_port: int, http_port: int, ipv6: bool, tls_cert: Path | None, tls_key: Path | None,
           listen_port: int, separate_worker: bool, executable: str, env_file: Path) -> None:
     """Write the files that run Fraisier on a server: systemd units, a sudoers drop-in that

@@ -39,6 +39,12 @@ def check_health(check: HealthCheckConfig, *, cwd: Path, env: Mapping[str, str],
     raise HealthCheckFailed(f"health check failed after {check.retries} attempts: {last}")
 
 
+def check_once(check: HealthCheckConfig, *, cwd: Path,
+               env: Mapping[str, str]) -> tuple[bool, str]:
+    """One attempt, no retries: (passed, what was seen). `fraisier doctor` asks this."""
+    return _attempt(check, cwd=cwd, env=env)
+
+
 def _attempt(check: HealthCheckConfig, *, cwd: Path, env: Mapping[str, str]) -> tuple[bool, str]:
     if check.url:
         return _http(str(check.url), check.timeout, check.expect_status, dict(check.headers))
