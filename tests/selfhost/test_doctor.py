@@ -328,3 +328,43 @@ def test_postgres_listen_notify_a_replica_and_a_server_gone(site, postgres_serve
     check = _only(checks, "state database")
     assert code == 1 and "cannot connect" in check["detail"]
     assert "postgres:***@" in check["detail"] and "hunter2" not in check["detail"]
+
+
+def test_ssh_hosts_reachable_only_with_the_pinned_key(site):
+    require_binary("sshd")
+    from tests.support.sshd import start_fleet
+
+    fleet = start_fleet(site.root / "fleet", ["app1"])
+    try:
+        host = fleet.hosts[0]
+        hosts = (f"        hosts:\n"
+                 f"          - {{name: app1, address: 127.0.0.1, port: {host.port}, "
+                 f"user: {fleet.user}}}\n"
+                 f"        ssh: {{identity_file: {fleet.identity}, known_hosts: "
+                 f"{fleet.known_hosts}, connect_timeout: 5}}\n")
+        site.config.write_text(site.config.read_text().replace(
+            "        keep_releases: 3\n", "        keep_releases: 3\n" + hosts))
+        code, checks = site.doctor()
+        check = _only(checks, "ssh")
+        assert check["status"] == "pass", check
+        assert f"host key pinned in {fleet.known_hosts}" in check["detail"]
+
+        # The pinned key is not the host's any more (a re-installed or impostor host).
+        pinned = fleet.known_hosts.read_text()
+        other = site.root / "other_key"
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other)],
+                       check=True)
+        fleet.known_hosts.write_text(
+            f"[127.0.0.1]:{host.port} {(site.root / 'other_key.pub').read_text().strip()}\n")
+        code, checks = site.doctor()
+        check = _only(checks, "ssh")
+        assert code == 1 and check["status"] == "fail"
+        assert "host key" in check["detail"].lower() and "ssh-keyscan" in check["fix"]
+
+        fleet.known_hosts.write_text(pinned)
+        host.stop()  # the host is gone
+        code, checks = site.doctor()
+        check = _only(checks, "ssh")
+        assert code == 1 and "Connection refused" in check["detail"]
+    finally:
+        fleet.stop()
