@@ -105,17 +105,31 @@ def jobs(app, fraise: str | None, as_json: bool) -> None:
 @click.option("--poll", default=10.0, show_default=True, help="Seconds between checks.")
 @click.option("--once", is_flag=True,
               help="Run what fell due since each job's last recorded run, then exit.")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default=None,
+              help="Log to stderr (one line per run; `json`: one JSON object per line) "
+                   "instead of printing the jobs' output.")
 @click.pass_obj
-def scheduler(app, poll: float, once: bool) -> None:
+def scheduler(app, poll: float, once: bool, log_format: str | None) -> None:
     """Run the jobs of `scheduler: builtin` environments when they are due (UTC)."""
+    import logging
     import signal
     import threading
 
     from fraisier.kinds.scheduler import Scheduler
 
     out = render.console()
-    sched = Scheduler(app.store, app.config,
-                      on_line=lambda line: out.print(line, markup=False, highlight=False))
+    if log_format is not None:
+        from fraisier.logformat import configure_logging
+
+        configure_logging("json" if log_format == "json" else "text")
+        job_log = logging.getLogger("fraisier.scheduler")
+
+        def on_line(line: str) -> None:
+            job_log.info(line)
+    else:
+        def on_line(line: str) -> None:
+            out.print(line, markup=False, highlight=False)
+    sched = Scheduler(app.store, app.config, on_line=on_line)
     if once:
         sched.run_pending()
         sched.close()
@@ -123,5 +137,5 @@ def scheduler(app, poll: float, once: bool) -> None:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    out.print(f"scheduler running (poll every {poll}s); Ctrl-C to stop")
+    on_line(f"scheduler running (poll every {poll}s); Ctrl-C to stop")
     sched.run_forever(stop, poll_seconds=poll)

@@ -4,16 +4,40 @@ from __future__ import annotations
 
 import logging
 import signal
+from typing import TYPE_CHECKING, Any
 
 import click
 
+if TYPE_CHECKING:
+    from fraisier.cli.context import AppContext
 
-def _logging() -> None:
-    from fraisier.ingest.ingest_process import LOG_FORMAT
+log = logging.getLogger("fraisier.server")
 
-    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
-    # One line per health-check probe is noise here; the deployment log has them.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+log_format_option = click.option(
+    "--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+    help="Log lines for a person, or one JSON object per line for a log shipper.")
+
+
+def _logging(log_format: str) -> None:
+    from fraisier.logformat import configure_logging
+
+    configure_logging("json" if log_format == "json" else "text")
+
+
+def _announce(app: AppContext) -> None:
+    """What a person checks first when a server misbehaves: which program, which file,
+    which database (its password redacted)."""
+    from importlib.metadata import version
+
+    from fraisier.kinds.libpq import redact
+
+    config = app.config
+    environments = sum(len(f.environments) for f in config.fraises.values())
+    log.info("fraisier %s", version("fraisier"), extra={"version": version("fraisier")})
+    log.info("configuration %s (%d fraise(s), %d environment(s))", config.config_path,
+             len(config.fraises), environments, extra={"config_path": str(config.config_path)})
+    log.info("state database %s", redact(config.state.url),
+             extra={"state_url": redact(config.state.url)})
 
 
 @click.command()
@@ -21,8 +45,9 @@ def _logging() -> None:
               help="Address to bind (loopback unless told otherwise).")
 @click.option("--port", default=8080, show_default=True, type=int)
 @click.option("--no-worker", is_flag=True, help="Only receive webhooks; run workers elsewhere.")
+@log_format_option
 @click.pass_obj
-def serve(app, host: str, port: int, no_worker: bool) -> None:
+def serve(app: AppContext, host: str, port: int, no_worker: bool, log_format: str) -> None:
     """Receive webhooks on POST /webhook, serve the GraphQL API at /graphql and run queued
     deployments."""
     import uvicorn
@@ -31,31 +56,55 @@ def serve(app, host: str, port: int, no_worker: bool) -> None:
     from fraisier.server import create_app
     from fraisier.server.webhook_endpoint import WebhooksFirst
 
-    _logging()
-    application = create_app(app.config, app.store, worker=not no_worker, ingest_process=True,
-                             routers=[graphql_router(app.config, app.store, path="/graphql")])
+    _logging(log_format)
+    _announce(app)
+    application: Any = create_app(
+        app.config, app.store, worker=not no_worker, ingest_process=True,
+        routers=[graphql_router(app.config, app.store, path="/graphql")])
     # ws_max_size: a GraphQL WebSocket message is bounded like a request body.
     # proxy_headers=False: which X-Forwarded-For to believe is decided by
     # webhook.trusted_proxies, not by uvicorn's own default (it trusts 127.0.0.1).
     # One HTTP process on purpose: the in-process worker and scheduler assume it. Webhooks
     # are verified and recorded by one child process (see ingest/ingest_process.py).
+    # log_config=None: uvicorn's loggers go through Fraisier's handler (and format).
     application = WebhooksFirst(application, application.state.webhook_endpoint)
-    uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False,
-                lifespan="on", ws_max_size=app.config.api.max_body_bytes,
-                proxy_headers=False)
+    settings = uvicorn.Config(application, host=host, port=port, log_level="warning",
+                              access_log=False, lifespan="on", log_config=None,
+                              ws_max_size=app.config.api.max_body_bytes, proxy_headers=False)
+    _announcing_server(settings).run()
+
+
+def _announcing_server(settings: Any) -> Any:
+    """uvicorn's Server, saying where it listens once the socket is bound (not before: a
+    port already in use must not be announced)."""
+    import uvicorn
+
+    class AnnouncingServer(uvicorn.Server):
+        async def startup(self, sockets: Any = None) -> None:
+            await super().startup(sockets=sockets)
+            if self.should_exit:
+                return
+            host = f"[{settings.host}]" if ":" in settings.host else settings.host
+            url = f"http://{host}:{settings.port}"
+            log.info("listening on %s — webhooks /webhook, GraphQL /graphql, dashboard /", url,
+                     extra={"url": url})
+
+    return AnnouncingServer(settings)
 
 
 @click.command()
 @click.option("--concurrency", type=int, help="Deployments at once (default: worker.concurrency).")
+@log_format_option
 @click.pass_obj
-def worker(app, concurrency: int | None) -> None:
+def worker(app: AppContext, concurrency: int | None, log_format: str) -> None:
     """Run queued deployments until SIGTERM/SIGINT (then finish or hand them to recovery)."""
     from fraisier.worker import Worker
 
-    _logging()
+    _logging(log_format)
+    _announce(app)
     running = Worker(app.config, app.store, concurrency=concurrency)
 
-    def stop(signum, frame) -> None:
+    def stop(signum: int, frame: object) -> None:
         running.stopping.set()
 
     signal.signal(signal.SIGTERM, stop)

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from fraisier.store.records import DeploymentRecord, StepRecord
 
 log = logging.getLogger("fraisier.runner")
+# One line per finished deployment (the process log; the deployment log has the detail).
+outcomes = logging.getLogger("fraisier.deployments")
 
 
 class Planner(Protocol):
@@ -85,7 +87,25 @@ def execute(store: Store, config: FraisierConfig, deployment_id: int, *, planner
         # if it has not finished yet: do not overwrite it.
         return store.queue.get(deployment_id)
     run.log(f"deployment {deployment_id} {status.value}" + (f": {error}" if error else ""))
-    return store.queue.finish(deployment_id, status, error)
+    return log_outcome(store.queue.finish(deployment_id, status, error))
+
+
+def log_outcome(record: DeploymentRecord) -> DeploymentRecord:
+    """One line per finished deployment in the process log (the deployment's own log has
+    the detail); returns the record."""
+    commit = (record.commit_sha or record.requested_commit or "")[:12]
+    duration = f", {record.duration_seconds:.1f} s" if record.duration_seconds else ""
+    failed = record.status != DeploymentStatus.SUCCEEDED.value
+    outcomes.log(logging.WARNING if failed else logging.INFO,
+                 "deployment %s %s/%s %s (trigger %s%s%s)%s", record.id, record.fraise,
+                 record.environment, record.status, record.trigger,
+                 f", commit {commit}" if commit else "", duration,
+                 f": {record.error}" if failed and record.error else "",
+                 extra={"deployment_id": record.id, "fraise": record.fraise,
+                        "environment": record.environment, "outcome": record.status,
+                        "trigger": record.trigger, "commit": commit or None,
+                        "duration_seconds": record.duration_seconds})
+    return record
 
 
 class _Heartbeat(threading.Thread):

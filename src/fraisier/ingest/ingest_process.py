@@ -39,7 +39,6 @@ log = logging.getLogger("fraisier.ingest")
 MAX_BATCH = 256
 IN_FLIGHT = 2  # batches sent and not yet answered: the child always has the next one ready
 _HEADER = struct.Struct("!I")
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"  # `fraisier serve`'s
 
 
 class IngestProcess:
@@ -182,7 +181,10 @@ async def _start_child(config: FraisierConfig, url: str) -> asyncio.subprocess.P
     # The configuration (secrets included) and the state URL (maybe with a password) go
     # through the pipe, never argv or the environment.
     assert child.stdin is not None
-    _send_message(child.stdin, (config, url, logging.getLogger().getEffectiveLevel()))
+    from fraisier.logformat import current_format
+
+    _send_message(child.stdin, (config, url, logging.getLogger().getEffectiveLevel(),
+                                current_format()))
     return child
 
 
@@ -208,11 +210,13 @@ def serve_ingest(source: BinaryIO, sink: BinaryIO) -> None:
         return pickle.loads(source.read(size))
 
     try:
-        config, url, log_level = read()
+        config, url, log_level, log_format = read()
     except EOFError:
         return
     # Its log lines go to the server's stderr, looking like the server's own.
-    logging.basicConfig(level=log_level, format=LOG_FORMAT)
+    from fraisier.logformat import configure_logging
+
+    configure_logging(log_format, log_level)
     try:
         store = open_store(url, migrate=False)
     except (StoreError, OSError) as exc:

@@ -9,6 +9,7 @@ Each backup is a row in tb_backup and a run in tb_run.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import sqlite3
 import time
@@ -21,6 +22,8 @@ from fraisier.domain.model import parse_timestamp, utc_now
 from fraisier.engine.process import CommandNotFound, run_command
 from fraisier.kinds.libpq import database_name, libpq_env, redact
 from fraisier.kinds.runs import active_release_dir, start_run, target_env
+
+logger = logging.getLogger("fraisier.backups")
 
 EXTENSIONS = {"postgres": ".dump", "sqlite": ".sqlite3", "command": ".bak"}
 DEFAULT_TIMEOUT = 3600.0
@@ -123,7 +126,14 @@ def take_backup(store, target, job_name: str, job, *, trigger: str = "cli",
             error = f"after backup {backup_id}: {exc}"
     store.runs.finish(run_id, "failed" if error else "succeeded", exit_code=None,
                       duration_seconds=time.monotonic() - started, error=error)
-    return store.backups.get(backup_id)
+    record = store.backups.get(backup_id)
+    logger.log(logging.WARNING if error else logging.INFO, "backup %s %s/%s %s %s%s",
+               backup_id, target.fraise, target.environment, job_name, record.status,
+               f": {error}" if error else f" ({record.size_bytes} bytes)",
+               extra={"backup_id": backup_id, "fraise": target.fraise,
+                      "environment": target.environment, "job": job_name,
+                      "outcome": record.status, "trigger": trigger})
+    return record
 
 
 def _clear_leftovers(store, target, job_name: str, folder: Path, backup_id: int,

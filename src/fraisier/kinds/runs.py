@@ -4,6 +4,7 @@ exit code, duration and the tail of its output."""
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import threading
@@ -15,6 +16,7 @@ from fraisier.engine.process import CommandNotFound, ProcessResult, run_command
 from fraisier.store.db import Conflict
 
 LineCallback = Callable[[str], None]
+log = logging.getLogger("fraisier.runs")
 
 
 def target_env(target, release_dir: Path | None, **extra: str) -> dict[str, str]:
@@ -109,4 +111,18 @@ def execute_run(store, target, kind: str, name: str, command, *, cwd: Path, env:
             exit_code=result.returncode if result else None,
             duration_seconds=result.duration_seconds if result else 0.0,
             output_tail=result.output_tail if result else "", error=error)
-    return store.runs.get(run_id), result
+    record = store.runs.get(run_id)
+    log_run(record, kind, name, target)
+    return record, result
+
+
+def log_run(record, kind: str, name: str, target) -> None:
+    """One line per finished run (etl, scheduled job) in the process log."""
+    failed = record.status != "succeeded"
+    duration = f" ({record.duration_seconds:.1f} s)" if record.duration_seconds else ""
+    log.log(logging.WARNING if failed else logging.INFO, "%s run %s %s/%s %s %s%s%s",
+            kind, record.id, target.fraise, target.environment, name, record.status, duration,
+            f": {record.error}" if failed and record.error else "",
+            extra={"run_id": record.id, "kind": kind, "job": name, "fraise": target.fraise,
+                   "environment": target.environment, "outcome": record.status,
+                   "trigger": record.trigger, "duration_seconds": record.duration_seconds})
