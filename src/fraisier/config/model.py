@@ -199,6 +199,11 @@ class WorkerConfig(_Strict):
     shutdown_grace_seconds: float = Field(30.0, ge=0)
 
 
+class MetricsConfig(_Strict):
+    # GET /metrics answers only with `Authorization: Bearer <token>` when set.
+    token: Secret = None
+
+
 class _EnvironmentFields(KindEnvironmentFields, _Strict):
     """Keys shared by a fraise's environment and the top-level per-environment defaults.
 
@@ -310,6 +315,7 @@ class FraisierConfig(_Strict):
     webhook: WebhookConfig = Field(default_factory=WebhookConfig)
     worker: WorkerConfig = Field(default_factory=WorkerConfig)
     api: ApiConfig = Field(default_factory=ApiConfig)
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     environments: dict[Name, EnvironmentDefaults] = {}
     fraises: dict[Name, FraiseConfig]
     # A branch may be written to one target (a mapping) or several (a list);
@@ -377,6 +383,7 @@ __all__ = [
     "GitConfig",
     "HealthCheckConfig",
     "MappingTarget",
+    "MetricsConfig",
     "MigrateConfig",
     "ProviderSecrets",
     "StateConfig",

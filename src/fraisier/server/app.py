@@ -5,6 +5,7 @@ Routes:
     POST /webhook/{provider}    provider named (its signature scheme still applies)
     GET  /healthz               the process is alive
     GET  /readyz                the state database answers
+    GET  /metrics               Prometheus metrics from the state database (metrics.token)
 
 The handlers are thin: bounds (body size, rate per source) are enforced here because they
 are about HTTP; every decision about the webhook itself is made by `fraisier.ingest`.
@@ -14,13 +15,14 @@ Other parts mount themselves with `routers=[...]` (FastAPI APIRouters, e.g. Grap
 
 from __future__ import annotations
 
+import hmac
 import logging
 import threading
 from collections.abc import Iterable, Mapping
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import Route
 
@@ -92,9 +94,32 @@ def create_app(config, store, *, worker: bool = True, routers: Iterable = (),
             return JSONResponse({"status": "unavailable", "reason": str(exc)[:200]}, 503)
         return JSONResponse({"status": "ready"})
 
+    metrics_token = config.metrics.token
+
+    @app.get("/metrics")
+    async def metrics(request: Request) -> Response:
+        if metrics_token is not None and not _bearer_matches(
+                request.headers.get("authorization", ""), metrics_token.get_secret_value()):
+            return JSONResponse({"error": "send Authorization: Bearer <metrics.token>"}, 401,
+                                headers={"WWW-Authenticate": "Bearer"})
+        from fraisier.metrics import exposition
+
+        try:
+            body, content_type = await run_in_threadpool(exposition, store.db,
+                                                         request.headers.get("accept"))
+        except StoreError as exc:
+            return JSONResponse({"status": "unavailable", "reason": str(exc)[:200]}, 503)
+        return Response(body, media_type=content_type)
+
     for router in routers:
         app.include_router(router)
     for path, sub_app in (mounts or {}).items():
         app.mount(path, sub_app)
     return app
 
+
+def _bearer_matches(header: str, token: str) -> bool:
+    scheme, _, given = header.partition(" ")
+    # Constant time: the comparison must not tell how much of a guess was right.
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(),
+                                                              token.encode())

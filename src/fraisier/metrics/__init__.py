@@ -1,0 +1,5 @@
+"""Prometheus metrics of Fraisier, derived from the state database (see store/metrics.py)."""
+
+from fraisier.metrics.collector import StateCollector, exposition
+
+__all__ = ["StateCollector", "exposition"]
