@@ -8,10 +8,12 @@ from fraisier.api.auth import Principal, authorize, bearer_from_header, bearer_f
 from fraisier.api.errors import bad_input, not_found
 from fraisier.api.loaders import Loaders
 from fraisier.api.tokens import Scope, Tokens
+from fraisier.domain.audit import Actor, ActorKind
 
 
 class ApiContext:
-    def __init__(self, config, store, *, authorization: str | None):
+    def __init__(self, config, store, *, authorization: str | None, client: str = ""):
+        self.client = client  # the peer's address, for the audit log
         self.config = config
         self.store = store
         self.tokens = Tokens(store.db)
@@ -25,6 +27,11 @@ class ApiContext:
             token = bearer_from_params(context.get("connection_params"))
         return authorize(token, scope, tokens=self.tokens,
                          anonymous_read=self.config.api.anonymous_read)
+
+    def actor(self, principal: Principal | None) -> Actor:
+        """Who is acting, for the audit log: the token's name, from the client address."""
+        name = principal.name if principal is not None else "anonymous"
+        return Actor(name, ActorKind.TOKEN, f"api from {self.client or 'unknown address'}")
 
     # -- inputs ---------------------------------------------------------------------------
     def checked_limit(self, limit: int) -> int:

@@ -47,8 +47,10 @@ def graphql_router(config, store: Any | Callable[[], Any], *, path: str = "") ->
         store = store()
 
     def context(connection: HTTPConnection) -> dict[str, Any]:
+        client = connection.client.host if connection.client else ""
         return {"api": ApiContext(config, store,
-                                  authorization=connection.headers.get("authorization"))}
+                                  authorization=connection.headers.get("authorization"),
+                                  client=client)}
 
     return GraphQLRouter(
         build_schema(config),

@@ -20,6 +20,7 @@ from fraisier.api.errors import bad_input, not_found, refused, should_mask
 from fraisier.api.tokens import Scope, TokenError
 from fraisier.api.types import (
     ApiToken,
+    AuditEntry,
     CreatedApiToken,
     Deployment,
     DeploymentLogEvent,
@@ -141,6 +142,16 @@ class Query:
                          last_used_at=t.last_used_at, revoked_at=t.revoked_at)
                 for t in api(info).tokens.list()]
 
+    @strawberry.field(description="The audit log, newest first: who changed what, from where, "
+                      "and the outcome. `before`: an entry id, to page back. Needs the admin "
+                      "scope.")
+    def audit_log(self, info: Info, limit: int = 100, before: int | None = None,
+                  action: str | None = None) -> list[AuditEntry]:
+        _require(info, Scope.ADMIN)
+        ctx = api(info)
+        return [AuditEntry.of(record) for record in ctx.store.audit.list(
+            limit=ctx.checked_limit(limit), before_id=before, action=action)]
+
 
 @strawberry.type
 class Mutation:
@@ -149,13 +160,14 @@ class Mutation:
                commit_sha: str | None = None, force: bool = False) -> Deployment:
         from fraisier.engine.service import request_deployment
 
-        _require(info, Scope.DEPLOY)
+        principal = _require(info, Scope.DEPLOY)
         ctx = api(info)
         ctx.check_target(fraise_id, environment)
         if commit_sha is not None and not commit_sha.strip():
             raise bad_input("commitSha must not be empty")
         record = request_deployment(ctx.store, ctx.config, fraise_id, environment,
-                                    trigger=Trigger.API, commit=commit_sha, force=force)
+                                    trigger=Trigger.API, commit=commit_sha, force=force,
+                                    actor=ctx.actor(principal))
         return Deployment.of(record)
 
     @strawberry.mutation(description="Cancel a deployment: a queued one never starts; a "
@@ -165,9 +177,10 @@ class Mutation:
     def cancel_deployment(self, info: Info, id: int) -> Deployment:
         from fraisier.engine.service import RequestRefused, cancel_deployment
 
-        _require(info, Scope.DEPLOY)
+        principal = _require(info, Scope.DEPLOY)
         try:
-            return Deployment.of(cancel_deployment(api(info).store, id).record)
+            return Deployment.of(cancel_deployment(api(info).store, id,
+                                                   actor=api(info).actor(principal)).record)
         except RequestRefused as exc:
             raise refused(exc) from None
 
@@ -176,12 +189,13 @@ class Mutation:
     def retry_deployment(self, info: Info, id: int) -> Deployment:
         from fraisier.engine.service import RequestRefused, retry_deployment
 
-        _require(info, Scope.DEPLOY)
+        principal = _require(info, Scope.DEPLOY)
         ctx = api(info)
         record = _deployment_record(info, id)
         ctx.check_target(record.fraise, record.environment)
         try:
-            return Deployment.of(retry_deployment(ctx.store, ctx.config, id))
+            return Deployment.of(retry_deployment(ctx.store, ctx.config, id,
+                                                  actor=ctx.actor(principal)))
         except RequestRefused as exc:
             raise refused(exc) from None
 
@@ -192,29 +206,30 @@ class Mutation:
                  to_release: str | None = None, migrate_down: bool = False) -> Deployment:
         from fraisier.engine.service import RequestRefused, request_rollback
 
-        _require(info, Scope.DEPLOY)
+        principal = _require(info, Scope.DEPLOY)
         ctx = api(info)
         ctx.check_target(fraise_id, environment)
         try:
             record = request_rollback(ctx.store, ctx.config, fraise_id, environment,
-                                      to=to_release, migrate_down=migrate_down)
+                                      to=to_release, migrate_down=migrate_down,
+                                      actor=ctx.actor(principal))
         except RequestRefused as exc:
             raise refused(exc) from None
         return Deployment.of(record)
 
     @strawberry.mutation(description="Create an API token. Needs the admin scope.")
     def create_api_token(self, info: Info, name: str, scope: TokenScopeEnum) -> CreatedApiToken:
-        _require(info, Scope.ADMIN)
+        principal = _require(info, Scope.ADMIN)
         try:
-            token = api(info).tokens.create(name, scope)
+            token = api(info).tokens.create(name, scope, actor=api(info).actor(principal))
         except TokenError as exc:
             raise bad_input(str(exc)) from None
         return CreatedApiToken(name=name, scope=scope, token=token)
 
     @strawberry.mutation(description="Revoke an API token by name. Needs the admin scope.")
     def revoke_api_token(self, info: Info, name: str) -> bool:
-        _require(info, Scope.ADMIN)
-        if not api(info).tokens.revoke(name):
+        principal = _require(info, Scope.ADMIN)
+        if not api(info).tokens.revoke(name, actor=api(info).actor(principal)):
             raise not_found(f"no active token named {name!r}")
         return True
 

@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 
+from fraisier.domain.audit import Actor, AuditOutcome
 from fraisier.domain.model import is_valid_name, parse_timestamp, utc_now, utc_timestamp
+from fraisier.engine.service import record_action
 from fraisier.store.db import Conflict, Database
 
 TOKEN_PREFIX = "frs_"
@@ -59,11 +61,22 @@ class Tokens:
     def __init__(self, db: Database):
         self.db = db
 
-    def create(self, name: str, scope: Scope | str) -> str:
-        """Store a new token and return it: the only time its value exists outside a client."""
+    def create(self, name: str, scope: Scope | str, *, actor: Actor | None = None) -> str:
+        """Store a new token and return it: the only time its value exists outside a client.
+        The audit log records who created it (never its value)."""
+        try:
+            token = self._create(name, Scope(scope))
+        except TokenError as exc:
+            record_action(self.db, actor, "token.create", f"token {name}",
+                          AuditOutcome.REFUSED, detail=str(exc))
+            raise
+        record_action(self.db, actor, "token.create", f"token {name}", AuditOutcome.OK,
+                      detail=f"scope {Scope(scope).value}")
+        return token
+
+    def _create(self, name: str, scope: Scope) -> str:
         if not is_valid_name(name):
             raise TokenError(f"invalid token name {name!r}: use lowercase letters, digits, - and _")
-        scope = Scope(scope)
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         try:
             with self.db.transaction():
@@ -80,7 +93,7 @@ class Tokens:
         rows = self.db.fetchall("SELECT * FROM tb_api_token ORDER BY name")
         return [_info(row) for row in rows]
 
-    def revoke(self, name: str) -> bool:
+    def revoke(self, name: str, *, actor: Actor | None = None) -> bool:
         """Revoke by name; False when there is no active token of that name."""
         with self.db.transaction():
             row = self.db.fetchone(
@@ -88,6 +101,9 @@ class Tokens:
                 " RETURNING id",
                 (utc_timestamp(), name),
             )
+        record_action(self.db, actor, "token.revoke", f"token {name}",
+                      AuditOutcome.OK if row is not None else AuditOutcome.REFUSED,
+                      detail="" if row is not None else "no active token of that name")
         return row is not None
 
     def verify(self, token: str) -> TokenInfo | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from enum import Enum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import strawberry
 from strawberry.types import Info
@@ -275,6 +275,30 @@ class ApiToken:
     created_at: str
     last_used_at: str | None
     revoked_at: str | None
+
+
+@strawberry.type(description="One entry of the audit log: an action that changed something.")
+class AuditEntry:
+    id: int
+    at: str
+    actor: str = strawberry.field(description="A token's name, a local user's login, or the "
+                                  "Fraisier process (kind system).")
+    actor_kind: str = strawberry.field(description="token, os_user or system.")
+    source: str = strawberry.field(description="Where from: the API client's address, or the "
+                                   "host of a local CLI.")
+    action: str = strawberry.field(description="deploy, rollback, cancel, retry, "
+                                   "token.create, token.revoke, config.reload.")
+    subject: str
+    deployment_id: int | None
+    outcome: str = strawberry.field(description="ok, refused or failed.")
+    detail: str
+
+    @classmethod
+    def of(cls, record: Any) -> AuditEntry:
+        return cls(id=record.id, at=record.at, actor=record.actor, actor_kind=record.actor_kind,
+                   source=record.source, action=record.action, subject=record.subject,
+                   deployment_id=record.deployment_id, outcome=record.outcome,
+                   detail=record.detail)
 
 
 @strawberry.type

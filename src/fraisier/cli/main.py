@@ -13,6 +13,7 @@ COMMANDS = {
     "validate": "setup:validate",
     "setup": "selfhost:setup",
     "doctor": "doctor:doctor",
+    "audit": "audit:audit",
     "list": "show:list_fraises",
     "status": "show:status",
     "history": "show:history",

@@ -41,7 +41,7 @@ from fraisier.config.fields import (
     is_remote_repository,
 )
 from fraisier.config.kinds import KindEnvironmentFields, KindFraiseFields
-from fraisier.config.rollouts import RolloutFields
+from fraisier.config.rollouts import Duration, RolloutFields
 from fraisier.domain import FraiseType
 
 if TYPE_CHECKING:
@@ -224,6 +224,16 @@ class _EnvironmentFields(KindEnvironmentFields, _Strict):
     build: Command | None = None
     migrate: MigrateConfig | None = None
     git: GitConfig | None = None
+    # Poll mode, for servers a provider cannot reach: check the branch head this often with
+    # `git ls-remote` and deploy when it moved.
+    poll: Duration | None = None
+
+    @field_validator("poll")
+    @classmethod
+    def _poll_at_least_a_second(cls, value: float | None) -> float | None:
+        if value is not None and value < 1:
+            raise ValueError("poll every second at most (e.g. poll: 60s)")
+        return value
 
     @model_validator(mode="after")
     def _one_way_to_restart(self) -> _EnvironmentFields:
@@ -253,6 +263,13 @@ class EnvironmentConfig(_EnvironmentFields, RolloutFields):
     app_path: Path
     keep_releases: int = Field(DEFAULT_KEEP_RELEASES, ge=1)
     timeout: float = Field(DEFAULT_TIMEOUT, gt=0)
+
+    @model_validator(mode="after")
+    def _poll_needs_a_branch_name(self) -> EnvironmentConfig:
+        if self.poll is not None and self.branch is not None and any(
+                c in self.branch for c in "*?["):
+            raise ValueError(f"poll needs one branch, not the pattern {self.branch!r}")
+        return self
 
     @field_validator("app_path", mode="before")
     @classmethod

@@ -57,6 +57,7 @@ class Target:
     secrets: GitConfig = field(default_factory=GitConfig)
     kind: KindSettings = field(default_factory=KindSettings)  # etl, scheduled, backup settings
     rollout: RolloutFields | None = None  # hosts/strategy; None deploys locally
+    poll: float | None = None  # seconds between `git ls-remote` checks; None: webhooks only
 
     @property
     def name(self) -> str:
@@ -161,6 +162,7 @@ def resolve_target(config: FraisierConfig, fraise: str, environment: str) -> Tar
         secrets=_secrets(config, defaults.git, fraise_config.git, env.git),
         kind=resolve_kind(fraise_config, env, defaults, config.config_path),
         rollout=rollout_of(env),
+        poll=pick("poll"),
     )
 
 

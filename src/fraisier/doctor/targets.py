@@ -26,21 +26,10 @@ DEFAULT_UNIT_DIRS = ("/etc/systemd/system", "/run/systemd/system", "/usr/local/l
                      "/usr/lib/systemd/system", "/lib/systemd/system")
 
 
-def remote_heads(repository: str) -> dict[str, str]:
-    """Branch name -> sha, from `git ls-remote --heads` with the credentials deployments use."""
-    from fraisier.engine.git import git
-
-    heads: dict[str, str] = {}
-    for line in git("ls-remote", "--heads", "--", repository, timeout=60).splitlines():
-        sha, _, ref = line.partition("\t")
-        heads[ref.removeprefix("refs/heads/")] = sha
-    return heads
-
-
 def check_repositories(targets: Iterable[Target]) -> list[Check]:
     """One `git ls-remote` per repository; then each environment's branch in its answer."""
     from fraisier.api.redact import redact_url
-    from fraisier.engine.git import GitError
+    from fraisier.engine.git import GitError, remote_heads
 
     results: list[Check] = []
     answers: dict[str, dict[str, str] | str] = {}

@@ -46,6 +46,7 @@ class Trigger(StrEnum):
     RETRY = "retry"
     ROLLBACK = "rollback"
     SCHEDULE = "schedule"
+    POLL = "poll"  # poll mode saw the branch head move (`poll:` on an environment)
 
 
 class StepStatus(StrEnum):

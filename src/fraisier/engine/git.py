@@ -42,6 +42,16 @@ def git(*args: str, cwd: Path | None = None, timeout: float = GIT_TIMEOUT) -> st
     return done.stdout.decode("utf-8", "replace")
 
 
+def remote_heads(repository: str, timeout: float = 60) -> dict[str, str]:
+    """Branch name -> sha, from `git ls-remote --heads` with the credentials deployments use
+    (poll mode, `fraisier doctor`)."""
+    heads: dict[str, str] = {}
+    for line in git("ls-remote", "--heads", "--", repository, timeout=timeout).splitlines():
+        sha, _, ref = line.partition("\t")
+        heads[ref.removeprefix("refs/heads/")] = sha
+    return heads
+
+
 class Mirror:
     """A bare mirror of one repository, shared by every fraise that deploys from it."""
 

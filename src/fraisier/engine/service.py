@@ -23,11 +23,13 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from fraisier.domain.audit import Actor, AuditOutcome, local_actor
 from fraisier.domain.model import ACTIVE_STATUSES, DeploymentStatus, Trigger
 
 if TYPE_CHECKING:
     from fraisier.config import FraisierConfig
     from fraisier.store import Store
+    from fraisier.store.db import Database
     from fraisier.store.records import DeploymentRecord
 
 
@@ -45,6 +47,17 @@ class Conflict(RequestRefused):
 
 class Invalid(RequestRefused):
     """Not a request that can ever be made (e.g. retrying a rollback)."""
+
+
+def record_action(db: Database, actor: Actor | None, action: str, subject: str,
+                  outcome: AuditOutcome, *, deployment_id: int | None = None,
+                  detail: str = "") -> None:
+    """Append one entry to the audit log. Without an actor, the person running this process
+    (a local CLI) did it."""
+    from fraisier.store.audit import AuditLog
+
+    AuditLog(db).append(actor or local_actor(), action, subject, outcome,
+                        deployment_id=deployment_id, detail=detail)
 
 
 def owner_name(role: str = "cli") -> str:
@@ -66,8 +79,31 @@ def open_state(config: FraisierConfig) -> Store:
 def request_deployment(store: Store, config: FraisierConfig, fraise: str, environment: str, *,
                        trigger: Trigger, commit: str | None = None, force: bool = False,
                        branch: str | None = None, retry_of: int | None = None,
-                       webhook_event_id: int | None = None) -> DeploymentRecord:
-    """Queue a deployment of a configured target (raises UnknownTarget otherwise)."""
+                       webhook_event_id: int | None = None,
+                       actor: Actor | None = None) -> DeploymentRecord:
+    """Queue a deployment of a configured target (raises UnknownTarget otherwise); the
+    audit log records who asked."""
+    from fraisier.config import UnknownTarget
+
+    try:
+        record = _enqueue_deployment(store, config, fraise, environment, trigger=trigger,
+                                     commit=commit, force=force, branch=branch,
+                                     retry_of=retry_of, webhook_event_id=webhook_event_id)
+    except UnknownTarget as exc:
+        record_action(store.db, actor, "deploy", f"{fraise}/{environment}",
+                      AuditOutcome.REFUSED, detail=str(exc))
+        raise
+    record_action(store.db, actor, "deploy", f"{fraise}/{environment}", AuditOutcome.OK,
+                  deployment_id=record.id,
+                  detail=f"trigger {trigger.value}" + (f", commit {commit}" if commit else "")
+                  + (", force" if force else ""))
+    return record
+
+
+def _enqueue_deployment(store: Store, config: FraisierConfig, fraise: str, environment: str,
+                        *, trigger: Trigger, commit: str | None, force: bool,
+                        branch: str | None, retry_of: int | None,
+                        webhook_event_id: int | None) -> DeploymentRecord:
     target = config.target(fraise, environment)
     return store.queue.enqueue(
         fraise, environment, trigger=trigger.value, branch=branch or target.branch,
@@ -77,8 +113,28 @@ def request_deployment(store: Store, config: FraisierConfig, fraise: str, enviro
 
 
 def request_rollback(store: Store, config: FraisierConfig, fraise: str, environment: str, *,
-                     to: str | None = None, migrate_down: bool = False) -> DeploymentRecord:
+                     to: str | None = None, migrate_down: bool = False,
+                     actor: Actor | None = None) -> DeploymentRecord:
     """Queue a rollback, refused up front when there is nothing to go back to."""
+    from fraisier.config import UnknownTarget
+
+    subject = f"{fraise}/{environment}"
+    detail = (f"to {to}" if to else "to the previous release") + (
+        ", migrate down" if migrate_down else "")
+    try:
+        record = _enqueue_rollback(store, config, fraise, environment, to=to,
+                                   migrate_down=migrate_down)
+    except (RequestRefused, UnknownTarget) as exc:
+        record_action(store.db, actor, "rollback", subject, AuditOutcome.REFUSED,
+                      detail=f"{detail}: {exc}")
+        raise
+    record_action(store.db, actor, "rollback", subject, AuditOutcome.OK,
+                  deployment_id=record.id, detail=detail)
+    return record
+
+
+def _enqueue_rollback(store: Store, config: FraisierConfig, fraise: str, environment: str, *,
+                      to: str | None, migrate_down: bool) -> DeploymentRecord:
     from fraisier.engine.rollback import matching_releases
 
     target = config.target(fraise, environment)
@@ -110,8 +166,22 @@ class Cancelled:
     stopping: bool  # True: it was running; its worker stops it and undoes what it did
 
 
-def cancel_deployment(store: Store, deployment_id: int) -> Cancelled:
+def cancel_deployment(store: Store, deployment_id: int, *,
+                      actor: Actor | None = None) -> Cancelled:
     """A queued deployment never starts; a running one is stopped by its worker."""
+    try:
+        cancelled = _cancel(store, deployment_id)
+    except RequestRefused as exc:
+        record_action(store.db, actor, "cancel", f"deployment {deployment_id}",
+                      AuditOutcome.REFUSED, deployment_id=deployment_id, detail=str(exc))
+        raise
+    record_action(store.db, actor, "cancel", f"deployment {deployment_id}", AuditOutcome.OK,
+                  deployment_id=deployment_id,
+                  detail="its worker stops it" if cancelled.stopping else "it never starts")
+    return cancelled
+
+
+def _cancel(store: Store, deployment_id: int) -> Cancelled:
     record = get_deployment(store, deployment_id)
     if record.status == DeploymentStatus.QUEUED and store.queue.cancel_queued(deployment_id):
         return Cancelled(get_deployment(store, deployment_id), stopping=False)
@@ -122,10 +192,22 @@ def cancel_deployment(store: Store, deployment_id: int) -> Cancelled:
                    "running deployment can be cancelled")
 
 
-def retry_deployment(store: Store, config: FraisierConfig,
-                     deployment_id: int) -> DeploymentRecord:
+def retry_deployment(store: Store, config: FraisierConfig, deployment_id: int, *,
+                     actor: Actor | None = None) -> DeploymentRecord:
     """Queue a new deployment (trigger `retry`) of the commit of one that ended without
     succeeding. A succeeded one is deployed again with `deploy --commit SHA --force`."""
+    try:
+        record = _retry(store, config, deployment_id)
+    except RequestRefused as exc:
+        record_action(store.db, actor, "retry", f"deployment {deployment_id}",
+                      AuditOutcome.REFUSED, deployment_id=deployment_id, detail=str(exc))
+        raise
+    record_action(store.db, actor, "retry", f"deployment {deployment_id}", AuditOutcome.OK,
+                  deployment_id=record.id, detail=f"retried as deployment {record.id}")
+    return record
+
+
+def _retry(store: Store, config: FraisierConfig, deployment_id: int) -> DeploymentRecord:
     old = get_deployment(store, deployment_id)
     if old.trigger == Trigger.ROLLBACK.value:
         raise Invalid(f"deployment {deployment_id} is a rollback: roll back again instead "
@@ -135,7 +217,8 @@ def retry_deployment(store: Store, config: FraisierConfig,
     if old.status == DeploymentStatus.SUCCEEDED:
         raise Conflict(f"deployment {deployment_id} succeeded: there is nothing to retry (to "
                        "deploy its commit again, deploy it with --commit and --force)")
-    return request_deployment(store, config, old.fraise, old.environment,
-                              trigger=Trigger.RETRY,
-                              commit=old.commit_sha or old.requested_commit, force=old.force,
-                              branch=old.branch or None, retry_of=old.id)
+    return _enqueue_deployment(store, config, old.fraise, old.environment,
+                               trigger=Trigger.RETRY,
+                               commit=old.commit_sha or old.requested_commit, force=old.force,
+                               branch=old.branch or None, retry_of=old.id,
+                               webhook_event_id=None)

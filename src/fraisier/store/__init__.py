@@ -5,7 +5,7 @@
     store.queue     tb_deployment (the queue)      store.ledger   steps and log lines
     store.releases  tb_release                     store.events   tb_event outbox
     store.webhooks  tb_webhook_event               store.workers  live workers
-    store.views     history, status, statistics
+    store.views     history, status, statistics    store.audit    tb_audit (append-only)
 """
 
 from __future__ import annotations
@@ -14,10 +14,12 @@ import json
 from collections.abc import Iterable
 
 from fraisier.domain.model import utc_timestamp
+from fraisier.store.audit import AuditLog
 from fraisier.store.db import Conflict, Database, StoreError, StoreUnavailable
 from fraisier.store.events import Events
 from fraisier.store.ledger import Ledger
 from fraisier.store.migrate import apply_migrations
+from fraisier.store.polls import Polls
 from fraisier.store.queue import NotFound, Queue
 from fraisier.store.records import DeploymentRecord, ReleaseRecord, StepRecord
 from fraisier.store.releases import Releases
@@ -50,6 +52,8 @@ class Store:
         self.workers = Workers(db)
         self.views = Views(db, self.ledger)
         self.runs, self.backups = Runs(db), Backups(db)  # etl/job runs and backups
+        self.audit = AuditLog(db)  # who changed what: append-only
+        self.polls = Polls(db)  # poll mode
 
     @property
     def backend(self) -> str:

@@ -61,12 +61,16 @@ class Worker:
         self._recoveries: dict[int, threading.Thread] = {}  # deployment id -> its recovery
         self._recovery_owner = f"{self.name}/recovery"
         self._next_prune = 0.0  # time.monotonic() at which old webhook requests are due
+        from fraisier.worker.poller import Poller
+
+        self.poller = Poller(config, store, owner=self.name)  # environments with `poll:`
 
     # -- life cycle ----------------------------------------------------------------------
     def start(self) -> Worker:
         self.store.workers.beat(self.name, self._ttl)
         self.store.events.listeners.append(self.wakeup.wake)
         self._helpers.append(self._thread("housekeeping", self._housekeeping))
+        self._helpers.append(self._thread("poll", lambda: self.poller.run(self._done)))
         if self.store.backend == "postgres":
             self._helpers.append(self._thread(
                 "listen", lambda: listen_postgres(self.store.db.url, WAKE_CHANNEL, self.wakeup,

@@ -1,0 +1,67 @@
+"""tb_audit: the append-only audit log (the database itself refuses updates and deletes)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from fraisier.domain.audit import Actor, AuditOutcome
+from fraisier.domain.model import utc_timestamp
+from fraisier.store.db import Database, Row
+
+DETAIL_CHARS = 2000
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    id: int
+    at: str
+    actor: str
+    actor_kind: str
+    source: str
+    action: str
+    subject: str
+    deployment_id: int | None
+    outcome: str
+    detail: str
+
+    @classmethod
+    def from_row(cls, row: Row) -> AuditRecord:
+        return cls(id=int(row["id"]), at=row["at"], actor=row["actor"],
+                   actor_kind=row["actor_kind"], source=row["source"], action=row["action"],
+                   subject=row["subject"],
+                   deployment_id=None if row["deployment_id"] is None
+                   else int(row["deployment_id"]),
+                   outcome=row["outcome"], detail=row["detail"])
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class AuditLog:
+    def __init__(self, db: Database):
+        self.db = db
+
+    def append(self, actor: Actor, action: str, subject: str, outcome: AuditOutcome, *,
+               deployment_id: int | None = None, detail: str = "") -> int:
+        with self.db.transaction():
+            return self.db.insert(
+                "INSERT INTO tb_audit (at, actor, actor_kind, source, action, subject,"
+                " deployment_id, outcome, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (utc_timestamp(), actor.name, actor.kind.value, actor.source, action, subject,
+                 deployment_id, outcome.value, detail[:DETAIL_CHARS]))
+
+    def list(self, *, limit: int = 100, before_id: int | None = None,
+             action: str | None = None) -> list[AuditRecord]:
+        """Newest first."""
+        clauses, params = [], []
+        if before_id is not None:
+            clauses.append("id < ?")
+            params.append(before_id)
+        if action is not None:
+            clauses.append("action = ?")
+            params.append(action)
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = self.db.fetchall(f"SELECT * FROM tb_audit{where} ORDER BY id DESC LIMIT ?",
+                                (*params, limit))
+        return [AuditRecord.from_row(row) for row in rows]
