@@ -54,7 +54,8 @@ class AuditLog:
     def list(self, *, limit: int = 100, before_id: int | None = None,
              action: str | None = None) -> list[AuditRecord]:
         """Newest first."""
-        clauses, params = [], []
+        clauses: list[str] = []
+        params: list[object] = []
         if before_id is not None:
             clauses.append("id < ?")
             params.append(before_id)
