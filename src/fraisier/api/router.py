@@ -43,19 +43,22 @@ def _body_limit(max_bytes: int):
 
 
 def graphql_router(config, store: Any | Callable[[], Any], *, path: str = "") -> GraphQLRouter:
+    """`config` may be a function giving the configuration in use (it changes when the
+    server reloads it); each request reads it once."""
+    current = config if callable(config) else (lambda: config)
     if callable(store) and not hasattr(store, "queue"):
         store = store()
 
     def context(connection: HTTPConnection) -> dict[str, Any]:
         client = connection.client.host if connection.client else ""
-        return {"api": ApiContext(config, store,
+        return {"api": ApiContext(current(), store,
                                   authorization=connection.headers.get("authorization"),
                                   client=client)}
 
     return GraphQLRouter(
-        build_schema(config),
+        build_schema(current()),  # its limits (api.*) stay until a restart
         path=path,
         context_getter=context,
         allow_queries_via_get=False,
-        dependencies=[Depends(_body_limit(config.api.max_body_bytes))],
+        dependencies=[Depends(_body_limit(current().api.max_body_bytes))],
     )

@@ -134,8 +134,15 @@ def scheduler(app, poll: float, once: bool, log_format: str | None) -> None:
         sched.run_pending()
         sched.close()
         return
+    from fraisier.reloader import ConfigReloader
+
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
+    # SIGHUP, or an edit of fraises.yaml or .env, reloads the configuration.
+    reloader = ConfigReloader(app.config, app.store, role="scheduler")
+    reloader.listeners.append(lambda new: setattr(sched, "config", new))
+    signal.signal(signal.SIGHUP, lambda *_: reloader.request())
+    reloader.start(stop)
     on_line(f"scheduler running (poll every {poll}s); Ctrl-C to stop")
     sched.run_forever(stop, poll_seconds=poll)

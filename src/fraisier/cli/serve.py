@@ -53,14 +53,18 @@ def serve(app: AppContext, host: str, port: int, no_worker: bool, log_format: st
     import uvicorn
 
     from fraisier.api.router import graphql_router
+    from fraisier.reloader import ConfigReloader
     from fraisier.server import create_app
     from fraisier.server.webhook_endpoint import WebhooksFirst
 
     _logging(log_format)
     _announce(app)
+    # SIGHUP, or an edit of fraises.yaml or .env, reloads the configuration.
+    reloader = ConfigReloader(app.config, app.store, role="serve")
+    signal.signal(signal.SIGHUP, lambda signum, frame: reloader.request())
     application: Any = create_app(
-        app.config, app.store, worker=not no_worker, ingest_process=True,
-        routers=[graphql_router(app.config, app.store, path="/graphql")])
+        app.config, app.store, worker=not no_worker, ingest_process=True, reloader=reloader,
+        routers=[graphql_router(lambda: reloader.current, app.store, path="/graphql")])
     # ws_max_size: a GraphQL WebSocket message is bounded like a request body.
     # proxy_headers=False: which X-Forwarded-For to believe is decided by
     # webhook.trusted_proxies, not by uvicorn's own default (it trusts 127.0.0.1).
@@ -98,16 +102,28 @@ def _announcing_server(settings: Any) -> Any:
 @click.pass_obj
 def worker(app: AppContext, concurrency: int | None, log_format: str) -> None:
     """Run queued deployments until SIGTERM/SIGINT (then finish or hand them to recovery)."""
+    import threading
+
+    from fraisier.reloader import ConfigReloader
     from fraisier.worker import Worker
 
     _logging(log_format)
     _announce(app)
     running = Worker(app.config, app.store, concurrency=concurrency)
+    reloader = ConfigReloader(app.config, app.store, role="worker")
+    reloader.listeners.append(running.reconfigure)
+    running.reloader = reloader
 
     def stop(signum: int, frame: object) -> None:
         running.stopping.set()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    running.run_forever()
-    running.stop()
+    signal.signal(signal.SIGHUP, lambda signum, frame: reloader.request())
+    done = threading.Event()
+    reloader.start(done)
+    try:
+        running.run_forever()
+    finally:
+        done.set()
+        running.stop()

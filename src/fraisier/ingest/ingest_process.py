@@ -56,8 +56,16 @@ class IngestProcess:
         self._in_flight: deque[list[tuple[Any, asyncio.Future[Any]]]] = deque()
         self._child: asyncio.subprocess.Process | None = None
         self._starting = False
+        self._replace = False  # reconfigure(): start a new child once this one is answered
         self._idle = asyncio.Event()
         self._idle.set()
+
+    def reconfigure(self, config: FraisierConfig) -> None:
+        """A reloaded configuration: the child in use answers what it was sent, then a new
+        one, given `config`, takes the next batch."""
+        self.config = config
+        self._replace = True
+        self._send()
 
     def submit(self, item: Any) -> asyncio.Future[Any]:
         """The IngestResult for `item` (a WebhookRequest, or a Receipt the server made
@@ -83,7 +91,9 @@ class IngestProcess:
 
     def _send(self) -> None:
         """Send what is pending, as batches, while fewer than IN_FLIGHT are unanswered."""
-        while self._pending and len(self._in_flight) < IN_FLIGHT:
+        if self._replace and not self._in_flight:
+            self._retire()
+        while self._pending and len(self._in_flight) < IN_FLIGHT and not self._replace:
             child = self._child
             if child is not None and child.returncode is not None:
                 # Exited before its reader noticed: fail its batches before a new child's
@@ -109,6 +119,14 @@ class IngestProcess:
                 continue  # the next round starts a new child
         if not self._pending and not self._in_flight:
             self._idle.set()
+
+    def _retire(self) -> None:
+        """Let the child go (nothing is in flight): it sees the end of its input and exits;
+        the next batch starts a child with the current configuration."""
+        self._replace = False
+        child, self._child = self._child, None
+        if child is not None and child.returncode is None and child.stdin is not None:
+            child.stdin.close()
 
     async def _start(self) -> None:
         try:

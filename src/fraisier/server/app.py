@@ -15,6 +15,7 @@ Other parts mount themselves with `routers=[...]` (FastAPI APIRouters, e.g. Grap
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 import threading
@@ -36,7 +37,9 @@ log = logging.getLogger("fraisier.server")
 
 def create_app(config, store, *, worker: bool = True, routers: Iterable = (),
                mounts: Mapping[str, object] | None = None,
-               ingest_process: bool = False) -> FastAPI:
+               ingest_process: bool = False, reloader=None) -> FastAPI:
+    """`reloader` (a fraisier.reloader.ConfigReloader): reload fraises.yaml while serving;
+    the current configuration is then `app.state.config`."""
     ingest = Ingest(config, store)
     limiter = RateLimiter(config.webhook.rate_limit_per_minute)
     max_body = config.webhook.max_body_bytes
@@ -57,9 +60,22 @@ def create_app(config, store, *, worker: bool = True, routers: Iterable = (),
                              name="scheduler", daemon=True).start()
         app.state.worker = running
         app.state.scheduler = scheduler
+        stop_reloading = threading.Event()
+        if reloader is not None:
+            loop = asyncio.get_running_loop()
+            if running is not None:
+                running.reloader = reloader
+                reloader.listeners.append(running.reconfigure)
+            if scheduler is not None:
+                reloader.listeners.append(lambda new: setattr(scheduler, "config", new))
+            # The webhook endpoint and its ingest process belong to the event loop.
+            reloader.listeners.append(
+                lambda new: loop.call_soon_threadsafe(reconfigure, new))
+            reloader.start(stop_reloading)
         try:
             yield
         finally:
+            stop_reloading.set()
             stop_scheduler.set()
             if running is not None:
                 # Blocking on purpose: the process must not exit before deployments settle.
@@ -68,11 +84,26 @@ def create_app(config, store, *, worker: bool = True, routers: Iterable = (),
                 await run_in_threadpool(scheduler.close)
             # Anything still being written commits before the process goes.
             await endpoint.close()
-            await run_in_threadpool(ingest.close)
+            await run_in_threadpool(endpoint.ingest.close)
 
     app = FastAPI(title="Fraisier", lifespan=lifespan, docs_url=None, redoc_url=None,
                   openapi_url=None)
     app.state.ingest = ingest
+    app.state.config = config
+
+    def reconfigure(new) -> None:
+        """A reloaded configuration, from the next request on (on the event loop)."""
+        old_ingest = endpoint.ingest
+        endpoint.ingest = app.state.ingest = Ingest(new, store)
+        endpoint.max_body = new.webhook.max_body_bytes
+        endpoint.proxies = new.webhook.trusted_proxies
+        if new.webhook.rate_limit_per_minute != app.state.config.webhook.rate_limit_per_minute:
+            endpoint.limiter = RateLimiter(new.webhook.rate_limit_per_minute)
+        if endpoint.process is not None:
+            endpoint.process.reconfigure(new)
+        app.state.config = new
+        # Requests already handed to the old one finish there; then its writer stops.
+        threading.Thread(target=old_ingest.close, name="ingest-close", daemon=True).start()
 
     # Plain ASGI routes: the webhook path is the hot one, and it needs none of FastAPI's
     # request machinery (see webhook_endpoint.py).
@@ -94,10 +125,9 @@ def create_app(config, store, *, worker: bool = True, routers: Iterable = (),
             return JSONResponse({"status": "unavailable", "reason": str(exc)[:200]}, 503)
         return JSONResponse({"status": "ready"})
 
-    metrics_token = config.metrics.token
-
     @app.get("/metrics")
     async def metrics(request: Request) -> Response:
+        metrics_token = app.state.config.metrics.token
         if metrics_token is not None and not _bearer_matches(
                 request.headers.get("authorization", ""), metrics_token.get_secret_value()):
             return JSONResponse({"error": "send Authorization: Bearer <metrics.token>"}, 401,

@@ -32,7 +32,9 @@ from fraisier.worker.wakeup import Wakeup, listen_postgres
 
 if TYPE_CHECKING:
     from fraisier.config import FraisierConfig
+    from fraisier.reloader import ConfigReloader
     from fraisier.store import Store
+    from fraisier.store.records import DeploymentRecord
 
 log = logging.getLogger("fraisier.worker")
 
@@ -64,6 +66,7 @@ class Worker:
         from fraisier.worker.poller import Poller
 
         self.poller = Poller(config, store, owner=self.name)  # environments with `poll:`
+        self.reloader: ConfigReloader | None = None  # set by the process that reloads
 
     # -- life cycle ----------------------------------------------------------------------
     def start(self) -> Worker:
@@ -159,13 +162,43 @@ class Worker:
                 self._running[record.id] = cancel
             try:
                 log.info("slot %s runs deployment %s", owner, record.id)
-                execute(self.store, self.config, record.id, planner=PLANNER, owner=owner,
+                # The configuration of this moment: a reload while it runs does not touch it.
+                config = self._config_for(record)
+                if config is None:
+                    continue
+                execute(self.store, config, record.id, planner=PLANNER, owner=owner,
                         lease_seconds=self.lease_seconds, cancel=cancel)
             except Exception:  # one bad deployment must not kill the slot
                 log.exception("deployment %s crashed its runner", record.id)
             finally:
                 with self._running_lock:
                     self._running.pop(record.id, None)
+
+    def reconfigure(self, config: FraisierConfig) -> None:
+        """Use a reloaded configuration for the deployments claimed from now on (and for
+        poll mode); those running keep theirs."""
+        self.config = config
+        self.poller.config = config
+
+    def _config_for(self, record: DeploymentRecord) -> FraisierConfig | None:
+        """The configuration to run `record` with. A target this worker does not know may be
+        in a file it has not reloaded yet: look once more; if it is still unknown, fail the
+        deployment saying why and what to do."""
+        from fraisier.config import UnknownTarget
+
+        try:
+            self.config.target(record.fraise, record.environment)
+            return self.config
+        except UnknownTarget as exc:
+            if self.reloader is not None and self.reloader.check():
+                return self._config_for(record)
+            error = (f"{exc}: this worker ({self.name}) runs the configuration it last loaded"
+                     " successfully; if fraises.yaml has it now, the file was refused (see the"
+                     " worker's log) or not reloaded yet: fix it, reload (systemctl reload "
+                     "fraisier, or SIGHUP), then deploy again")
+        log.warning("deployment %s: %s", record.id, error)
+        self.store.queue.finish(record.id, "failed", error)
+        return None
 
     def _housekeeping(self) -> None:
         while True:
