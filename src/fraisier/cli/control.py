@@ -19,7 +19,8 @@ from fraisier.cli.deploy import FOLLOW
 @click.pass_obj
 def cancel(app, deployment_id: int, wait: bool, timeout: float, as_json: bool) -> None:
     """Cancel a deployment: a queued one never starts; a running one has its command's process
-    group killed by its worker, then its completed steps are undone."""
+    group killed by its worker, then its completed steps are undone; one whose process died
+    is recovered here. Exits 1 when it is still running after --timeout."""
     backend = app.backend
     _, stopping = backend.cancel(deployment_id)
     if stopping:
@@ -27,6 +28,12 @@ def cancel(app, deployment_id: int, wait: bool, timeout: float, as_json: bool) -
             click.echo(f"deployment {deployment_id}: cancel requested; its worker stops it")
         deadline = time.monotonic() + timeout
         while wait and time.monotonic() < deadline:
+            if not app.remote:
+                # Its process may be gone (its lease ran out): then nobody else will stop
+                # it, so this process recovers it (a server does so by itself).
+                from fraisier.worker.inline import recover_orphans
+
+                recover_orphans(app.store, app.config, deployment_id=deployment_id)
             if backend.deployment(deployment_id).status != "running":
                 break
             time.sleep(0.2)
@@ -35,6 +42,10 @@ def cancel(app, deployment_id: int, wait: bool, timeout: float, as_json: bool) -
         render.echo_json(final.to_json())
     else:
         render.show_deployment(final)
+    if wait and final.status == "running":
+        raise click.ClickException(
+            f"deployment {deployment_id} is still running after {timeout:g} s: its worker "
+            "did not stop it (the cancel stays requested; see the worker's log)")
 
 
 @click.command()

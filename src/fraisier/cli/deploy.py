@@ -110,18 +110,29 @@ def run_or_follow(app, record, progress, *, since: int = 0):
     """With a live worker, leave the queued deployment to it and follow its events; without
     one, run it right here."""
     from fraisier.store import Conflict
+    from fraisier.worker.inline import recover_orphans
 
     store = app.store
     if store.workers.alive():
         progress.out.print("[dim]a worker is running: queued for it, following[/dim]")
         return follow(store, record.id, progress, since=since)
+    # No worker to notice a deployment whose process died (e.g. `fraisier deploy ... | head`):
+    # recover it here, so it does not keep its environment blocked.
+    for orphan in recover_orphans(store, app.config):
+        progress.out.print(f"[yellow]deployment {orphan.id} ({orphan.fraise}/"
+                           f"{orphan.environment}) had lost its process: recovered, "
+                           f"{orphan.status}[/yellow]")
     try:
         return _run_interruptibly(store, app.config, record.id, progress)
     except Conflict as exc:
         store.queue.cancel_queued(record.id)
+        holders = store.queue.running(record.fraise, record.environment)
+        held = (f" (deployment {holders[0].id}, lease until {holders[0].lease_expires_at})"
+                if holders else "")
         raise click.ClickException(
-            f"{record.fraise}/{record.environment} already has a deployment running;"
-            " try again when it ends") from exc
+            f"{record.fraise}/{record.environment} already has a deployment running{held};"
+            " try again when it ends (if its process died, the next command after its lease"
+            " runs out recovers it, or `fraisier cancel` it)") from exc
 
 
 def follow(store, deployment_id: int, progress, *, since: int = 0, poll: float = 0.2):

@@ -61,6 +61,11 @@ def create_app(config, store, *, worker: bool = True, routers: Iterable = (),
         app.state.worker = running
         app.state.scheduler = scheduler
         stop_reloading = threading.Event()
+        if running is None:
+            # Without its worker, the server still recovers deployments whose process died
+            # (the workers elsewhere may be gone too).
+            threading.Thread(target=_recover_orphans, args=(app, store, stop_reloading),
+                             name="recover-orphans", daemon=True).start()
         if reloader is not None:
             loop = asyncio.get_running_loop()
             if running is not None:
@@ -153,3 +158,15 @@ def _bearer_matches(header: str, token: str) -> bool:
     # Constant time: the comparison must not tell how much of a guess was right.
     return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(),
                                                               token.encode())
+
+
+def _recover_orphans(app: FastAPI, store, done: threading.Event) -> None:
+    from fraisier.worker.inline import recover_orphans
+
+    while not done.is_set():
+        config = app.state.config
+        try:
+            recover_orphans(store, config)
+        except Exception:  # a failed look is tried again at the next interval
+            log.exception("recovering deployments whose process died")
+        done.wait(max(1.0, config.worker.lease_seconds / 3))
