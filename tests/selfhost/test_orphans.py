@@ -19,6 +19,8 @@ from fraisier.store import open_store
 from tests.cli._cli_support import fraisier_executable, run_fraisier
 from tests.webhooks._server import Server
 
+pytestmark = pytest.mark.slow  # kills `fraisier deploy` processes and recovers what they left
+
 CONFIG = """\
 state:
   url: sqlite:///{root}/state.db

@@ -15,7 +15,7 @@ import pytest
 
 from fraisier.demo.workspace import free_port
 from tests.cli._cli_support import fraisier_executable, invoke
-from tests.support.services import require_binary
+from tests.support.services import require, require_binary
 from tests.webhooks._server import Server
 
 CONFIG = """\
@@ -241,3 +241,27 @@ def test_setup_needs_one_mode(config):
     outcome = invoke(config, "setup")
     assert outcome.exit_code == 2 and "choose one of --out DIR, --install or --check" in (
         outcome.stderr)
+
+
+def test_install_writes_in_place_and_makes_the_writable_directories(config, tmp_path):
+    """--install, into a trial root (the hidden --root) rather than /, as the existing user
+    `nobody`: files with their modes, the app paths created and owned by the user."""
+    require_binary("visudo")
+    import pwd
+
+    require(os.geteuid() == 0, "--install needs root")
+    account = pwd.getpwnam("nobody")
+    root = tmp_path / "root"
+    outcome = invoke(config, "setup", "--install", "--root", str(root), "--user", "nobody",
+                     "--executable", fraisier_executable())
+    assert outcome.exit_code == 0, outcome.stdout + outcome.stderr
+    assert os.stat(root / "etc/sudoers.d/fraisier").st_mode & 0o777 == 0o440
+    assert "User=nobody" in (root / "etc/systemd/system/fraisier.service").read_text()
+    for relative in ("srv/web", "srv/web-staging", "srv/tool", "backups/web", "state"):
+        made = root / str(tmp_path / relative).lstrip("/")
+        assert made.is_dir(), made
+        assert (made.stat().st_uid, made.stat().st_gid) == (account.pw_uid, account.pw_gid)
+    assert "systemctl daemon-reload && systemctl enable --now fraisier.service" in (
+        outcome.stdout)
+    assert invoke(config, "setup", "--check", "--out", str(root), "--user", "nobody",
+                  "--executable", fraisier_executable()).exit_code == 0

@@ -32,6 +32,9 @@ def _default_executable() -> str:
 @click.option("--check", is_flag=True,
               help="Compare what is installed (under --out DIR, else /) with what would be "
                    "written; exit 1 and show the differences when they differ.")
+@click.option("--root", "install_root", default="/", hidden=True,
+              type=click.Path(file_okay=False, path_type=Path),
+              help="Where --install writes (/; another directory for a trial run).")
 @click.option("--user", default="fraisier", show_default=True,
               help="The unprivileged user Fraisier runs as.")
 @click.option("--server-name", default="fraisier.example.com", show_default=True,
@@ -55,13 +58,14 @@ def _default_executable() -> str:
 @click.option("--env-file", default="/etc/fraisier/fraisier.env", show_default=True,
               type=click.Path(dir_okay=False, path_type=Path))
 @click.pass_obj
-def setup(app: AppContext, out_dir: Path | None, install: bool, check: bool, user: str, server_name: str,
+def setup(app: AppContext, out_dir: Path | None, install: bool, check: bool,
+          install_root: Path, user: str, server_name: str,
           https_port: int, http_port: int, ipv6: bool, tls_cert: Path | None, tls_key: Path | None,
           listen_port: int, separate_worker: bool, executable: str, env_file: Path) -> None:
     """Write the files that run Fraisier on a server: systemd units, a sudoers drop-in that
     allows restarting the configured services and nothing more, an nginx TLS site."""
     from fraisier.selfhost import SetupOptions, apply_plan, compare_plan, plan_files
-    from fraisier.selfhost.files import SetupError
+    from fraisier.selfhost.files import SetupError, located
 
     if (install and (check or out_dir is not None)) or not (install or check or out_dir):
         raise click.UsageError("choose one of --out DIR, --install or --check [--out DIR]")
@@ -91,7 +95,7 @@ def setup(app: AppContext, out_dir: Path | None, install: bool, check: bool, use
         if os.geteuid() != 0:
             raise click.ClickException("--install writes into /etc: run it as root")
         _ensure_user(user)
-    root = out_dir if out_dir is not None else Path("/")
+    root = out_dir if out_dir is not None else install_root
     try:
         written = apply_plan(plan, root)
     except SetupError as exc:
@@ -99,11 +103,11 @@ def setup(app: AppContext, out_dir: Path | None, install: bool, check: bool, use
     for path in written:
         click.echo(f"wrote {path}")
     if install:
-        _make_directories(plan.directories, user)
+        _make_directories([located(install_root, d) for d in plan.directories], user)
         click.echo("next: ln -s /etc/nginx/sites-available/fraisier.conf /etc/nginx/sites-enabled/"
                    " && nginx -t && systemctl reload nginx")
         click.echo("      systemctl daemon-reload && systemctl enable --now "
-                   + " ".join(p.name for p in plan.files if p.path.suffix == ".service"))
+                   + " ".join(p.path.name for p in plan.files if p.path.suffix == ".service"))
         click.echo("      fraisier doctor")
 
 
