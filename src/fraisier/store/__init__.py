@@ -5,7 +5,7 @@
     store.queue     tb_deployment (the queue)      store.ledger   steps and log lines
     store.releases  tb_release                     store.events   tb_event outbox
     store.webhooks  tb_webhook_event               store.workers  live workers
-    store.views     history, status, statistics
+    store.views     history, status, statistics   store.notifications  the notifier's
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from fraisier.store.db import Conflict, Database, StoreError, StoreUnavailable
 from fraisier.store.events import Events
 from fraisier.store.ledger import Ledger
 from fraisier.store.migrate import apply_migrations
+from fraisier.store.notifications import Notifications
 from fraisier.store.queue import NotFound, Queue
 from fraisier.store.records import DeploymentRecord, ReleaseRecord, StepRecord
 from fraisier.store.releases import Releases
@@ -49,7 +50,9 @@ class Store:
         self.webhooks = WebhookEvents(db, self.events)
         self.workers = Workers(db)
         self.views = Views(db, self.ledger)
-        self.runs, self.backups = Runs(db), Backups(db)  # etl/job runs and backups
+        # etl/job runs and backups (a failed one is an event the notifier reads)
+        self.runs, self.backups = Runs(db, self.events), Backups(db, self.events)
+        self.notifications = Notifications(db)  # the notifier's cursor, deliveries, attempts
 
     @property
     def backend(self) -> str:

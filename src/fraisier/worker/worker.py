@@ -32,6 +32,7 @@ from fraisier.worker.wakeup import Wakeup, listen_postgres
 
 if TYPE_CHECKING:
     from fraisier.config import FraisierConfig
+    from fraisier.notify.notifier import Notifier
     from fraisier.store import Store
 
 log = logging.getLogger("fraisier.worker")
@@ -61,6 +62,7 @@ class Worker:
         self._recoveries: dict[int, threading.Thread] = {}  # deployment id -> its recovery
         self._recovery_owner = f"{self.name}/recovery"
         self._next_prune = 0.0  # time.monotonic() at which old webhook requests are due
+        self.notifier: Notifier | None = None  # delivers notifications on a thread of its own
 
     # -- life cycle ----------------------------------------------------------------------
     def start(self) -> Worker:
@@ -73,6 +75,7 @@ class Worker:
                                                   self._done)))
         for slot in range(self.concurrency):
             self._slots.append(self._thread(f"slot-{slot}", functools.partial(self._slot, slot)))
+        self._start_notifier()
         log.info("worker %s started with %d slot(s)", self.name, self.concurrency)
         return self
 
@@ -93,6 +96,8 @@ class Worker:
             self._join(self._slots, self.lease_seconds)
         self._join(list(self._recoveries.values()), grace)  # unfinished: the next worker's
         self._done.set()
+        if self.notifier is not None:
+            self.notifier.stop_thread()
         self._join(self._helpers, 5)
         try:
             self.store.events.listeners.remove(self.wakeup.wake)
@@ -103,6 +108,20 @@ class Worker:
         except StoreError:
             pass
         log.info("worker %s stopped", self.name)
+
+    def _start_notifier(self) -> None:
+        """Notifications are delivered from the outbox on a thread of their own: a channel
+        that hangs or fails never touches a deployment."""
+        if not self.config.notifier.enabled:
+            return
+        from fraisier.notify.notifier import Notifier, needed
+
+        try:
+            if needed(self.config):
+                self.notifier = Notifier(self.config, self.store).start_thread(
+                    f"{self.name}/notifier")
+        except Exception:  # noqa: BLE001 - deployments go on without notifications
+            log.exception("the notifier could not start")
 
     def run_forever(self) -> None:
         """For `fraisier worker`: start, then wait until `stop()` is called (e.g. SIGTERM)."""
