@@ -12,7 +12,7 @@ from fraisier.config import load_config
 from fraisier.domain.model import Trigger
 from fraisier.engine.service import deploy_now, open_state, request_deployment
 from fraisier.notify.notifier import Notifier
-from tests.notify._support import Reply, StandIn, commit, make_repository, wait_for, write_config
+from tests.notify._support import Reply, commit, make_repository, wait_for, write_config
 
 GITHUB = """\
 git:
@@ -99,3 +99,125 @@ def test_chat_and_github_see_a_deployment_succeed_then_fail(tmp_path, monkeypatc
     attempts = store.notifications.attempts(limit=100)
     assert {a["status"] for a in attempts} == {"delivered"}
     assert len(attempts) == 4 * 3  # 4 events x (chat, status, deployment)
+
+
+def attempts_of(store, channel):
+    return sorted(store.notifications.attempts(limit=500, channel=channel),
+                  key=lambda a: a["id"])
+
+
+def test_a_hanging_and_a_failing_channel_never_touch_the_deployment(tmp_path, monkeypatch,
+                                                                    stand_in, caplog):
+    from fraisier.domain.model import FINAL_STATUSES
+    from fraisier.worker import Worker
+
+    stand_in.route("POST", "/hangs", Reply(hang=True))  # would hold for two minutes
+    stand_in.route("POST", "/fails", Reply(500, {"error": "boom"}))
+    extra = ("notifier:\n  timeout_seconds: 1\n  max_attempts: 3\n  retry_base_seconds: 0.2\n"
+             "  poll_interval: 0.05\nnotifications:\n" + chat(stand_in.url, "hangs")
+             + chat(stand_in.url, "fails"))
+    repo, config, store = setup(tmp_path, extra, monkeypatch)
+    caplog.set_level(logging.INFO, logger="fraisier.notifier")
+    worker = Worker(config, store, concurrency=1).start()
+    try:
+        assert worker.notifier is not None, "the worker runs the notifier on a thread"
+        record = request_deployment(store, config, "web", "production", trigger=Trigger.CLI)
+        final = wait_for(lambda: (r := store.queue.get(record.id, with_steps=False)).status
+                         in FINAL_STATUSES and r, what="the deployment to end")
+        # Its real outcome, while the hanging channel's first request is still unanswered.
+        assert final.status == "succeeded"
+        assert final.error is None
+        wait_for(lambda: len(attempts_of(store, "fails")) == 6
+                 and len(attempts_of(store, "hangs")) == 6, timeout=60,
+                 what="every attempt of both channels")
+    finally:
+        worker.stop(grace_seconds=5)
+
+    for channel in ("hangs", "fails"):
+        attempts = attempts_of(store, channel)
+        by_event: dict[str, list] = {}
+        for attempt in attempts:
+            by_event.setdefault(attempt["event"], []).append(attempt)
+        assert set(by_event) == {"deployment.started", "deployment.succeeded"}
+        for tries in by_event.values():
+            assert [t["attempt"] for t in tries] == [1, 2, 3]
+            assert [t["status"] for t in tries] == ["failed", "failed", "gave_up"]
+            # Exponential backoff: 0.2 s, then 0.4 s, then no more.
+            waits = [_seconds_between(t["created_at"], t["next_retry_at"])
+                     for t in tries[:2]]
+            assert [round(w, 1) for w in waits] == [0.2, 0.4]
+            assert tries[2]["next_retry_at"] is None
+    hung = attempts_of(store, "hangs")
+    print("HUNG", [(a["error"], a["duration_seconds"]) for a in hung])
+    # Cut by the per-attempt timeout (1 s), not by the two minutes the stand-in would hold.
+    assert all("1" in (a["error"] or "") and "timed out" in a["error"].lower()
+               or "no answer within 1 s" in (a["error"] or "") for a in hung)
+    assert all(a["http_status"] == 500 for a in attempts_of(store, "fails"))
+    given_up = [r for r in caplog.records if r.levelno == logging.ERROR
+                and "given up" in r.getMessage()]
+    assert len(given_up) == 4  # one line per delivery given up: 2 channels x 2 events
+    assert store.queue.get(record.id, with_steps=False).status == "succeeded"
+
+
+def _seconds_between(start: str, end: str) -> float:
+    from fraisier.domain.model import parse_timestamp
+
+    return (parse_timestamp(end) - parse_timestamp(start)).total_seconds()
+
+
+class CountingNotifier(Notifier):
+    """A notifier that counts the outbox events it read."""
+
+    read = 0
+
+    def plan(self) -> int:
+        count = super().plan()
+        self.read += count
+        return count
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def state_url(request, tmp_path):
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/state.db"
+    return request.getfixturevalue("postgres_url")
+
+
+def test_a_restarted_notifier_delivers_every_event_once(tmp_path, stand_in, state_url):
+    """The notifier stops mid-stream; a new one (a restart: new object, new connection)
+    goes on from the durable cursor: every event delivered, none twice, none read twice."""
+    from fraisier.store import open_store
+
+    repo = make_repository(tmp_path)
+    extra = ("notifier:\n  poll_interval: 0.05\nnotifications:\n" + chat(
+        stand_in.url, "all", "[deployment.started, deployment.succeeded, deployment.failed, "
+        "deployment.rolled_back]") + "    body: \"$event $deployment_id\"\n")
+    config = load_config(write_config(tmp_path, repo, extra, state_url=state_url))
+    store = open_state(config)
+    received = lambda: [r.body["message"] for r in stand_in.matching("POST", "/all")]  # noqa: E731
+
+    first = CountingNotifier(config, open_store(state_url)).start_thread()
+    expected = []
+    for round_ in range(3):
+        commit(repo, f"Change {round_}", fail=round_ == 1)
+        done = deploy(store, config)
+        expected += [f"deployment.started {done.id}", f"deployment.{done.status} {done.id}"]
+    wait_for(lambda: len(received()) >= 2, what="the first notifications")
+    first.stop_thread()
+    delivered_before_restart = len(received())
+    for round_ in range(3, 5):
+        commit(repo, f"Change {round_}", fail=False)
+        done = deploy(store, config)
+        expected += [f"deployment.started {done.id}", f"deployment.{done.status} {done.id}"]
+
+    second = CountingNotifier(config, open_store(state_url)).start_thread()
+    try:
+        wait_for(lambda: len(received()) >= len(expected), what="every notification")
+        wait_for(lambda: not store.notifications.due(), what="nothing left due")
+    finally:
+        second.stop_thread()
+    assert sorted(received()) == sorted(expected)  # each exactly once
+    assert len(expected) == 10 and delivered_before_restart < len(expected)
+    total_events = store.events.last_id() - 0
+    assert first.read + second.read == total_events  # the second one read on, not again
+    assert len(store.notifications.deliveries()) == len(expected)

@@ -101,7 +101,7 @@ class Notifier:
                           "(deployment %s): %s", int(row["attempts"]) + 1, row["channel"],
                           row["event"], row["event_id"], row["deployment_id"], outcome.error)
             elif not outcome.ok and not outcome.skipped:
-                log.warning("notification failed (attempt %d, retry in %.0f s): %s %s: %s",
+                log.warning("notification failed (attempt %d, retry in %g s): %s %s: %s",
                             int(row["attempts"]) + 1, retry_in, row["channel"], row["event"],
                             outcome.error)
         return attempts
