@@ -221,3 +221,62 @@ def test_a_restarted_notifier_delivers_every_event_once(tmp_path, stand_in, stat
     total_events = store.events.last_id() - 0
     assert first.read + second.read == total_events  # the second one read on, not again
     assert len(store.notifications.deliveries()) == len(expected)
+
+
+GITLAB = """\
+git:
+  gitlab:
+    api_token: glpat-secret
+    api_url: {url}/api/v4
+    repository: acme/web
+    issue_on_failure: true
+"""
+
+
+def test_one_issue_while_an_environment_fails_on_gitlab(tmp_path, monkeypatch, stand_in):
+    project = "/api/v4/projects/acme%2Fweb"
+    stand_in.route("POST", f"{project}/issues",
+                   Reply(201, {"iid": 31, "web_url": "https://gitlab.example/acme/web/-/issues/31"}))
+    repo, config, store = setup(tmp_path, GITLAB.format(url=stand_in.url), monkeypatch)
+    notifier = Notifier(config, store)
+    commit(repo, "Break it", fail=True)
+    assert deploy(store, config).status == "failed"  # the first deployment: nothing to restore
+    commit(repo, "Still broken", fail=True)
+    assert deploy(store, config).status == "failed"
+    drain(notifier)
+    assert len(stand_in.matching("POST", f"{project}/issues")) == 1  # never a second issue
+    [again] = stand_in.matching("POST", f"{project}/issues/31/notes")
+    assert again.body["body"].startswith("Failed again.")
+    assert store.notifications.link("issue:gitlab:acme/web:web/production") is not None
+
+    commit(repo, "Fixed", fail=False)
+    assert deploy(store, config).status == "succeeded"
+    drain(notifier)
+    notes = stand_in.matching("POST", f"{project}/issues/31/notes")
+    assert notes[-1].body["body"].startswith("Deployed successfully again.")
+    [closed] = stand_in.matching("PUT", f"{project}/issues/31")
+    assert closed.body == {"state_event": "close"}
+    assert store.notifications.link("issue:gitlab:acme/web:web/production") is None
+    statuses = stand_in.matching("POST", rf"{project}/statuses/\w+")
+    assert [s.body["state"] for s in statuses] == ["running", "failed", "running", "failed",
+                                                  "running", "success"]
+    assert all(r.headers["private-token"] == "glpat-secret" for r in stand_in.requests)
+
+    # A later failure opens a new issue: the old one is closed.
+    commit(repo, "Broken once more", fail=True)
+    deploy(store, config)
+    drain(notifier)
+    assert len(stand_in.matching("POST", f"{project}/issues")) == 2
+
+
+def test_bitbucket_server_gets_build_statuses_and_no_issue(tmp_path, monkeypatch, stand_in):
+    extra = (f"git:\n  bitbucket:\n    api_token: bbs-token\n    api_url: {stand_in.url}\n"
+             "    repository: proj/web\n    issue_on_failure: true\n")
+    repo, config, store = setup(tmp_path, extra, monkeypatch)
+    commit(repo, "Break it", fail=True)
+    deploy(store, config)
+    drain(Notifier(config, store))
+    states = [r.body["state"] for r in
+              stand_in.matching("POST", r"/rest/build-status/1.0/commits/[0-9a-f]{40}")]
+    assert states == ["INPROGRESS", "FAILED"]
+    assert len(stand_in.requests) == 2  # no issue: Bitbucket Server has no issues API
