@@ -16,6 +16,9 @@ _STATUS_EVENTS = {
     "interrupted": "deployment.interrupted",
     "cancelled": "deployment.cancelled",
 }
+# The outbox row types the notifier reads (log lines and steps, most of the outbox, are not).
+OUTBOX_TYPES: tuple[str, ...] = (EventType.DEPLOYMENT_STATUS, EventType.WEBHOOK_RECEIVED,
+                                 "run.failed", "backup.failed")
 FAILURE_EVENTS = frozenset({"deployment.failed", "deployment.rolled_back",
                             "deployment.rollback_failed", "deployment.interrupted"})
 

@@ -17,6 +17,7 @@ from typing import Any
 from fraisier.config.model import FraisierConfig
 from fraisier.config.notifications import scheme_of
 from fraisier.notify import channels, git
+from fraisier.notify.events import OUTBOX_TYPES
 from fraisier.notify.fields import deployment_fields
 from fraisier.notify.plan import deliveries_for
 from fraisier.notify.templates import message
@@ -51,9 +52,9 @@ class Notifier:
     # -- the outbox ----------------------------------------------------------------------
     def _open_tail(self) -> OutboxTail:
         saved = self.store.notifications.cursor(CURSOR)
-        if saved is None:  # a database made before notifications: start at its end
-            return OutboxTail(self.store, after=self.store.events.last_id())
-        return OutboxTail.resume(self.store, *saved)
+        if saved is None:  # the cursor row was removed: start at the end of the outbox
+            return OutboxTail(self.store, after=self.store.events.last_id(), types=OUTBOX_TYPES)
+        return OutboxTail.resume(self.store, *saved, types=OUTBOX_TYPES)
 
     def plan(self) -> int:
         """Read the outbox from the cursor and plan the deliveries: how many events read."""
