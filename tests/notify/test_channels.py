@@ -145,3 +145,29 @@ notifications:
     assert attempt["next_retry_at"] is not None
     table = CliRunner().invoke(cli, ["-c", str(path), "notifications"], env={"COLUMNS": "200"})
     assert table.exit_code == 0 and "deployment.succeeded" in table.output
+
+
+def test_apprise_lines_never_reach_the_process_log(stand_in):
+    import logging
+
+    class Seen(logging.Handler):
+        def __init__(self):
+            super().__init__(logging.DEBUG)
+            self.records = []
+
+        def emit(self, record):
+            self.records.append(record)
+
+    seen, root = Seen(), logging.getLogger()
+    level, root.level = root.level, logging.DEBUG
+    root.addHandler(seen)
+    try:
+        stand_in.route("POST", "/hook", Reply(500, {}))
+        url = f"json://user:pw-0123456789@127.0.0.1:{stand_in.port}/hook"
+        outcome = send(channel(url), "T", "B", timeout=5)
+    finally:
+        root.removeHandler(seen)
+        root.setLevel(level)
+    assert not outcome.ok and outcome.http_status == 500
+    assert not [r for r in seen.records if r.name.startswith("apprise")]
+    assert not any("pw-0123456789" in r.getMessage() for r in seen.records)

@@ -115,10 +115,13 @@ def send(channel: ChannelConfig, title: str, body: str, *, timeout: float) -> Ou
     started = time.monotonic()
 
     def work() -> Outcome:
+        logger = logging.getLogger("apprise")
+        # Apprise's lines may name the URL: they reach only our capture, which cleans them,
+        # never the process's log (set before the import, which logs too).
+        logger.propagate = False
         import apprise
 
         capture = _ThreadLog(threading.get_ident())
-        logger = logging.getLogger("apprise")
         logger.addHandler(capture)
         previous_level = logger.level
         if logger.getEffectiveLevel() > logging.INFO:
