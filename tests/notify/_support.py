@@ -66,7 +66,7 @@ class StandIn:
                 self.end_headers()
                 self.wfile.write(data)
 
-            do_GET = do_POST = do_PUT = do_PATCH = _serve
+            do_GET = do_POST = do_PUT = do_PATCH = _serve  # noqa: N815 - http.server names them
 
             def log_message(self, *args: Any) -> None:
                 pass

@@ -45,7 +45,7 @@ def test_email_reaches_a_real_smtp_server():
         def __init__(self):
             self.messages = []
 
-        async def handle_DATA(self, server, session, envelope):
+        async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd calls it so
             self.messages.append((envelope.rcpt_tos, envelope.content))
             return "250 OK"
 
@@ -120,8 +120,9 @@ notifications:
 def test_notifications_lists_the_attempts(tmp_path, stand_in):
     from fraisier.config import load_config
     from fraisier.domain.model import Trigger
-    from fraisier.engine.service import deploy_now, open_state, request_deployment
+    from fraisier.engine.service import open_state, request_deployment
     from fraisier.notify.notifier import Notifier
+    from fraisier.worker.inline import deploy_now
 
     stand_in.route("POST", "/bad", Reply(500, {}))
     path = _config(tmp_path, f"""\

@@ -10,8 +10,9 @@ import pytest
 
 from fraisier.config import load_config
 from fraisier.domain.model import Trigger
-from fraisier.engine.service import deploy_now, open_state, request_deployment
+from fraisier.engine.service import open_state, request_deployment
 from fraisier.notify.notifier import Notifier
+from fraisier.worker.inline import deploy_now
 from tests.notify._support import Reply, commit, make_repository, wait_for, write_config
 
 GITHUB = """\

@@ -11,8 +11,9 @@ import textwrap
 
 from fraisier.config import load_config
 from fraisier.domain.model import Trigger
-from fraisier.engine.service import deploy_now, open_state, request_deployment
+from fraisier.engine.service import open_state, request_deployment
 from fraisier.notify.notifier import Notifier
+from fraisier.worker.inline import deploy_now
 from tests.notify._support import StandIn, make_repository, wait_for
 
 

@@ -140,7 +140,7 @@ def deliver_to_provider(store: Store, config: FraisierConfig, delivery: dict[str
     fraise, environment = delivery["fraise"], delivery["environment"]
     try:
         target = config.target(fraise, environment)
-    except Exception as exc:  # noqa: BLE001 - a fraise removed from the file since
+    except Exception as exc:
         raise Skip(f"{fraise}/{environment} is no longer configured") from exc
     provider = provider_target(target)
     if provider is None or f"{provider.provider}:" not in delivery["channel"]:

@@ -67,7 +67,7 @@ class Notifier:
             for row in rows:
                 try:
                     deliveries += deliveries_for(self.config, row)
-                except Exception:  # noqa: BLE001 - one odd event must not stop the others
+                except Exception:
                     log.exception("notifier: cannot plan event %s", row.get("id"))
             floor, delivered = self._tail.position
             # Deliveries and the cursor past them, in one transaction.
@@ -152,7 +152,7 @@ class Notifier:
             except StoreError as exc:
                 log.warning("notifier: %s", exc)
                 busy = 0
-            except Exception:  # noqa: BLE001 - the notifier must outlive its own bugs
+            except Exception:
                 log.exception("notifier: unexpected error")
                 busy = 0
             if not busy:

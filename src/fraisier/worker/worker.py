@@ -120,7 +120,7 @@ class Worker:
             if needed(self.config):
                 self.notifier = Notifier(self.config, self.store).start_thread(
                     f"{self.name}/notifier")
-        except Exception:  # noqa: BLE001 - deployments go on without notifications
+        except Exception:
             log.exception("the notifier could not start")
 
     def run_forever(self) -> None:
