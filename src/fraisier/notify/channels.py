@@ -132,9 +132,11 @@ def send(channel: ChannelConfig, title: str, body: str, *, timeout: float) -> Ou
                 return Outcome(ok=False, duration_seconds=time.monotonic() - started,
                                error=f"Apprise cannot use this {scheme_of(url)} URL"
                                + _detail(capture.lines, url))
-            # One attempt here, bounded by our timeout; retries are the notifier's.
-            plugin.socket_connect_timeout = min(timeout, plugin.socket_connect_timeout or timeout)
-            plugin.socket_read_timeout = timeout
+            # The attempt is bounded by `bounded` below; the plugin's own socket timeouts,
+            # a little longer, only end the abandoned thread soon after. Retries are the
+            # notifier's.
+            plugin.socket_connect_timeout = timeout + 1
+            plugin.socket_read_timeout = timeout + 1
             plugin.request_rate_per_sec = 0
             ok = bool(plugin.notify(body=body, title=title))
         finally:
