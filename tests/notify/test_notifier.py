@@ -74,7 +74,7 @@ def test_chat_and_github_see_a_deployment_succeed_then_fail(tmp_path, monkeypatc
                       "web/production: deployment started",
                       "web/production: deployment rolled back"]
     assert "Break the build (Ada Lovelace" in messages[-1]["message"]
-    assert f"https://fraisier.example.com/deployments/{bad.id}" in messages[-1]["message"]
+    assert f"https://fraisier.example.com/#/deployment/{bad.id}" in messages[-1]["message"]
 
     statuses = stand_in.matching("POST", r"/repos/acme/web/statuses/[0-9a-f]{40}")
     assert [(s.path.rsplit("/", 1)[1], s.body["state"]) for s in statuses] == [
@@ -85,7 +85,7 @@ def test_chat_and_github_see_a_deployment_succeed_then_fail(tmp_path, monkeypatc
         assert status.headers["accept"] == "application/vnd.github+json"
         assert status.body["context"] == "fraisier/production"
     assert statuses[-1].body["target_url"] == (
-        f"https://fraisier.example.com/deployments/{bad.id}")
+        f"https://fraisier.example.com/#/deployment/{bad.id}")
     assert statuses[-1].body["description"].startswith(
         "Deployment to production failed and was rolled back")
 

@@ -185,3 +185,10 @@ def test_no_token_no_provider(tmp_path):
     repo = make_repository(tmp_path)
     config = load_config(write_config(tmp_path, repo, ""))
     assert provider_target(config.target("web", "production")) is None
+
+
+def test_a_token_for_another_provider_is_not_used(tmp_path):
+    path = write_config(tmp_path, tmp_path / "unused", "git:\n  gitlab:\n    api_token: gl\n")
+    path.write_text(path.read_text().replace(f"repository: {tmp_path / 'unused'}",
+                                             "repository: https://github.com/acme/web.git"))
+    assert provider_target(load_config(path).target("web", "production")) is None

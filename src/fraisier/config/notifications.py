@@ -120,10 +120,11 @@ class ServerConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     # Where people reach this server (e.g. behind a proxy); links in notifications and commit
-    # statuses point there.
+    # statuses point to the dashboard's page of the deployment there.
     public_url: HttpUrlText | None = None
 
     def deployment_link(self, deployment_id: int | None) -> str:
         if not self.public_url or deployment_id is None:
             return ""
-        return f"{self.public_url.rstrip('/')}/deployments/{deployment_id}"
+        # The dashboard's own route (hash-based, the dashboard at its default path).
+        return f"{self.public_url.rstrip('/')}/#/deployment/{deployment_id}"

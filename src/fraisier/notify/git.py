@@ -96,7 +96,8 @@ def provider_target(target: Target) -> ProviderTarget | None:
                      or (api_host and api_host.removeprefix("api.") == host)):
             chosen = name
             break
-    if chosen is None and len(with_token) == 1:
+    # The only provider with a token, unless the host says the repository lives elsewhere.
+    if chosen is None and len(with_token) == 1 and (host is None or host not in _KNOWN_HOSTS):
         chosen = with_token[0]
     if chosen is None:
         return None
