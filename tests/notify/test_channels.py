@@ -23,7 +23,7 @@ def channel(url: str, **keys) -> ChannelConfig:
 
 
 def test_json_receiver_gets_title_and_body(stand_in):
-    outcome = send(channel(f"json://127.0.0.1:{stand_in.port}/hook"), "T", "B", timeout=5)
+    outcome = send(channel(f"json://127.0.0.1:{stand_in.port}/hook"), "T", "B", timeout=30)
     assert outcome.ok and outcome.error is None
     [request] = stand_in.matching("POST", "/hook")
     assert request.body["title"] == "T" and request.body["message"] == "B"
@@ -32,7 +32,7 @@ def test_json_receiver_gets_title_and_body(stand_in):
 def test_a_refusing_receiver_is_a_failed_attempt_without_the_url(stand_in):
     stand_in.route("POST", "/hook", Reply(403, {"error": "forbidden"}))
     url = f"json://hookuser:s3cr3tpass@127.0.0.1:{stand_in.port}/hook"
-    outcome = send(channel(url), "T", "B", timeout=5)
+    outcome = send(channel(url), "T", "B", timeout=30)
     assert not outcome.ok
     assert outcome.http_status == 403
     assert "s3cr3tpass" not in (outcome.error or "") and url not in (outcome.error or "")
@@ -56,7 +56,7 @@ def test_email_reaches_a_real_smtp_server():
         url = (f"mailto://127.0.0.1:{port}?from=fraisier@example.com"
                "&to=oncall@example.com")
         outcome = send(channel(url), "web/production: deployment failed", "Error: boom",
-                       timeout=10)
+                       timeout=30)
         assert outcome.ok, outcome.error
         [(recipients, content)] = inbox.messages
     finally:
@@ -165,7 +165,7 @@ def test_apprise_lines_never_reach_the_process_log(stand_in):
     try:
         stand_in.route("POST", "/hook", Reply(500, {}))
         url = f"json://user:pw-0123456789@127.0.0.1:{stand_in.port}/hook"
-        outcome = send(channel(url), "T", "B", timeout=5)
+        outcome = send(channel(url), "T", "B", timeout=30)
     finally:
         root.removeHandler(seen)
         root.setLevel(level)

@@ -112,15 +112,16 @@ def bounded(work: Callable[[], Outcome], timeout: float, started: float,
 def send(channel: ChannelConfig, title: str, body: str, *, timeout: float) -> Outcome:
     """Send one message; never raises, never takes much longer than `timeout` seconds."""
     url = channel.url.get_secret_value()
+    logger = logging.getLogger("apprise")
+    # Apprise's lines may name the URL: they reach only our capture, which cleans them,
+    # never the process's log (set before the import, which logs too).
+    logger.propagate = False
+    # Imported before the clock starts: loading its plugins is not the channel's time.
+    import apprise
+
     started = time.monotonic()
 
     def work() -> Outcome:
-        logger = logging.getLogger("apprise")
-        # Apprise's lines may name the URL: they reach only our capture, which cleans them,
-        # never the process's log (set before the import, which logs too).
-        logger.propagate = False
-        import apprise
-
         capture = _ThreadLog(threading.get_ident())
         logger.addHandler(capture)
         previous_level = logger.level
