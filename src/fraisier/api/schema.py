@@ -29,6 +29,7 @@ from fraisier.api.types import (
     DeploymentStatusEvent,
     Fraise,
     LogEventKind,
+    NotificationAttempt,
     Release,
     Run,
     TokenScopeEnum,
@@ -134,6 +135,18 @@ class Query:
         records = ctx.store.runs.list(fraise_id, environment, kind=kind,
                                       limit=ctx.checked_limit(limit))
         return [Run.of(record) for record in records]
+
+    @strawberry.field(description="Attempts at delivering notifications, commit statuses, "
+                      "deployments and issues, newest first.")
+    def notification_attempts(self, info: Info, deployment_id: int | None = None,
+                              channel: str | None = None, status: str | None = None,
+                              limit: int = 50) -> list[NotificationAttempt]:
+        _require(info, Scope.READ)
+        ctx = api(info)
+        rows = ctx.store.notifications.attempts(limit=ctx.checked_limit(limit),
+                                                deployment_id=deployment_id, channel=channel,
+                                                status=status)
+        return [NotificationAttempt.of(row) for row in rows]
 
     @strawberry.field(description="API tokens (never their values). Needs the admin scope.")
     def api_tokens(self, info: Info) -> list[ApiToken]:

@@ -252,6 +252,37 @@ class WebhookEvent:
                    reason=row["reason"], deployment_ids=[int(i) for i in row["deployment_ids"]])
 
 
+@strawberry.type(description="One attempt at delivering a notification, commit status, "
+                 "GitHub deployment or issue update. Channel URLs are never shown.")
+class NotificationAttempt:
+    id: int
+    channel: str = strawberry.field(description="A channel's name, or e.g. github:status")
+    kind: str = strawberry.field(description="message, commit_status, deployment or issue")
+    event: str = strawberry.field(description="e.g. deployment.failed")
+    event_id: int
+    deployment_id: int | None
+    fraise_id: str | None
+    environment: str | None
+    attempt: int
+    status: str = strawberry.field(description="delivered, failed (will retry), gave_up or "
+                                   "skipped")
+    http_status: int | None
+    error: str | None
+    duration_seconds: float
+    next_retry_at: str | None
+    at: str
+
+    @classmethod
+    def of(cls, row: dict) -> NotificationAttempt:
+        return cls(id=int(row["id"]), channel=row["channel"], kind=row["kind"],
+                   event=row["event"], event_id=int(row["event_id"]),
+                   deployment_id=row["deployment_id"], fraise_id=row["fraise"],
+                   environment=row["environment"], attempt=int(row["attempt"]),
+                   status=row["status"], http_status=row["http_status"], error=row["error"],
+                   duration_seconds=float(row["duration_seconds"]),
+                   next_retry_at=row["next_retry_at"], at=row["created_at"])
+
+
 @strawberry.type
 class DeploymentStatistics:
     fraise_id: str | None

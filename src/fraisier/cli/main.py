@@ -36,6 +36,9 @@ COMMANDS = {
     "webhooks": "webhooks:webhooks",
     "tokens": "tokens:tokens",
     "graphql": "graphql:graphql",
+    "notify": "notify:notify",
+    "notifications": "notify:notifications",
+    "notifier": "notify:notifier",
 }
 
 # With --server, these read and request through the server's GraphQL API (cli/backends.py);

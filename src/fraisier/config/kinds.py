@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from fraisier.config.commands import Command, CommandSpec
 from fraisier.config.fields import Name, anchor_path
+from fraisier.config.notifications import ChannelConfig
 from fraisier.domain.cron import CronError, parse_cron
 
 DEFAULT_SYSTEMD_DIR = Path("/etc/systemd/system")
@@ -107,7 +108,9 @@ class KindFraiseFields(_Strict):
     script: Command | None = None  # etl: what a run executes, in the release directory
     on_success: Command | None = None
     on_failure: Command | None = None
-    notifications: NotificationsConfig | None = None
+    # A list: the fraise's notification channels (see config/notifications.py); a mapping:
+    # the seed's spelling of on_success / on_failure.
+    notifications: list[ChannelConfig] | NotificationsConfig | None = None
     jobs: dict[Name, JobConfig] = {}
     backups: dict[Name, BackupJobConfig] = {}
 
@@ -161,7 +164,8 @@ def resolve_kind(fraise: Any, env: Any, defaults: Any,
                 return value
         return default
 
-    notes = fraise.notifications
+    notes = fraise.notifications if isinstance(fraise.notifications,
+                                                NotificationsConfig) else None
     return KindSettings(
         script=fraise.script,
         script_timeout=pick("script_timeout", None),

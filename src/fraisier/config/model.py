@@ -41,6 +41,12 @@ from fraisier.config.fields import (
     is_remote_repository,
 )
 from fraisier.config.kinds import KindEnvironmentFields, KindFraiseFields
+from fraisier.config.notifications import (
+    NotificationFields,
+    NotifierConfig,
+    ServerConfig,
+    unique_channel_names,
+)
 from fraisier.config.rollouts import Duration, RolloutFields
 from fraisier.domain import FraiseType
 
@@ -95,6 +101,14 @@ class ProviderSecrets(_Strict):
     webhook_secret: Secret = None
     secret_token: Secret = None  # GitLab's X-Gitlab-Token
     signing_token: Secret = None  # GitLab's signed webhooks
+    # The provider's API (commit statuses, deployments, issues): see docs/notifications.md.
+    api_token: Secret = None
+    api_url: HttpUrlText | None = None  # self-hosted GitHub Enterprise, GitLab, Gitea, ...
+    repository: str | None = None  # "owner/name" when the repository URL does not say it
+    commit_status: bool | None = None  # default: on when api_token is set
+    deployments: bool | None = None  # GitHub's Deployments API; default: on with a token
+    issue_on_failure: bool | None = None  # one open issue while an environment fails
+    environment_url: HttpUrlText | None = None  # where the environment is seen (GitHub)
 
     def over(self, base: ProviderSecrets) -> ProviderSecrets:
         """These secrets, falling back to `base` key by key."""
@@ -204,7 +218,7 @@ class MetricsConfig(_Strict):
     token: Secret = None
 
 
-class _EnvironmentFields(KindEnvironmentFields, _Strict):
+class _EnvironmentFields(KindEnvironmentFields, NotificationFields, _Strict):
     """Keys shared by a fraise's environment and the top-level per-environment defaults.
 
     Everything is optional here so that the resolver can tell "not written" (absent
@@ -305,6 +319,11 @@ class FraiseConfig(KindFraiseFields, _Strict):
             return value
         return str(anchor_path(Path(value), info))
 
+    @field_validator("notifications")
+    @classmethod
+    def _channel_names(cls, value: Any) -> Any:
+        return unique_channel_names(value) if isinstance(value, list) else value
+
     @field_validator("environments")
     @classmethod
     def _at_least_one(cls, value: dict[str, EnvironmentConfig]) -> dict[str, EnvironmentConfig]:
@@ -322,7 +341,7 @@ def _as_list(value: Any) -> Any:
     return [value] if isinstance(value, dict) else value
 
 
-class FraisierConfig(_Strict):
+class FraisierConfig(NotificationFields, _Strict):
     """The whole of fraises.yaml."""
 
     name: NonBlank = "fraisier"
@@ -333,6 +352,8 @@ class FraisierConfig(_Strict):
     worker: WorkerConfig = Field(default_factory=WorkerConfig)
     api: ApiConfig = Field(default_factory=ApiConfig)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
+    notifier: NotifierConfig = Field(default_factory=NotifierConfig)
+    server: ServerConfig = Field(default_factory=ServerConfig)
     environments: dict[Name, EnvironmentDefaults] = {}
     fraises: dict[Name, FraiseConfig]
     # A branch may be written to one target (a mapping) or several (a list);

@@ -6,6 +6,8 @@
     store.releases  tb_release                     store.events   tb_event outbox
     store.webhooks  tb_webhook_event               store.workers  live workers
     store.views     history, status, statistics    store.audit    tb_audit (append-only)
+    store.polls     poll mode's last heads         store.notifications  notifier cursor,
+                                                   deliveries and attempts
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from fraisier.store.db import Conflict, Database, StoreError, StoreUnavailable
 from fraisier.store.events import Events
 from fraisier.store.ledger import Ledger
 from fraisier.store.migrate import apply_migrations
+from fraisier.store.notifications import Notifications
 from fraisier.store.polls import Polls
 from fraisier.store.queue import NotFound, Queue
 from fraisier.store.records import DeploymentRecord, ReleaseRecord, StepRecord
@@ -51,9 +54,11 @@ class Store:
         self.webhooks = WebhookEvents(db, self.events)
         self.workers = Workers(db)
         self.views = Views(db, self.ledger)
-        self.runs, self.backups = Runs(db), Backups(db)  # etl/job runs and backups
+        # etl/job runs and backups (a failed one is an event the notifier reads)
+        self.runs, self.backups = Runs(db, self.events), Backups(db, self.events)
         self.audit = AuditLog(db)  # who changed what: append-only
         self.polls = Polls(db)  # poll mode
+        self.notifications = Notifications(db)  # the notifier's cursor, deliveries, attempts
 
     @property
     def backend(self) -> str:

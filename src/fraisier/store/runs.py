@@ -12,6 +12,10 @@ from typing import Any
 
 from fraisier.domain.model import utc_timestamp
 from fraisier.store.db import Database
+from fraisier.store.events import Events
+
+RUN_FAILED_EVENT = "run.failed"
+BACKUP_FAILED_EVENT = "backup.failed"
 
 OUTPUT_TAIL_CHARS = 4000
 
@@ -74,8 +78,9 @@ class BackupRecord:
 
 
 class Runs:
-    def __init__(self, db: Database):
+    def __init__(self, db: Database, events: Events | None = None):
         self.db = db
+        self.events = events
 
     def start(self, fraise: str, environment: str, kind: str, name: str, *, trigger: str,
               release: str | None = None, deployment_id: int | None = None,
@@ -93,12 +98,20 @@ class Runs:
     def finish(self, run_id: int, status: str, *, exit_code: int | None,
                duration_seconds: float, output_tail: str = "", error: str | None = None) -> None:
         with self.db.transaction():
-            self.db.execute(
+            row = self.db.fetchone(
                 "UPDATE tb_run SET status = ?, exit_code = ?, duration_seconds = ?,"
-                " output_tail = ?, error = ?, completed_at = ? WHERE id = ?",
+                " output_tail = ?, error = ?, completed_at = ? WHERE id = ?"
+                " RETURNING fraise, environment, kind, name, deployment_id",
                 (status, exit_code, round(duration_seconds, 3),
                  output_tail[-OUTPUT_TAIL_CHARS:], error, utc_timestamp(), run_id),
             )
+            if row is not None and status != "succeeded" and self.events is not None:
+                # Written with the run, so the notifier learns of every failed run.
+                self.events.emit(RUN_FAILED_EVENT, deployment_id=row["deployment_id"],
+                                 fraise=row["fraise"], environment=row["environment"],
+                                 payload={"run_id": run_id, "kind": row["kind"],
+                                          "name": row["name"], "status": status,
+                                          "exit_code": exit_code, "error": error})
 
     def get(self, run_id: int) -> RunRecord | None:
         row = self.db.fetchone("SELECT * FROM tb_run WHERE id = ?", (run_id,))
@@ -139,8 +152,9 @@ class Runs:
 
 
 class Backups:
-    def __init__(self, db: Database):
+    def __init__(self, db: Database, events: Events | None = None):
         self.db = db
+        self.events = events
 
     def start(self, fraise: str, environment: str, job: str, kind: str, *, verify: str,
               run_id: int | None = None, deployment_id: int | None = None) -> int:
@@ -157,8 +171,15 @@ class Backups:
             fields.setdefault("completed_at", utc_timestamp())
         sets = ", ".join(f"{key} = ?" for key in fields)
         with self.db.transaction():
-            self.db.execute(f"UPDATE tb_backup SET {sets} WHERE id = ?",
-                            (*fields.values(), backup_id))
+            row = self.db.fetchone(
+                f"UPDATE tb_backup SET {sets} WHERE id = ?"
+                " RETURNING fraise, environment, job, deployment_id, error",
+                (*fields.values(), backup_id))
+            if row is not None and fields.get("status") == "failed" and self.events is not None:
+                self.events.emit(BACKUP_FAILED_EVENT, deployment_id=row["deployment_id"],
+                                 fraise=row["fraise"], environment=row["environment"],
+                                 payload={"backup_id": backup_id, "job": row["job"],
+                                          "error": row["error"]})
 
     def get(self, backup_id: int) -> BackupRecord | None:
         row = self.db.fetchone("SELECT * FROM tb_backup WHERE id = ?", (backup_id,))

@@ -109,3 +109,19 @@ class OutboxTail:
                     yield event
                 return
             await asyncio.sleep(interval)
+
+    # -- a durable position (the notifier keeps one in the state database) -------------------
+    @property
+    def position(self) -> tuple[int, set[int]]:
+        """What to save to resume later without repeating an event: the floor and the ids
+        above it already delivered."""
+        return self.floor, set(self.delivered)
+
+    @classmethod
+    def resume(cls, store: Store, floor: int, delivered: set[int], **options: Any) -> OutboxTail:
+        """A tail that goes on exactly where `position` was taken: events above `floor` not
+        in `delivered`. Nothing below the saved floor is read again (it had settled)."""
+        tail = cls(store, after=floor, **options)
+        tail.floor = floor
+        tail.delivered = {i for i in delivered if i > floor}
+        return tail

@@ -32,6 +32,7 @@ from fraisier.worker.wakeup import Wakeup, listen_postgres
 
 if TYPE_CHECKING:
     from fraisier.config import FraisierConfig
+    from fraisier.notify.notifier import Notifier
     from fraisier.reloader import ConfigReloader
     from fraisier.store import Store
     from fraisier.store.records import DeploymentRecord
@@ -67,6 +68,7 @@ class Worker:
 
         self.poller = Poller(config, store, owner=self.name)  # environments with `poll:`
         self.reloader: ConfigReloader | None = None  # set by the process that reloads
+        self.notifier: Notifier | None = None  # delivers notifications on a thread of its own
 
     # -- life cycle ----------------------------------------------------------------------
     def start(self) -> Worker:
@@ -80,6 +82,7 @@ class Worker:
                                                   self._done)))
         for slot in range(self.concurrency):
             self._slots.append(self._thread(f"slot-{slot}", functools.partial(self._slot, slot)))
+        self._start_notifier()
         log.info("worker %s started with %d slot(s)", self.name, self.concurrency)
         return self
 
@@ -100,6 +103,8 @@ class Worker:
             self._join(self._slots, self.lease_seconds)
         self._join(list(self._recoveries.values()), grace)  # unfinished: the next worker's
         self._done.set()
+        if self.notifier is not None:
+            self.notifier.stop_thread()
         self._join(self._helpers, 5)
         try:
             self.store.events.listeners.remove(self.wakeup.wake)
@@ -110,6 +115,20 @@ class Worker:
         except StoreError:
             pass
         log.info("worker %s stopped", self.name)
+
+    def _start_notifier(self) -> None:
+        """Notifications are delivered from the outbox on a thread of their own: a channel
+        that hangs or fails never touches a deployment."""
+        if not self.config.notifier.enabled:
+            return
+        from fraisier.notify.notifier import Notifier, needed
+
+        try:
+            if needed(self.config):
+                self.notifier = Notifier(self.config, self.store).start_thread(
+                    f"{self.name}/notifier")
+        except Exception:
+            log.exception("the notifier could not start")
 
     def run_forever(self) -> None:
         """For `fraisier worker`: start, then wait until `stop()` is called (e.g. SIGTERM)."""
@@ -176,9 +195,11 @@ class Worker:
 
     def reconfigure(self, config: FraisierConfig) -> None:
         """Use a reloaded configuration for the deployments claimed from now on (and for
-        poll mode); those running keep theirs."""
+        poll mode and the notifier's channels); those running keep theirs."""
         self.config = config
         self.poller.config = config
+        if self.notifier is not None:
+            self.notifier.config = config
 
     def _config_for(self, record: DeploymentRecord) -> FraisierConfig | None:
         """The configuration to run `record` with. A target this worker does not know may be
