@@ -6,7 +6,6 @@ the runner executes them as a saga.
 
 from __future__ import annotations
 
-import os
 import socket
 import threading
 from collections.abc import Callable
@@ -111,13 +110,13 @@ class DeploymentRun:
 
     # -- commands ---------------------------------------------------------------------
     def env(self, release_dir: Path | None = None, **extra: str) -> dict[str, str]:
-        """The environment every command sees: ours, the configured `env`, FRAISIER_*."""
+        """What every command gets on top of the base environment (engine.process): the
+        configured `env` and FRAISIER_* values — never the rest of Fraisier's own."""
         release_dir = release_dir or (self.layout.release_dir(self.release_id)
                                       if self.release_id else None)
         previous = (self.layout.release_dir(self.previous_release_id)
                     if self.previous_release_id else None)
-        env = dict(os.environ)
-        env.update(self.target.env)
+        env = dict(self.target.env)
         env.update({
             "FRAISIER_FRAISE": self.target.fraise,
             "FRAISIER_ENVIRONMENT": self.target.environment,

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from fraisier.domain.model import utc_timestamp
+from fraisier.domain.redaction import redact, redact_optional
 from fraisier.store.db import Database
 
 OUTPUT_TAIL_CHARS = 4000
@@ -97,7 +98,8 @@ class Runs:
                 "UPDATE tb_run SET status = ?, exit_code = ?, duration_seconds = ?,"
                 " output_tail = ?, error = ?, completed_at = ? WHERE id = ?",
                 (status, exit_code, round(duration_seconds, 3),
-                 output_tail[-OUTPUT_TAIL_CHARS:], error, utc_timestamp(), run_id),
+                 redact(output_tail)[-OUTPUT_TAIL_CHARS:], redact_optional(error),
+                 utc_timestamp(), run_id),
             )
 
     def get(self, run_id: int) -> RunRecord | None:
