@@ -28,12 +28,18 @@ def serve(app, host: str, port: int, no_worker: bool) -> None:
     import uvicorn
 
     from fraisier.api.router import graphql_router
+    from fraisier.secrets import SecretError
     from fraisier.server import create_app
+    from fraisier.server.app import load_webhook_secrets
     from fraisier.server.webhook_endpoint import WebhooksFirst
 
     _logging()
-    application = create_app(app.config, app.store, worker=not no_worker, ingest_process=True,
-                             routers=[graphql_router(app.config, app.store, path="/graphql")])
+    try:
+        config = load_webhook_secrets(app.config)
+    except SecretError as exc:
+        raise click.ClickException(f"cannot start: {exc}") from exc
+    application = create_app(config, app.store, worker=not no_worker, ingest_process=True,
+                             routers=[graphql_router(config, app.store, path="/graphql")])
     # ws_max_size: a GraphQL WebSocket message is bounded like a request body.
     # proxy_headers=False: which X-Forwarded-For to believe is decided by
     # webhook.trusted_proxies, not by uvicorn's own default (it trusts 127.0.0.1).
@@ -50,9 +56,11 @@ def serve(app, host: str, port: int, no_worker: bool) -> None:
 @click.pass_obj
 def worker(app, concurrency: int | None) -> None:
     """Run queued deployments until SIGTERM/SIGINT (then finish or hand them to recovery)."""
+    from fraisier.domain.redaction import install_log_redaction
     from fraisier.worker import Worker
 
     _logging()
+    install_log_redaction()
     running = Worker(app.config, app.store, concurrency=concurrency)
 
     def stop(signum, frame) -> None:

@@ -42,6 +42,7 @@ from fraisier.config.fields import (
 )
 from fraisier.config.kinds import KindEnvironmentFields, KindFraiseFields
 from fraisier.config.rollouts import RolloutFields
+from fraisier.config.secrets import SecretBackend, secret_reference_problems
 from fraisier.domain import FraiseType
 
 if TYPE_CHECKING:
@@ -310,6 +311,8 @@ class FraisierConfig(_Strict):
     webhook: WebhookConfig = Field(default_factory=WebhookConfig)
     worker: WorkerConfig = Field(default_factory=WorkerConfig)
     api: ApiConfig = Field(default_factory=ApiConfig)
+    # Named secret backends that `${secret:NAME:...}` references use (config/secrets.py).
+    secrets: dict[Name, SecretBackend] = {}
     environments: dict[Name, EnvironmentDefaults] = {}
     fraises: dict[Name, FraiseConfig]
     # A branch may be written to one target (a mapping) or several (a list);
@@ -329,7 +332,7 @@ class FraisierConfig(_Strict):
         self.state = StateConfig(url=self._state_url(self.state.url))
         # Raised as ConfigError rather than ValueError so it escapes pydantic with
         # its own key paths instead of being folded into one error at the root.
-        problems = reference_problems(self)
+        problems = reference_problems(self) + secret_reference_problems(self)
         if problems:
             raise ConfigError(problems)
         return self

@@ -117,3 +117,35 @@ def url_without_password(url: str) -> str:
     userinfo, _, hostport = parts.netloc.rpartition("@")
     user = userinfo.split(":", 1)[0]
     return urlunsplit(parts._replace(netloc=f"{user}:{MASK}@{hostport}"))
+
+
+_factory_installed = False
+
+
+def install_log_redaction() -> None:
+    """Redact every log record this process makes (server and worker logs), tracebacks too.
+
+    A record factory sees every record of every logger (uvicorn's included) before any
+    handler formats it, so one hook covers them all.
+    """
+    global _factory_installed
+    if _factory_installed:
+        return
+    import logging
+
+    previous = logging.getLogRecordFactory()
+    formatter = logging.Formatter()
+
+    def factory(*args: object, **kwargs: object) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a broken format string is logged as it is
+            return record
+        record.msg, record.args = REDACTOR.redact(message), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = REDACTOR.redact(formatter.formatException(record.exc_info))
+        return record
+
+    logging.setLogRecordFactory(factory)
+    _factory_installed = True
