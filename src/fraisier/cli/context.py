@@ -99,6 +99,15 @@ class AppContext:
         except UnknownTarget as exc:
             raise click.ClickException(str(exc)) from exc
 
+    def resolved_target(self, fraise: str, environment: str):
+        """The target with its secret references fetched (for a command about to run)."""
+        from fraisier.secrets import SecretError, resolve_target
+
+        try:
+            return resolve_target(self.config, self.target(fraise, environment))
+        except SecretError as exc:
+            raise click.ClickException(str(exc)) from exc
+
     def summary_target(self, fraise: str, environment: str):
         found = self.summary.target(fraise, environment)
         if found is None:
