@@ -69,3 +69,38 @@ def test_server_fetches_webhook_secrets_when_it_loads_the_configuration(tmp_path
     assert loaded.fraises["shop"].env["BAD"] == "${secret:tool:bad}"
     assert redact("sig with hook-secret-22") == "sig with ***"
     assert loaded.config_path == config.config_path
+
+
+def test_a_webhook_secret_from_a_backend_verifies_deliveries(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from fraisier.server import create_app
+    from fraisier.store import open_store
+    from tests.providers._support import SECRET
+    from tests.webhooks._support import signed, write_config
+
+    (tmp_path / "github_secret").write_text(SECRET + "\n")
+    git = f'  github: {{webhook_secret: "${{secret:file:{tmp_path}/github_secret}}"}}\n'
+    config = load_config(write_config(tmp_path, git))
+    store = open_store(config.state.url)
+    headers, body = signed("github", "push_payload.json")
+    try:
+        with TestClient(create_app(config, store, worker=False)) as client:
+            answer = client.post("/webhook", content=body, headers=headers)
+        # verified with the fetched secret (this delivery deletes a tag: nothing to deploy)
+        assert answer.status_code == 200, answer.text
+        assert answer.json() == {"status": "ignored",
+                                 "reason": "refs/tags/simple-tag was deleted"}
+        # the reference itself, used as a key, would have refused it
+        from fraisier.ingest import WebhookRequest
+        from fraisier.ingest.handler import Ingest
+
+        unresolved = Ingest(config, store)
+        try:
+            lowered = {key.lower(): value for key, value in headers.items()}
+            refused = unresolved.handle(WebhookRequest(lowered, body, "127.0.0.1", None))
+        finally:
+            unresolved.close()
+        assert refused.status_code == 401
+    finally:
+        store.close()

@@ -54,9 +54,12 @@ def recover(store: Store, config: FraisierConfig, deployment_id: int,
 
     record = store.queue.get(deployment_id)
     reason = f"worker {dead_owner or '?'} stopped while running"
+    from fraisier.secrets import SecretError, resolve_target
+
     try:
-        target = config.target(record.fraise, record.environment)
-    except UnknownTarget as exc:
+        # The undo commands get the same secrets (fetched now) as the deployment's commands.
+        target = resolve_target(config, config.target(record.fraise, record.environment))
+    except (UnknownTarget, SecretError) as exc:
         return store.queue.finish(deployment_id, DeploymentStatus.INTERRUPTED,
                                   f"{reason}; not compensated: {exc}")
     assert config.data_dir is not None  # set by validation
