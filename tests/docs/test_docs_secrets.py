@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,10 @@ VARIABLES = {"OP_SERVICE_ACCOUNT_TOKEN": "ops-token", "VAULT_TOKEN": "root-token
 
 
 @pytest.fixture(autouse=True)
-def _fresh() -> None:
+def _fresh() -> Iterator[None]:
+    clear_cache()
+    REDACTOR.forget_all()
+    yield
     clear_cache()
     REDACTOR.forget_all()
 

@@ -40,10 +40,10 @@ def _git(repo: Path, *args: str) -> None:
                         "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"})
 
 
-def _workspace(tmp_path: Path, env_refs: str) -> Path:
+def _workspace(tmp_path: Path, env_refs: str, build_sh: str = BUILD_SH, more: str = "") -> Path:
     repo = tmp_path / "repo"
     repo.mkdir()
-    (repo / "build.sh").write_text(BUILD_SH)
+    (repo / "build.sh").write_text(build_sh)
     (repo / "build.sh").chmod(0o755)
     _git(repo, "init", "-q", "-b", "main")
     _git(repo, "add", ".")
@@ -61,8 +61,10 @@ fraises:
     env:
 {env_refs}
     environments:
-      production: {{branch: main, app_path: {tmp_path}/app}}
-""")
+      production:
+        branch: main
+        app_path: {tmp_path}/app
+{more}""")
     return config
 
 
@@ -137,3 +139,42 @@ def test_backend_down_fails_the_deployment_before_anything_changes(tmp_path: Pat
     # the environment is free: the next deployment can run
     assert store.queue.running("shop", "production") == []
     store.close()
+
+
+def test_a_step_error_quoting_a_secret_is_stored_redacted(tmp_path: Path) -> None:
+    from fraisier.demo.workspace import free_port
+
+    url = f"http://127.0.0.1:{free_port()}/health?token=${{secret:file:{tmp_path}/db_password}}"
+    config = load_config(_workspace(
+        tmp_path, '      LEVEL: "info"\n', build_sh="#!/bin/sh\necho built\n",
+        more=f"        health_check: {{url: '{url}', retries: 1, timeout: 2}}\n"))
+    store = open_state(config)
+    record = request_deployment(store, config, "shop", "production", trigger=Trigger.CLI)
+    final = deploy_now(store, config, record.id)
+    assert final.status == DeploymentStatus.FAILED.value
+    step = next(step for step in final.steps if step.name == "health_check")
+    for text in (final.error or "", step.error or "",
+                 json.dumps([row["payload"] for row in store.events.after(0, limit=10_000)]),
+                 "\n".join(row["line"] for row in store.ledger.logs(record.id))):
+        assert DB_PASSWORD not in text
+    assert "/health?token=***: ConnectError" in step.error
+    assert "/health?token=***" in final.error
+    store.close()
+
+
+def test_the_cli_live_output_and_json_show_no_secret(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from fraisier.cli.main import cli
+
+    config_path = _workspace(
+        tmp_path, f'      DB_PASSWORD: "${{secret:file:{tmp_path}/db_password}}"\n',
+        build_sh='#!/bin/sh\necho "$DB_PASSWORD"\necho "pw=$DB_PASSWORD;"\nexit 1\n')
+    env = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
+    live = CliRunner().invoke(cli, ["-c", str(config_path), "deploy", "shop", "production"],
+                              env=env)
+    assert live.exit_code == 1
+    assert DB_PASSWORD not in live.output
+    assert "pw=***;" in live.output
+    logs = CliRunner().invoke(cli, ["-c", str(config_path), "logs", "1", "--json"], env=env)
+    assert DB_PASSWORD not in logs.output and "pw=***;" in logs.output

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fraisier.domain.model import StepStatus
+from fraisier.domain.redaction import redact, redact_optional
 from fraisier.engine.git import Mirror
 from fraisier.engine.layout import Layout
 from fraisier.engine.process import (
@@ -75,6 +76,7 @@ class DeploymentRun:
     # -- recorder protocol (the saga calls these) -------------------------------------
     def step(self, position: int, status: StepStatus, *, error: str | None = None,
              data: dict[str, Any] | None = None) -> None:
+        error = redact_optional(error)  # the observer prints it as it comes
         self.store.ledger.mark(self.deployment_id, position, status, error=error, data=data,
                                context=self.context)
         self.observer.on_step(position, self.step_names[position], status, error)
@@ -89,6 +91,7 @@ class DeploymentRun:
                 self._log_dropped += 1
                 return
             self._log_count += 1
+        line = redact(line)  # the observer (the CLI's live output) sees what is stored
         self.store.ledger.log(self.deployment_id, line, context=self.context)
         self.observer.on_log(line)
 

@@ -22,6 +22,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from fraisier.domain.redaction import redact
+
 TAIL_LINES = 40
 # After the command exits, how long to wait for the rest of its output. A command that starts
 # a daemon may leave a grandchild holding the pipe open; we must not wait for that one.
@@ -223,7 +225,8 @@ def _pump(proc: subprocess.Popen[bytes], tail: deque[str], on_line: Callable[[st
     assert proc.stdout is not None
     try:
         for raw in proc.stdout:
-            line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+            # Every command's output passes here: known secrets never go further.
+            line = redact(raw.decode("utf-8", errors="replace").rstrip("\r\n"))
             tail.append(line)
             if on_line is not None:
                 on_line(line)
