@@ -21,17 +21,17 @@ def _fresh_secrets() -> Iterator[None]:
 
 
 def write_config(directory: Path, secrets: str, env: dict[str, str], **extra: str) -> Path:
-    """A one-fraise fraises.yaml whose `env` holds the given references."""
+    """A one-fraise fraises.yaml whose `env` holds the given references; `extra` adds keys to
+    the fraise (written as YAML as they are)."""
+    repository = extra.pop("repository", str(directory / "repo"))
     env_lines = "".join(f"      {name}: {value!r}\n" for name, value in env.items())
-    more = "".join(f"    {key}: {value}\n" for key, value in extra.items())
     text = (f"state:\n  url: sqlite:///{directory}/state.db\n"
             + (f"secrets:\n{textwrap.indent(textwrap.dedent(secrets), '  ')}" if secrets else "")
             + "fraises:\n  shop:\n"
-            + f"    repository: {extra.pop('repository', directory / 'repo')}\n"
-            + "".join(f"    {key}: {value}\n" for key, value in extra.items() if key != 'repository')
+            + f"    repository: {repository}\n"
+            + "".join(f"    {key}: {value}\n" for key, value in extra.items())
             + ("    env:\n" + env_lines if env else "")
             + f"    environments:\n      production: {{branch: main, app_path: {directory}/app}}\n")
-    del more
     path = directory / "fraises.yaml"
     path.write_text(text)
     return path

@@ -241,3 +241,10 @@ def test_a_secret_in_a_command_line_is_refused(tmp_path: Path, config_with) -> N
     with pytest.raises(ConfigError) as caught:
         config_with("", {}, build="'deploy --token ${secret:file:/run/secrets/t}'")
     assert "fraises.shop.build.2: a secret cannot be part of a command line" in str(caught.value)
+
+
+def test_a_secret_in_a_repository_url_is_refused(tmp_path: Path, config_with) -> None:
+    with pytest.raises(ConfigError) as caught:
+        config_with("", {}, repository="'https://ci:${secret:file:/run/t}@git.example/x.git'")
+    assert "fraises.shop.repository: a repository URL cannot reference a secret" in \
+        str(caught.value)

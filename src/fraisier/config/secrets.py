@@ -120,6 +120,12 @@ def secret_reference_problems(config: FraisierConfig) -> list[Problem]:
                                             "database is opened before any backend (use "
                                             "${VAR} from the environment or .env)"))
             continue
+        if len(loc) == 3 and loc[0] == "fraises" and loc[2] == "repository":
+            problems.append(Problem.at(
+                loc, "a repository URL cannot reference a secret: git would get it on its "
+                     "command line (ps would show it); use an SSH key or a git credential "
+                     "helper"))
+            continue
         if in_command:
             problems.append(Problem.at(
                 loc, "a secret cannot be part of a command line (ps would show it): put it "
