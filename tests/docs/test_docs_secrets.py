@@ -16,6 +16,7 @@ import pytest
 from fraisier.config import load_config
 from fraisier.domain.redaction import MIN_SECRET_LENGTH, REDACTOR
 from fraisier.secrets import clear_cache, resolve_target
+from tests.secrets.moto_support import moto_server
 from tests.secrets.vault_standin import VaultStandIn, VaultState
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "secrets.md"
@@ -107,17 +108,10 @@ def test_vault_example(tmp_path: Path) -> None:
 
 def test_aws_example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import boto3
-    from moto.server import ThreadedMotoServer
-
-    from fraisier.demo.workspace import free_port
 
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        endpoint = f"http://127.0.0.1:{port}"
+    with moto_server() as endpoint:
         client = boto3.client("secretsmanager", endpoint_url=endpoint, region_name="eu-west-1")
         client.create_secret(Name="prod/shop", SecretString=json.dumps({"stripe_key": "sk-6"}))
         client.create_secret(Name="prod/shop/database_url",
@@ -127,5 +121,3 @@ def test_aws_example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         config, target = _load(tmp_path, text)
         assert resolve_target(config, target).env == {
             "STRIPE_KEY": "sk-6", "DATABASE_URL": "postgresql://shop:pw-7777@db/shop"}
-    finally:
-        server.stop()

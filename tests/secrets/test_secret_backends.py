@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ import pytest
 from fraisier.config import ConfigError
 from fraisier.domain.redaction import redact
 from fraisier.secrets import SecretError, check_references, resolve_target, resolve_text
+from tests.secrets.moto_support import moto_server
 from tests.secrets.vault_standin import VaultStandIn, VaultState
 
 
@@ -164,21 +166,12 @@ def test_vault_unreachable(tmp_path: Path, config_with) -> None:
 
 
 @pytest.fixture
-def moto_endpoint(monkeypatch: pytest.MonkeyPatch):
-    from moto.server import ThreadedMotoServer
-
-    from fraisier.demo.workspace import free_port
-
+def moto_endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                         "AWS_DEFAULT_REGION": "eu-west-1"}.items():
         monkeypatch.setenv(name, value)
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
+    with moto_server() as endpoint:
+        yield endpoint
 
 
 def test_aws_secrets_manager_through_moto_server(tmp_path: Path, config_with,
