@@ -62,7 +62,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:
         self.state.requests.append(f"GET {self.path}")
         token = self.headers.get("X-Vault-Token", "")
         allowed = self.state.tokens.get(token)
@@ -86,7 +86,7 @@ class _Handler(BaseHTTPRequestHandler):
                                   "deletion_time": "", "destroyed": False, "version": 1}},
         })
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+    def do_POST(self) -> None:
         self.state.requests.append(f"POST {self.path}")
         length = int(self.headers.get("Content-Length") or 0)
         body = json.loads(self.rfile.read(length) or b"{}")
