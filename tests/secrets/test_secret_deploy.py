@@ -15,7 +15,8 @@ import pytest
 
 from fraisier.config import load_config
 from fraisier.domain.model import DeploymentStatus, Trigger
-from fraisier.engine.service import deploy_now, open_state, request_deployment
+from fraisier.engine.service import open_state, request_deployment
+from fraisier.worker.inline import deploy_now
 
 DB_PASSWORD = "s3cret-db-pass"
 CERT = "-----BEGIN TEST-----\nline-one-abcdef\nline-two-ghijkl\n-----END TEST-----"
