@@ -57,13 +57,18 @@ def needs_restart(old: FraisierConfig, new: FraisierConfig) -> list[str]:
 
 
 class ConfigReloader:
-    def __init__(self, config: FraisierConfig, store: Store | None, *, role: str):
+    def __init__(self, config: FraisierConfig, store: Store | None, *, role: str,
+                 prepare: Callable[[FraisierConfig], FraisierConfig] | None = None):
+        """`prepare`: what the process does to a configuration before using it (the server
+        fetches its webhook secrets); a failure there refuses the new file like a problem
+        in it."""
         if config.config_path is None:
             raise ValueError("a configuration built in code has no file to reload")
         self.path = Path(config.config_path)
         self.current = config
         self.store = store
         self.role = role
+        self.prepare = prepare
         self.listeners: list[Listener] = []
         self._seen = _fingerprint(self.path)
         self._requested = threading.Event()
@@ -87,10 +92,13 @@ class ConfigReloader:
 
     def _reload(self, reason: str) -> bool:
         from fraisier.config import ConfigError, load_config
+        from fraisier.secrets import SecretError
 
         try:
             config = load_config(self.path)
-        except ConfigError as exc:
+            if self.prepare is not None:
+                config = self.prepare(config)
+        except (ConfigError, SecretError) as exc:
             problems = [str(p) for p in (getattr(exc, "problems", None) or [exc])]
             log.error("configuration %s refused (%s): %d problem(s); still using the last "
                       "good one", self.path, reason, len(problems),

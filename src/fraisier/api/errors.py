@@ -6,6 +6,8 @@ from enum import StrEnum
 
 from graphql import GraphQLError
 
+from fraisier.domain.redaction import redact
+
 
 class Code(StrEnum):
     NOT_FOUND = "NOT_FOUND"
@@ -17,7 +19,8 @@ class Code(StrEnum):
 
 class ApiError(GraphQLError):
     def __init__(self, message: str, code: Code):
-        super().__init__(message, extensions={"code": code.value})
+        # Every error the API answers with is built here (the rest is masked): redact it once.
+        super().__init__(redact(message), extensions={"code": code.value})
         self.code = code
 
 

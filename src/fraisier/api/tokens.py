@@ -15,6 +15,7 @@ from enum import StrEnum
 
 from fraisier.domain.audit import Actor, AuditOutcome
 from fraisier.domain.model import is_valid_name, parse_timestamp, utc_now, utc_timestamp
+from fraisier.domain.redaction import register_secret
 from fraisier.engine.service import record_action
 from fraisier.store.db import Conflict, Database
 
@@ -116,6 +117,9 @@ class Tokens:
         )
         if row is None:
             return None
+        # A token in use is blanked from this process's logs (only known ones: a set grown by
+        # whatever strangers send would be a memory leak).
+        register_secret(token)
         self._touch(row)
         return _info(row)
 

@@ -24,7 +24,7 @@ def run_backup(app, fraise: str, environment: str, job: str | None, as_json: boo
     from fraisier.kinds.backups import take_backup
     from fraisier.store import Conflict
 
-    target = app.target(fraise, environment)
+    target = app.resolved_target(fraise, environment)
     jobs = pre_deploy_jobs(target)
     if job is not None:
         if job not in jobs:

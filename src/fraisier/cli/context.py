@@ -30,7 +30,9 @@ class AppContext:
                 print_problems(exc)
                 raise SystemExit(1) from exc
             from fraisier.cli import summary
+            from fraisier.domain.redaction import REDACTOR
 
+            REDACTOR.add_url(self._config.state.url)
             self._summary = summary.summarize(self._config)
             summary.save(Path(self._config.config_path), self._summary)
         return self._config
@@ -55,18 +57,22 @@ class AppContext:
         if self._store is not None:
             return self._store
         if self._read_store is None:
+            from fraisier.domain.redaction import REDACTOR, url_without_password
             from fraisier.store import StoreError, open_store
 
+            REDACTOR.add_url(self.summary.state_url)
             try:
                 self._read_store = open_store(self.summary.state_url)
             except StoreError as exc:
                 raise click.ClickException(
-                    f"state database {self.summary.state_url}: {exc}") from exc
+                    f"state database {url_without_password(self.summary.state_url)}: {exc}"
+                ) from exc
         return self._read_store
 
     @property
     def store(self):
         if self._store is None:
+            from fraisier.domain.redaction import url_without_password
             from fraisier.engine.service import open_state
             from fraisier.store import StoreError
 
@@ -74,7 +80,8 @@ class AppContext:
                 self._store = open_state(self.config)
             except StoreError as exc:
                 raise click.ClickException(
-                    f"state database {self.config.state.url}: {exc}") from exc
+                    f"state database {url_without_password(self.config.state.url)}: {exc}"
+                ) from exc
         return self._store
 
     @property
@@ -90,6 +97,15 @@ class AppContext:
         try:
             return self.config.target(fraise, environment)
         except UnknownTarget as exc:
+            raise click.ClickException(str(exc)) from exc
+
+    def resolved_target(self, fraise: str, environment: str):
+        """The target with its secret references fetched (for a command about to run)."""
+        from fraisier.secrets import SecretError, resolve_target
+
+        try:
+            return resolve_target(self.config, self.target(fraise, environment))
+        except SecretError as exc:
             raise click.ClickException(str(exc)) from exc
 
     def summary_target(self, fraise: str, environment: str):

@@ -78,6 +78,16 @@ class LazyGroup(click.Group):
         module = importlib.import_module(f"fraisier.cli.{module_name}")
         return getattr(module, attribute)
 
+    def invoke(self, ctx: click.Context) -> object:
+        # Every `Error: ...` the CLI prints passes here: blank secrets it may quote.
+        try:
+            return super().invoke(ctx)
+        except click.ClickException as exc:
+            from fraisier.domain.redaction import redact
+
+            exc.message = redact(exc.message)
+            raise
+
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-c", "--config", "config_path", envvar="FRAISIER_CONFIG", default="fraises.yaml",
@@ -96,6 +106,10 @@ def cli(ctx: click.Context, config_path: str, server: str | None, token: str | N
     from fraisier.cli.context import AppContext
 
     ctx.obj = AppContext(config_path)
+    if token:
+        from fraisier.domain.redaction import register_secret
+
+        register_secret(token)
     if server:
         from fraisier.cli.remote import RemoteApi
 

@@ -32,7 +32,7 @@ def run_command(app, fraise: str, environment: str, job: str | None, trigger: st
     from fraisier.kinds.jobs import jobs_of, run_job
     from fraisier.store import Conflict
 
-    target = app.target(fraise, environment)
+    target = app.resolved_target(fraise, environment)
     out = render.console(stderr=as_json)
 
     def echo(line: str) -> None:

@@ -54,16 +54,23 @@ def serve(app: AppContext, host: str, port: int, no_worker: bool, log_format: st
 
     from fraisier.api.router import graphql_router
     from fraisier.reloader import ConfigReloader
+    from fraisier.secrets import SecretError
     from fraisier.server import create_app
+    from fraisier.server.app import load_webhook_secrets
     from fraisier.server.webhook_endpoint import WebhooksFirst
 
     _logging(log_format)
     _announce(app)
-    # SIGHUP, or an edit of fraises.yaml or .env, reloads the configuration.
-    reloader = ConfigReloader(app.config, app.store, role="serve")
+    try:
+        config = load_webhook_secrets(app.config)
+    except SecretError as exc:
+        raise click.ClickException(f"cannot start: {exc}") from exc
+    # SIGHUP, or an edit of fraises.yaml or .env, reloads the configuration (its webhook
+    # secrets fetched again; a backend that is down keeps the last good one).
+    reloader = ConfigReloader(config, app.store, role="serve", prepare=load_webhook_secrets)
     signal.signal(signal.SIGHUP, lambda signum, frame: reloader.request())
     application: Any = create_app(
-        app.config, app.store, worker=not no_worker, ingest_process=True, reloader=reloader,
+        config, app.store, worker=not no_worker, ingest_process=True, reloader=reloader,
         routers=[graphql_router(lambda: reloader.current, app.store, path="/graphql")])
     # ws_max_size: a GraphQL WebSocket message is bounded like a request body.
     # proxy_headers=False: which X-Forwarded-For to believe is decided by
@@ -104,10 +111,12 @@ def worker(app: AppContext, concurrency: int | None, log_format: str) -> None:
     """Run queued deployments until SIGTERM/SIGINT (then finish or hand them to recovery)."""
     import threading
 
+    from fraisier.domain.redaction import install_log_redaction
     from fraisier.reloader import ConfigReloader
     from fraisier.worker import Worker
 
     _logging(log_format)
+    install_log_redaction()
     _announce(app)
     running = Worker(app.config, app.store, concurrency=concurrency)
     reloader = ConfigReloader(app.config, app.store, role="worker")

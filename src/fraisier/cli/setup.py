@@ -23,10 +23,25 @@ def init(app, force: bool) -> None:
 
 
 @click.command()
+@click.option("--resolve", is_flag=True,
+              help="Also fetch every secret reference and report each one that fails.")
 @click.pass_obj
-def validate(app) -> None:
-    """Check fraises.yaml; print every problem with its key path and line."""
+def validate(app, resolve: bool) -> None:
+    """Check fraises.yaml; print every problem with its key path and line.
+
+    Secret references are checked without being fetched unless --resolve is given."""
     config = app.config  # exits 1 with the problems listed when the file is not valid
     targets = list(config.targets())
+    if resolve:
+        from fraisier.secrets import check_references
+
+        count, failures = check_references(config)
+        if failures:
+            click.echo(f"{len(failures)} of {count} secret reference(s) cannot be resolved:",
+                       err=True)
+            for failure in failures:
+                click.echo(f"  {failure}", err=True)
+            raise SystemExit(1)
+        click.echo(f"{count} secret reference(s) resolved")
     click.echo(f"{app.config_path}: OK ({len(config.fraises)} fraise(s), "
                f"{len(targets)} environment(s))")

@@ -55,12 +55,11 @@ def send(app, provider: str, url: str, branch: str | None, commit: str | None,
 
 
 def _branch_head(repository: str, branch: str) -> str:
-    import os
 
     from fraisier.engine.process import run_command
 
     result = run_command(["git", "ls-remote", "--heads", "--", repository, f"refs/heads/{branch}"],
-                         cwd=".", env=dict(os.environ, GIT_TERMINAL_PROMPT="0"), timeout=60)
+                         cwd=".", env={"GIT_TERMINAL_PROMPT": "0"}, timeout=60, tool=True)
     for line in result.output_tail.splitlines():
         sha, _, ref = line.partition("\t")
         if ref.strip() == f"refs/heads/{branch}":

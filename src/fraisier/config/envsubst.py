@@ -2,6 +2,9 @@
 
 A bare `$VAR` is left alone on purpose: shell commands in the file use it and
 expect the shell, not Fraisier, to expand it.
+
+`${secret:BACKEND:REFERENCE}` is a secret reference (config/secretref.py): its syntax is
+checked here and it is kept as written, to be fetched when a value is needed.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from fraisier.config.errors import Problem
+from fraisier.config.secretref import PREFIX as SECRET_PREFIX
+from fraisier.config.secretref import parse as parse_secret
 
 _TOKEN = re.compile(r"\$\$\{|\$\{([^}]*)\}|\$\{")
 _REFERENCE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?$", re.DOTALL)
@@ -44,6 +49,12 @@ def expand(text: str, environ: Mapping[str, str | None], loc: tuple[Any, ...], p
         inner = match.group(1)
         if inner is None:
             problems.append(Problem.at(loc, "unclosed '${' (write '$${' for a literal '${')"))
+            return token
+        if inner.startswith(SECRET_PREFIX):
+            try:
+                parse_secret(inner)
+            except ValueError as exc:
+                problems.append(Problem.at(loc, str(exc)))
             return token
         reference = _REFERENCE.match(inner)
         if reference is None:

@@ -48,6 +48,7 @@ from fraisier.config.notifications import (
     unique_channel_names,
 )
 from fraisier.config.rollouts import Duration, RolloutFields
+from fraisier.config.secrets import SecretBackend, secret_reference_problems
 from fraisier.domain import FraiseType
 
 if TYPE_CHECKING:
@@ -354,6 +355,8 @@ class FraisierConfig(NotificationFields, _Strict):
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     notifier: NotifierConfig = Field(default_factory=NotifierConfig)
     server: ServerConfig = Field(default_factory=ServerConfig)
+    # Named secret backends that `${secret:NAME:...}` references use (config/secrets.py).
+    secrets: dict[Name, SecretBackend] = {}
     environments: dict[Name, EnvironmentDefaults] = {}
     fraises: dict[Name, FraiseConfig]
     # A branch may be written to one target (a mapping) or several (a list);
@@ -373,7 +376,7 @@ class FraisierConfig(NotificationFields, _Strict):
         self.state = StateConfig(url=self._state_url(self.state.url))
         # Raised as ConfigError rather than ValueError so it escapes pydantic with
         # its own key paths instead of being folded into one error at the root.
-        problems = reference_problems(self)
+        problems = reference_problems(self) + secret_reference_problems(self)
         if problems:
             raise ConfigError(problems)
         return self

@@ -6,7 +6,6 @@ the runner executes them as a saga.
 
 from __future__ import annotations
 
-import os
 import socket
 import threading
 from collections.abc import Callable
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fraisier.domain.model import StepStatus
+from fraisier.domain.redaction import redact, redact_optional
 from fraisier.engine.git import Mirror
 from fraisier.engine.layout import Layout
 from fraisier.engine.process import (
@@ -76,6 +76,7 @@ class DeploymentRun:
     # -- recorder protocol (the saga calls these) -------------------------------------
     def step(self, position: int, status: StepStatus, *, error: str | None = None,
              data: dict[str, Any] | None = None) -> None:
+        error = redact_optional(error)  # the observer prints it as it comes
         self.store.ledger.mark(self.deployment_id, position, status, error=error, data=data,
                                context=self.context)
         self.observer.on_step(position, self.step_names[position], status, error)
@@ -90,6 +91,7 @@ class DeploymentRun:
                 self._log_dropped += 1
                 return
             self._log_count += 1
+        line = redact(line)  # the observer (the CLI's live output) sees what is stored
         self.store.ledger.log(self.deployment_id, line, context=self.context)
         self.observer.on_log(line)
 
@@ -111,13 +113,13 @@ class DeploymentRun:
 
     # -- commands ---------------------------------------------------------------------
     def env(self, release_dir: Path | None = None, **extra: str) -> dict[str, str]:
-        """The environment every command sees: ours, the configured `env`, FRAISIER_*."""
+        """What every command gets on top of the base environment (engine.process): the
+        configured `env` and FRAISIER_* values — never the rest of Fraisier's own."""
         release_dir = release_dir or (self.layout.release_dir(self.release_id)
                                       if self.release_id else None)
         previous = (self.layout.release_dir(self.previous_release_id)
                     if self.previous_release_id else None)
-        env = dict(os.environ)
-        env.update(self.target.env)
+        env = dict(self.target.env)
         env.update({
             "FRAISIER_FRAISE": self.target.fraise,
             "FRAISIER_ENVIRONMENT": self.target.environment,

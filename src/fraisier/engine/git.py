@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
-import os
 import re
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from fraisier.domain.redaction import redact, url_without_password
+from fraisier.engine.process import child_environment
 
 GIT_TIMEOUT = 600
 SHA_RE = re.compile(r"^[0-9a-f]{4,64}$")
@@ -24,7 +26,9 @@ class GitError(Exception):
 
 
 def _git_env() -> dict[str, str]:
-    env = dict(os.environ)
+    # git is Fraisier's own tool, so it also gets the SSH agent and git's own settings; never
+    # the rest of Fraisier's environment (webhook secrets, database passwords).
+    env = child_environment({}, tool=True)
     env["GIT_TERMINAL_PROMPT"] = "0"  # never hang on a password prompt
     env.setdefault("GIT_SSH_COMMAND", "ssh -o BatchMode=yes")
     return env
@@ -38,7 +42,8 @@ def git(*args: str, cwd: Path | None = None, timeout: float = GIT_TIMEOUT) -> st
         raise GitError(f"git {args[0]} timed out after {timeout:.0f}s") from exc
     if done.returncode != 0:
         message = done.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise GitError(f"git {args[0]} failed: {message[-1] if message else done.returncode}")
+        # git's message may quote a clone URL with its credentials.
+        raise GitError(redact(f"git {args[0]} failed: {message[-1] if message else done.returncode}"))
     return done.stdout.decode("utf-8", "replace")
 
 
@@ -92,7 +97,8 @@ class Mirror:
                            cwd=self.path).strip()
             except GitError:
                 continue
-        raise GitError(f"{ref!r} is not a branch, tag or commit of {self.repository}")
+        raise GitError(f"{ref!r} is not a branch, tag or commit of "
+                       f"{url_without_password(self.repository)}")
 
     def commit_info(self, sha: str) -> dict[str, str]:
         out = git("log", "-1", "--format=%H%x00%an <%ae>%x00%aI%x00%s", sha, cwd=self.path)

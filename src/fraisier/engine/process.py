@@ -3,6 +3,11 @@ streamed line by line.
 
 Outside values (commit, branch, paths) reach commands only through `env`, never by being
 pasted into a command line.
+
+Every command gets an explicit environment (`child_environment`): a small base taken from
+Fraisier's own (BASE_VARIABLES), then what the caller passes (FRAISIER_* values and the
+configured `env`). Nothing else of Fraisier's environment — webhook secrets, the state
+database password, API tokens — reaches a command or the application it starts.
 """
 
 from __future__ import annotations
@@ -17,11 +22,32 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from fraisier.domain.redaction import redact
+
 TAIL_LINES = 40
 # After the command exits, how long to wait for the rest of its output. A command that starts
 # a daemon may leave a grandchild holding the pipe open; we must not wait for that one.
 DRAIN_SECONDS = 2.0
 KILL_GRACE_SECONDS = 3.0
+
+# What a command inherits from Fraisier's own environment; documented in docs/secrets.md.
+BASE_VARIABLES = ("PATH", "HOME", "LANG", "LANGUAGE", "TZ", "USER", "LOGNAME", "SHELL",
+                  "TMPDIR", "TERM")
+BASE_PREFIXES = ("LC_",)
+# Fraisier's own tools (git, ssh, nginx, pg_dump) also get what they need to reach hosts.
+TOOL_VARIABLES = ("SSH_AUTH_SOCK", "GIT_SSH", "GIT_SSH_COMMAND", "GIT_CONFIG_GLOBAL",
+                  "GIT_CONFIG_NOSYSTEM", "SSL_CERT_FILE", "SSL_CERT_DIR", "http_proxy",
+                  "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY")
+
+
+def child_environment(extra: Mapping[str, str], *, tool: bool = False) -> dict[str, str]:
+    """The whole environment of a command: the documented base of ours, then `extra`."""
+    names = BASE_VARIABLES + (TOOL_VARIABLES if tool else ())
+    env = {name: value for name, value in os.environ.items()
+           if name in names or name.startswith(BASE_PREFIXES)}
+    env.setdefault("PATH", os.defpath)
+    env.update(extra)
+    return env
 
 
 @dataclass
@@ -111,14 +137,19 @@ def run_command(argv: Sequence[str], *, cwd: str | Path, env: Mapping[str, str],
                 timeout: float, on_line: Callable[[str], None] | None = None,
                 cancel: threading.Event | None = None,
                 stdin_data: bytes | None = None,
-                on_start: Callable[[StartedProcess], None] | None = None) -> ProcessResult:
+                on_start: Callable[[StartedProcess], None] | None = None,
+                tool: bool = False) -> ProcessResult:
     """Run argv to completion (or timeout/cancel) and return what happened. `on_start`
-    learns the process group as soon as it exists (the ledger records it)."""
+    learns the process group as soon as it exists (the ledger records it).
+
+    `env` is what this command adds to the base environment (`child_environment`); `tool`
+    marks Fraisier's own programs (ssh, nginx, git), which also get TOOL_VARIABLES.
+    """
     argv = [str(part) for part in argv]
     started = time.monotonic()
     try:
         proc = subprocess.Popen(
-            argv, cwd=str(cwd), env=dict(env),
+            argv, cwd=str(cwd), env=child_environment(env, tool=tool),
             stdin=subprocess.PIPE if stdin_data is not None else subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             start_new_session=True,  # own session => own process group, killable as a whole
@@ -194,7 +225,8 @@ def _pump(proc: subprocess.Popen[bytes], tail: deque[str], on_line: Callable[[st
     assert proc.stdout is not None
     try:
         for raw in proc.stdout:
-            line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+            # Every command's output passes here: known secrets never go further.
+            line = redact(raw.decode("utf-8", errors="replace").rstrip("\r\n"))
             tail.append(line)
             if on_line is not None:
                 on_line(line)

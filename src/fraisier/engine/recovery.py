@@ -54,11 +54,19 @@ def recover(store: Store, config: FraisierConfig, deployment_id: int,
 
     record = store.queue.get(deployment_id)
     reason = f"worker {dead_owner or '?'} stopped while running"
+    from fraisier.secrets import SecretError, resolve_target
+
     try:
         target = config.target(record.fraise, record.environment)
     except UnknownTarget as exc:
         return store.queue.finish(deployment_id, DeploymentStatus.INTERRUPTED,
                                   f"{reason}; not compensated: {exc}")
+    secret_problem: SecretError | None = None
+    try:
+        # The undo commands get the same secrets (fetched now) as the deployment's commands.
+        target = resolve_target(config, target)
+    except SecretError as exc:
+        secret_problem = exc  # the leftover commands are still stopped below
     assert config.data_dir is not None  # set by validation
     run = DeploymentRun(store=store, target=target, deployment_id=deployment_id,
                         data_dir=config.data_dir, step_names=[s.name for s in record.steps],
@@ -69,6 +77,10 @@ def recover(store: Store, config: FraisierConfig, deployment_id: int,
     run.previous_release_id = record.previous_release
     run.log(f"recovering deployment {deployment_id}: {reason}")
     still_running = stop_leftover_commands(run)
+    if secret_problem is not None:
+        error = "; ".join([reason, *still_running, f"not compensated: {secret_problem}"])
+        run.log(f"deployment {deployment_id} interrupted: {error}")
+        return store.queue.finish(deployment_id, DeploymentStatus.INTERRUPTED, error)
     try:
         problems, errors = _undo(run, record, planner, still_running)
     finally:

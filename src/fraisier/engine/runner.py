@@ -48,6 +48,14 @@ def execute(store: Store, config: FraisierConfig, deployment_id: int, *, planner
         target = config.target(record.fraise, record.environment)
     except UnknownTarget as exc:
         return store.queue.finish(deployment_id, DeploymentStatus.FAILED, str(exc))
+    # Secrets are fetched now, for this deployment: a rotated one is used from the next
+    # deployment on, and a backend that is down fails it before anything has changed.
+    from fraisier.secrets import SecretError, resolve_target
+
+    try:
+        target = resolve_target(config, target)
+    except SecretError as exc:
+        return store.queue.finish(deployment_id, DeploymentStatus.FAILED, str(exc))
     assert config.data_dir is not None  # set by validation
     try:
         run = DeploymentRun(

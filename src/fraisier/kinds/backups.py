@@ -151,7 +151,7 @@ def _clear_leftovers(store, target, job_name: str, folder: Path, backup_id: int,
 def _dump(target, job, partial: Path, log: Log) -> None:
     timeout = job.timeout or DEFAULT_TIMEOUT
     if job.kind == "postgres":
-        env = {**os.environ, **libpq_env(job.database_url)}
+        env = libpq_env(job.database_url)
         _run(["pg_dump", "-Fc", "--no-owner", "-f", str(partial)], env=env, timeout=timeout,
              log=log, what=f"pg_dump of {redact(job.database_url)}", cwd=partial.parent)
     elif job.kind == "sqlite":
@@ -214,7 +214,7 @@ def verify_file(job, path: Path, log: Log | None = None) -> tuple[bool, str]:
             if job.verify == "restore":
                 _pg_restore(path, job.verify_database_url, clean=True, log=log)
                 return True, _pg_count(job.verify_database_url, job.verify_table)
-            listing = _run(["pg_restore", "--list", str(path)], env=dict(os.environ),
+            listing = _run(["pg_restore", "--list", str(path)], env={},
                            timeout=job.timeout or DEFAULT_TIMEOUT, log=_quiet,
                            what="pg_restore --list", cwd=path.parent)
             entries = [line for line in listing.splitlines() if line and not line.startswith(";")]
@@ -254,7 +254,7 @@ def _pg_restore(path: Path, url: str, *, clean: bool, log: Log) -> None:
     argv = ["pg_restore", "--no-owner", "--exit-on-error", "-d", database_name(url)]
     if clean:
         argv[1:1] = ["--clean", "--if-exists"]
-    _run([*argv, str(path)], env={**os.environ, **libpq_env(url)}, timeout=DEFAULT_TIMEOUT,
+    _run([*argv, str(path)], env=libpq_env(url), timeout=DEFAULT_TIMEOUT,
          log=log, what=f"pg_restore into {redact(url)}", cwd=path.parent)
 
 

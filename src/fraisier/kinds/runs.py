@@ -20,9 +20,8 @@ log = logging.getLogger("fraisier.runs")
 
 
 def target_env(target, release_dir: Path | None, **extra: str) -> dict[str, str]:
-    """The environment a run sees: ours, the target's `env`, and FRAISIER_* values."""
-    env = dict(os.environ)
-    env.update(target.env)
+    """What a run adds to the base environment: the target's `env` and FRAISIER_* values."""
+    env = dict(target.env)
     env.update({
         "FRAISIER_FRAISE": target.fraise,
         "FRAISIER_ENVIRONMENT": target.environment,

@@ -105,6 +105,22 @@ class Scheduler:
         return self._pool.submit(self._run, target, jobs, job, trigger, scheduled_for, key)
 
     def _run(self, target, jobs, job: JobSpec, trigger: str, scheduled_for: str | None, key):
+        from fraisier.secrets import SecretError, resolve_target
+
+        try:
+            # Secrets are fetched for each run, like for each deployment.
+            target = resolve_target(self.config, target)
+        except SecretError as exc:
+            with self._lock:
+                self._running.discard(key)
+            try:
+                run_id = start_run(self.store, target, job.kind, job.name, trigger=trigger,
+                                   scheduled_for=scheduled_for, owner=self.owner)
+            except Conflict:
+                return None
+            self.store.runs.finish(run_id, "failed", exit_code=None, duration_seconds=0.0,
+                                   error=str(exc))
+            return None
         try:
             record = run_job(self.store, target, job, trigger=trigger,
                              scheduled_for=scheduled_for, owner=self.owner,

@@ -93,7 +93,7 @@ class Nginx:
                              for s in servers))
 
     def _command(self, label: str, argv: list[str]) -> None:
-        result = run_command(argv, cwd="/", env=dict(os.environ), timeout=60)
+        result = run_command(argv, cwd="/", env={}, timeout=60, tool=True)
         if not result.ok:
             raise NginxError(f"{label}: {result.describe()}: {result.output_tail[-500:]}")
 

@@ -44,7 +44,7 @@ class LocalExecutor:
 
     def __init__(self, base_env: Mapping[str, str] | None = None):
         self.private_env: dict[str, str] = {}
-        self.base_env = dict(base_env or os.environ)
+        self.base_env = dict(base_env or {})  # laid over the base of engine.process
 
     def put_env(self, values: Mapping[str, str], env_file: str) -> None:
         self.private_env = dict(values)
@@ -160,8 +160,8 @@ class SshExecutor:
         self.connect()
         ssh_argv = self.base_argv() + ["-o", "ControlMaster=no", "--", self.host.address,
                                        self.remote_line(argv, cwd, env, timeout)]
-        result = run_command(ssh_argv, cwd="/", env=dict(os.environ), timeout=timeout,
-                             on_line=on_line, cancel=cancel, stdin_data=stdin_data)
+        result = run_command(ssh_argv, cwd="/", env={}, timeout=timeout, on_line=on_line,
+                             cancel=cancel, stdin_data=stdin_data, tool=True)
         result.argv = list(argv)
         if result.returncode == SSH_UNREACHABLE and not (result.timed_out or result.cancelled):
             raise HostUnreachable(f"{self.name}: ssh failed: {result.output_tail[-500:]}")

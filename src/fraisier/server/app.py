@@ -35,11 +35,22 @@ from fraisier.store import StoreError
 log = logging.getLogger("fraisier.server")
 
 
+def load_webhook_secrets(config):
+    """The configuration with its webhook secrets fetched (when the server loads it), every
+    log record of this process redacted from now on."""
+    from fraisier.domain.redaction import install_log_redaction
+    from fraisier.secrets import resolve_webhook_secrets
+
+    install_log_redaction()
+    return resolve_webhook_secrets(config)
+
+
 def create_app(config, store, *, worker: bool = True, routers: Iterable = (),
                mounts: Mapping[str, object] | None = None,
                ingest_process: bool = False, reloader=None) -> FastAPI:
     """`reloader` (a fraisier.reloader.ConfigReloader): reload fraises.yaml while serving;
     the current configuration is then `app.state.config`."""
+    config = load_webhook_secrets(config)  # raises SecretError when a backend is down
     ingest = Ingest(config, store)
     limiter = RateLimiter(config.webhook.rate_limit_per_minute)
     max_body = config.webhook.max_body_bytes

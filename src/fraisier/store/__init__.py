@@ -16,6 +16,7 @@ import json
 from collections.abc import Iterable
 
 from fraisier.domain.model import utc_timestamp
+from fraisier.domain.redaction import redact
 from fraisier.store.audit import AuditLog
 from fraisier.store.db import Conflict, Database, StoreError, StoreUnavailable
 from fraisier.store.events import Events
@@ -72,6 +73,7 @@ class Store:
         now = utc_timestamp()
         with self.db.transaction():
             for name, type_, description, repository, environments in fraises:
+                repository = redact(repository)  # credentials inside a clone URL stay out
                 updated = self.db.fetchone(
                     "UPDATE tb_fraise SET type = ?, description = ?, repository = ?,"
                     " environments = ?, updated_at = ? WHERE name = ? RETURNING name",

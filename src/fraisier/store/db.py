@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from fraisier.domain.redaction import REDACTOR, url_without_password
+
 Row = dict[str, Any]
 
 # SQLite's default limit on bound parameters in one statement (SQLITE_MAX_VARIABLE_NUMBER
@@ -41,7 +43,8 @@ def backend_of(url: str) -> str:
         return "sqlite"
     if url.startswith(("postgresql://", "postgres://")):
         return "postgres"
-    raise StoreError(f"unsupported state URL {url!r}: use sqlite:///path or postgresql://...")
+    raise StoreError(f"unsupported state URL {url_without_password(url)!r}: "
+                     "use sqlite:///path or postgresql://...")
 
 
 class _ThreadConnection:
@@ -69,6 +72,8 @@ class Database:
 
     def __init__(self, url: str):
         self.url = url
+        # Its password is blanked wherever this process writes or answers text.
+        REDACTOR.add_url(url)
         self.backend = backend_of(url)
         self._local = threading.local()
         self._all: weakref.WeakSet[_ThreadConnection] = weakref.WeakSet()

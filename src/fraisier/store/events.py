@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fraisier.domain.model import utc_timestamp
+from fraisier.domain.redaction import redact
 from fraisier.store.db import Database, Row
 from fraisier.store.filters import matching
 
@@ -29,7 +30,7 @@ class Events:
             "INSERT INTO tb_event (created_at, type, deployment_id, fraise, environment, payload)"
             " VALUES (?, ?, ?, ?, ?, ?)",
             (utc_timestamp(), type_, deployment_id, fraise, environment,
-             compact_json(payload or {})),
+             redact(compact_json(payload or {}))),
         )
 
     def emit_many(self, type_: str, rows: list[tuple[Any, ...]]) -> None:

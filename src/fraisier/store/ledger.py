@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from fraisier.domain.model import EventType, StepStatus, utc_timestamp
+from fraisier.domain.redaction import redact, redact_optional
 from fraisier.store.db import Database, Row
 from fraisier.store.events import Events
 from fraisier.store.records import StepRecord
@@ -59,6 +60,8 @@ class Ledger:
     def mark(self, deployment_id: int, position: int, status: StepStatus, *,
              error: str | None = None, output_tail: str | None = None,
              data: dict[str, Any] | None = None, context: dict[str, str] | None = None) -> None:
+        # Every text the ledger keeps is redacted here, once, for every caller.
+        error = redact_optional(error)
         now = utc_timestamp()
         sets = ["status = ?"]
         params: list[Any] = [status.value]
@@ -73,9 +76,10 @@ class Ledger:
             params.append(error)
         if output_tail is not None:
             sets.append("output_tail = ?")
-            params.append(output_tail[-OUTPUT_TAIL_CHARS:])
+            params.append(redact(output_tail)[-OUTPUT_TAIL_CHARS:])
         if data is not None:
             sets.append("data = ?")
+            # Machine data for the undo (release ids, revisions): kept exact, not redacted.
             params.append(json.dumps(data))
         with self.db.transaction():
             row = self.db.fetchone(
@@ -92,6 +96,7 @@ class Ledger:
 
     def mark_compensation(self, deployment_id: int, position: int, status: StepStatus,
                           error: str | None = None, context: dict[str, str] | None = None) -> None:
+        error = redact_optional(error)
         with self.db.transaction():
             row = self.db.fetchone(
                 "UPDATE tb_deployment_step SET compensation_status = ?, compensation_error = ?"
@@ -134,6 +139,7 @@ class Ledger:
     # -- log -------------------------------------------------------------------------
     def log(self, deployment_id: int, line: str, stream: str = "stdout",
             context: dict[str, str] | None = None) -> int:
+        line = redact(line)
         with self.db.transaction():
             log_id = self.db.insert(
                 "INSERT INTO tb_deployment_log (deployment_id, logged_at, stream, line)"

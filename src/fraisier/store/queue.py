@@ -18,6 +18,7 @@ from fraisier.domain.model import (
     utc_now,
     utc_timestamp,
 )
+from fraisier.domain.redaction import redact, redact_optional
 from fraisier.store.db import Conflict, Database, StoreError
 from fraisier.store.events import Events
 from fraisier.store.filters import matching
@@ -165,6 +166,8 @@ class Queue:
             raise ValueError(f"cannot update {sorted(unknown)}")
         if "options" in fields:
             fields["options"] = json.dumps(fields["options"])
+        if fields.get("error") is not None:
+            fields["error"] = redact(fields["error"])
         assignments = ", ".join(f"{name} = ?" for name in fields)
         with self.db.transaction():
             self.db.execute(f"UPDATE tb_deployment SET {assignments} WHERE id = ?",
@@ -173,6 +176,7 @@ class Queue:
     def finish(self, deployment_id: int, status: DeploymentStatus | str,
                error: str | None = None) -> DeploymentRecord:
         status = DeploymentStatus(status)
+        error = redact_optional(error)  # the outcome message is shown and streamed as stored
         now = utc_now()
         with self.db.transaction():
             row = self.db.fetchone("SELECT * FROM tb_deployment WHERE id = ?", (deployment_id,))

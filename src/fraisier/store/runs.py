@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from fraisier.domain.model import utc_timestamp
+from fraisier.domain.redaction import redact, redact_optional
 from fraisier.store.db import Database
 from fraisier.store.events import Events
 
@@ -103,7 +104,8 @@ class Runs:
                 " output_tail = ?, error = ?, completed_at = ? WHERE id = ?"
                 " RETURNING fraise, environment, kind, name, deployment_id",
                 (status, exit_code, round(duration_seconds, 3),
-                 output_tail[-OUTPUT_TAIL_CHARS:], error, utc_timestamp(), run_id),
+                 redact(output_tail)[-OUTPUT_TAIL_CHARS:], redact_optional(error),
+                 utc_timestamp(), run_id),
             )
             if row is not None and status != "succeeded" and self.events is not None:
                 # Written with the run, so the notifier learns of every failed run.
