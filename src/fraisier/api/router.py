@@ -15,6 +15,7 @@ from typing import Any
 
 from fastapi import Depends, HTTPException
 from starlette.requests import HTTPConnection, Request
+from starlette.responses import HTMLResponse
 from strawberry.fastapi import GraphQLRouter
 
 from fraisier.api.context import ApiContext
@@ -42,7 +43,21 @@ def _body_limit(max_bytes: int):
     return check
 
 
-def graphql_router(config, store: Any | Callable[[], Any], *, path: str = "") -> GraphQLRouter:
+class _PackagedPageRouter(GraphQLRouter):
+    """Serves our own query page on `GET` instead of Strawberry's GraphiQL, which loads its
+    scripts from a CDN and so stays blank on a server without internet."""
+
+    page_html: str = ""
+    page_headers: dict[str, str] = {}
+
+    async def render_graphql_ide(self, request: Request) -> HTMLResponse:
+        return HTMLResponse(self.page_html, headers=self.page_headers)
+
+
+def graphql_router(config, store: Any | Callable[[], Any], *, path: str = "",
+                   page_html: str | None = None,
+                   page_headers: dict[str, str] | None = None) -> GraphQLRouter:
+    """`page_html`: the page answered to a browser's `GET` (none: GET is not served)."""
     if callable(store) and not hasattr(store, "queue"):
         store = store()
 
@@ -50,10 +65,14 @@ def graphql_router(config, store: Any | Callable[[], Any], *, path: str = "") ->
         return {"api": ApiContext(config, store,
                                   authorization=connection.headers.get("authorization"))}
 
-    return GraphQLRouter(
+    router = _PackagedPageRouter(
         build_schema(config),
         path=path,
         context_getter=context,
         allow_queries_via_get=False,
+        graphql_ide="graphiql" if page_html is not None else None,
         dependencies=[Depends(_body_limit(config.api.max_body_bytes))],
     )
+    router.page_html = page_html or ""
+    router.page_headers = dict(page_headers or {})
+    return router

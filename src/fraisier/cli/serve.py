@@ -23,8 +23,8 @@ def _logging() -> None:
 @click.option("--no-worker", is_flag=True, help="Only receive webhooks; run workers elsewhere.")
 @click.pass_obj
 def serve(app, host: str, port: int, no_worker: bool) -> None:
-    """Receive webhooks on POST /webhook, serve the GraphQL API at /graphql and run queued
-    deployments."""
+    """Receive webhooks on POST /webhook, serve the GraphQL API at /graphql and the dashboard
+    (dashboard.path, default /), and run queued deployments."""
     import uvicorn
 
     from fraisier.api.router import graphql_router
@@ -32,8 +32,18 @@ def serve(app, host: str, port: int, no_worker: bool) -> None:
     from fraisier.server.webhook_endpoint import WebhooksFirst
 
     _logging()
+    page_html, page_headers, mounts = None, None, {}
+    settings = app.config.dashboard
+    if settings.enabled:
+        from fraisier.dashboard import dashboard_app, explorer_html, security_headers
+
+        page_html, page_headers = explorer_html(settings.path), security_headers()
+        mounts[settings.path] = dashboard_app()
     application = create_app(app.config, app.store, worker=not no_worker, ingest_process=True,
-                             routers=[graphql_router(app.config, app.store, path="/graphql")])
+                             routers=[graphql_router(app.config, app.store, path="/graphql",
+                                                     page_html=page_html,
+                                                     page_headers=page_headers)],
+                             mounts=mounts)
     # ws_max_size: a GraphQL WebSocket message is bounded like a request body.
     # proxy_headers=False: which X-Forwarded-For to believe is decided by
     # webhook.trusted_proxies, not by uvicorn's own default (it trusts 127.0.0.1).

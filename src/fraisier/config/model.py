@@ -26,6 +26,7 @@ from pydantic import (
 from fraisier.config.api import ApiConfig
 from fraisier.config.checks import reference_problems
 from fraisier.config.commands import Command, CommandSpec
+from fraisier.config.dashboard import DashboardConfig
 from fraisier.config.errors import ConfigError
 from fraisier.config.fields import (
     EnvMap,
@@ -310,6 +311,7 @@ class FraisierConfig(_Strict):
     webhook: WebhookConfig = Field(default_factory=WebhookConfig)
     worker: WorkerConfig = Field(default_factory=WorkerConfig)
     api: ApiConfig = Field(default_factory=ApiConfig)
+    dashboard: DashboardConfig = Field(default_factory=DashboardConfig)
     environments: dict[Name, EnvironmentDefaults] = {}
     fraises: dict[Name, FraiseConfig]
     # A branch may be written to one target (a mapping) or several (a list);

@@ -19,9 +19,11 @@ class Views:
 
     def history(self, *, fraise: str | None = None, environment: str | None = None,
                 status: str | None = None, limit: int = 50, offset: int = 0,
-                before_id: int | None = None, with_steps: bool = True) -> list[DeploymentRecord]:
+                before_id: int | None = None, with_steps: bool = True,
+                trigger: str | None = None) -> list[DeploymentRecord]:
         """Deployments newest first."""
-        where, params = matching(fraise=fraise, environment=environment, status=status)
+        where, params = matching(fraise=fraise, environment=environment, status=status,
+                                 trigger=trigger)
         sql = f"SELECT * FROM tb_deployment WHERE 1 = 1{where}"
         if before_id is not None:
             sql += " AND id < ?"
@@ -48,3 +50,16 @@ class Views:
         from fraisier.store.stats import deployment_stats
 
         return deployment_stats(self.db, fraise=fraise, environment=environment, days=days)
+
+    def daily(self, *, fraise: str | None = None, environment: str | None = None,
+              days: int = 30) -> list[dict[str, Any]]:
+        """Finished deployments per day (UTC), oldest first, from the daily rollups."""
+        from fraisier.store.stats import daily_stats
+
+        return daily_stats(self.db, fraise=fraise, environment=environment, days=days)
+
+    def commit(self, fraise: str, sha: str) -> Row | None:
+        """A commit seen by a fetch of `fraise` (message, author, time), or None."""
+        return self.db.fetchone(
+            "SELECT sha, branch, message, author, committed_at FROM tb_git_commit"
+            " WHERE fraise = ? AND sha = ?", (fraise, sha))

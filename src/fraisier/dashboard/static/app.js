@@ -1,0 +1,158 @@
+// The dashboard shell: sign-in, navigation, the connection indicator and a hash router.
+// Every view is a module exporting `render(ctx, params)`, which fills ctx.main and returns
+// a function that stops its subscriptions and timers.
+
+import { Client } from "./gql.js";
+import { clear, field, h, notice } from "./ui.js";
+import * as overview from "./overview.js";
+import * as deployments from "./deployments.js";
+import * as deployment from "./deployment.js";
+import * as releases from "./releases.js";
+import * as deploy from "./deploy.js";
+import * as webhooks from "./webhooks.js";
+import * as jobs from "./jobs.js";
+import * as stats from "./stats.js";
+import * as hosts from "./hosts.js";
+import * as tokens from "./tokens.js";
+
+const GRAPHQL = "/graphql";
+const SCOPES = ["READ", "DEPLOY", "ADMIN"];
+
+const ROUTES = [
+  { path: "/", view: overview, title: "Overview", nav: true },
+  { path: "/deployments", view: deployments, title: "Deployments", nav: true },
+  { path: "/deployment", view: deployment, title: "Deployment" },
+  { path: "/releases", view: releases, title: "Releases", nav: true },
+  { path: "/deploy", view: deploy, title: "Deploy", nav: true, scope: "DEPLOY" },
+  { path: "/webhooks", view: webhooks, title: "Webhooks", nav: true },
+  { path: "/jobs", view: jobs, title: "Jobs & backups", nav: true },
+  { path: "/stats", view: stats, title: "Statistics", nav: true },
+  { path: "/hosts", view: hosts, title: "Hosts", nav: true },
+  { path: "/tokens", view: tokens, title: "Tokens", nav: true, scope: "ADMIN" },
+];
+
+const main = document.getElementById("main");
+const client = new Client(GRAPHQL);
+const ctx = {
+  client, main, viewer: null,
+  can(scope) {
+    return !!this.viewer && !this.viewer.anonymous
+      && SCOPES.indexOf(this.viewer.scope) >= SCOPES.indexOf(scope);
+  },
+  go(route) { location.hash = `#${route}`; },
+};
+let stop = null;
+
+function parseHash() {
+  const raw = location.hash.replace(/^#/, "") || "/";
+  const [path, query = ""] = raw.split("?");
+  const parts = path.split("/").filter(Boolean);
+  const params = Object.fromEntries(new URLSearchParams(query));
+  let route = ROUTES.find((r) => r.path === `/${parts[0] || ""}`);
+  if (parts[1]) params.id = decodeURIComponent(parts[1]);
+  return { route: route || ROUTES[0], params };
+}
+
+function drawNav(active) {
+  const nav = document.getElementById("nav");
+  const links = ROUTES.filter((r) => r.nav && (!r.scope || ctx.can(r.scope))).map((r) =>
+    h("a", { href: `#${r.path}`, "aria-current": r === active ? "page" : null }, r.title));
+  links.push(h("a", { href: GRAPHQL }, "Query"));
+  clear(nav, links);
+  const viewer = ctx.viewer;
+  clear(document.getElementById("viewer"), viewer
+    ? h("span", { class: "muted" }, viewer.anonymous ? "anonymous (read)"
+      : `${viewer.name} · ${viewer.scope.toLowerCase()}`) : null);
+  const signout = document.getElementById("signout");
+  signout.hidden = !viewer;
+  signout.textContent = viewer && viewer.anonymous ? "Sign in" : "Sign out";
+}
+
+async function route() {
+  if (stop) { stop(); stop = null; }
+  if (!ctx.viewer) return;
+  const { route: current, params } = parseHash();
+  drawNav(current);
+  document.title = `${current.title} · Fraisier`;
+  if (current.scope && !ctx.can(current.scope)) {
+    clear(main, notice("error", `This view needs a token with the ${current.scope.toLowerCase()} scope.`));
+    return;
+  }
+  clear(main, h("p", { class: "muted" }, "Loading…"));
+  try {
+    stop = (await current.view.render(ctx, params)) || null;
+  } catch (error) {
+    if (!ctx.viewer) return;  // signed out meanwhile
+    clear(main, notice("error", error.message));
+  }
+}
+
+function signIn(message) {
+  if (stop) { stop(); stop = null; }
+  ctx.viewer = null;
+  drawNav(null);
+  clear(document.getElementById("nav"));
+  const token = h("input", { type: "password", name: "token", autocomplete: "off",
+    required: true, placeholder: "frs_…", "aria-describedby": "signin-help" });
+  const form = h("form", { class: "signin card", "aria-labelledby": "signin-title" },
+    h("h1", { id: "signin-title" }, "Sign in"),
+    message ? notice("error", message) : null,
+    field("API token", token),
+    h("p", { id: "signin-help", class: "muted" },
+      "Create one with ", h("code", {}, "fraisier tokens create NAME --scope read|deploy|admin"),
+      ". It is kept in this tab only and sent as a Bearer header."),
+    h("button", { type: "submit" }, "Sign in"));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      const data = await client.request("{ viewer { name scope anonymous } }", {},
+        { token: token.value.trim() });
+      client.setToken(token.value.trim());
+      ctx.viewer = data.viewer;
+      route();
+    } catch (error) {
+      signIn(error.unauthenticated ? "That token is not valid (unknown or revoked)." : error.message);
+    }
+  });
+  clear(main, form);
+  token.focus();
+}
+
+client.onUnauthenticated = () => {
+  const hadToken = !!client.token;
+  client.setToken(null);
+  signIn(hadToken ? "Your token has expired or was revoked. Sign in again."
+    : "This server needs an API token to read.");
+};
+
+client.onConnection = (state) => {
+  const el = document.getElementById("connection");
+  el.className = `connection c-${state}`;
+  el.textContent = state === "reconnecting" ? "Connection lost — reconnecting…"
+    : state === "live" ? "Live" : "";
+};
+
+document.getElementById("signout").addEventListener("click", () => {
+  client.setToken(null);
+  signIn(null);
+});
+
+window.addEventListener("hashchange", route);
+
+async function boot() {
+  try {
+    const data = await client.request("{ viewer { name scope anonymous } }", {},
+      { token: client.token || "" });
+    ctx.viewer = data.viewer;
+    route();
+  } catch (error) {
+    if (client.token) {
+      client.setToken(null);
+      signIn("Your token has expired or was revoked. Sign in again.");
+    } else {
+      signIn(error.unauthenticated ? null : error.message);
+    }
+  }
+}
+
+boot();

@@ -1,0 +1,65 @@
+// Statistics: success rate and duration over time per fraise/environment, as SVG bar charts
+// drawn from the daily rollups.
+
+import { clear, duration, field, h, select } from "./ui.js";
+
+const FRAISES = `{ fraises { id environments { name } } }`;
+const QUERY = `query Stats($fraise: String, $env: String, $days: Int!) {
+  deploymentStatistics(fraiseId: $fraise, environment: $env, timeRangeDays: $days) {
+    totalDeployments successful failed rolledBack rollbackFailed interrupted successRate
+    averageDurationSeconds p95DurationSeconds }
+  deploymentDailyStatistics(fraiseId: $fraise, environment: $env, timeRangeDays: $days) {
+    day total successful successRate averageDurationSeconds } }`;
+
+function chart(title, days, value, label, cls) {
+  const width = 640, height = 160, pad = 24;
+  const max = Math.max(...days.map(value), 0) || 1;
+  const bar = days.length ? (width - pad) / days.length : 0;
+  return h("figure", { class: "chart" },
+    h("figcaption", {}, title),
+    h("svg", { viewBox: `0 0 ${width} ${height + 18}`, role: "img", "aria-label": title, preserveAspectRatio: "none" },
+      h("line", { x1: pad, y1: height, x2: width, y2: height, class: "axis" }),
+      h("text", { x: 0, y: 12, class: "tick" }, label(max)),
+      days.map((d, i) => {
+        const v = value(d);
+        const barHeight = Math.max(1, (v / max) * (height - 20));
+        return h("g", {}, h("rect", { x: pad + i * bar + 1, y: height - barHeight, width: Math.max(1, bar - 2), height: barHeight, class: cls(d) },
+          h("title", {}, `${d.day}: ${label(v)} (${d.total} deployments)`)));
+      }),
+      days.length ? [h("text", { x: pad, y: height + 16, class: "tick" }, days[0].day),
+        h("text", { x: width, y: height + 16, class: "tick end" }, days[days.length - 1].day)] : null));
+}
+
+export async function render(ctx, params) {
+  const { fraises } = await ctx.client.request(FRAISES);
+  const fraise = params.fraise || "";
+  const envs = (fraises.find((f) => f.id === fraise) || { environments: [] }).environments;
+  const env = fraise ? params.env || "" : "";
+  const days = Number(params.days || 30);
+  const form = h("form", { class: "filters", "aria-label": "Filters" },
+    field("Fraise", select("fraise", [["", "all"], ...fraises.map((f) => [f.id, f.id])], fraise)),
+    field("Environment", select("env", [["", "all"], ...envs.map((e) => [e.name, e.name])], env)),
+    field("Range", select("days", [["7", "7 days"], ["30", "30 days"], ["90", "90 days"]], String(days))));
+  form.addEventListener("change", (event) => {
+    const data = Object.fromEntries(new FormData(form));
+    if (event.target.name === "fraise") data.env = "";
+    ctx.go(`/stats?${new URLSearchParams(Object.entries(data).filter(([, v]) => v))}`);
+  });
+  const data = await ctx.client.request(QUERY, { fraise: fraise || null, env: env || null, days });
+  const s = data.deploymentStatistics;
+  const daily = data.deploymentDailyStatistics;
+  const card = (label, value) => h("div", { class: "stat card" }, h("span", { class: "muted small" }, label), h("strong", {}, value));
+  clear(ctx.main, h("h1", {}, "Statistics"), form,
+    h("div", { class: "stats" },
+      card("Deployments", String(s.totalDeployments)),
+      card("Success rate", s.successRate == null ? "—" : `${(s.successRate * 100).toFixed(1)} %`),
+      card("Failed / rolled back", `${s.failed} / ${s.rolledBack}`),
+      card("Rollback failed", String(s.rollbackFailed)),
+      card("Average duration", duration(s.averageDurationSeconds)),
+      card("p95 duration", duration(s.p95DurationSeconds))),
+    chart("Success rate per day", daily, (d) => d.successRate, (v) => `${Math.round(v * 100)} %`,
+      (d) => (d.successRate >= 0.9 ? "good" : d.successRate >= 0.6 ? "warn" : "bad")),
+    chart("Average duration per day", daily, (d) => d.averageDurationSeconds || 0, (v) => duration(v), () => "neutral"),
+    chart("Deployments per day", daily, (d) => d.total, (v) => String(Math.round(v)), () => "neutral"));
+  return null;
+}
