@@ -11,23 +11,36 @@ const QUERY = `query Stats($fraise: String, $env: String, $days: Int!) {
   deploymentDailyStatistics(fraiseId: $fraise, environment: $env, timeRangeDays: $days) {
     day total successful successRate averageDurationSeconds } }`;
 
-function chart(title, days, value, label, cls) {
-  const width = 640, height = 160, pad = 24;
+// One slot per day of the range, so a day's bar keeps its place and width.
+function slots(range) {
+  const out = [];
+  const today = Date.parse(new Date().toISOString().slice(0, 10));
+  for (let i = range - 1; i >= 0; i--) out.push(new Date(today - i * 86400000).toISOString().slice(0, 10));
+  return out;
+}
+
+function chart(title, daily, range, value, label, cls) {
+  const width = 640, height = 160, pad = 40;
+  const all = slots(range);
+  const index = new Map(all.map((day, i) => [day, i]));
+  const days = daily.filter((d) => index.has(d.day));
   const max = Math.max(...days.map(value), 0) || 1;
-  const bar = days.length ? (width - pad) / days.length : 0;
+  const bar = (width - pad) / all.length;
   return h("figure", { class: "chart" },
     h("figcaption", {}, title),
-    h("svg", { viewBox: `0 0 ${width} ${height + 18}`, role: "img", "aria-label": title, preserveAspectRatio: "none" },
+    h("svg", { viewBox: `0 0 ${width} ${height + 18}`, role: "img", "aria-label": title },
       h("line", { x1: pad, y1: height, x2: width, y2: height, class: "axis" }),
       h("text", { x: 0, y: 12, class: "tick" }, label(max)),
-      days.map((d, i) => {
+      days.map((d) => {
         const v = value(d);
         const barHeight = Math.max(1, (v / max) * (height - 20));
-        return h("g", {}, h("rect", { x: pad + i * bar + 1, y: height - barHeight, width: Math.max(1, bar - 2), height: barHeight, class: cls(d) },
+        const slot = index.get(d.day);
+        return h("g", {}, h("rect", { x: pad + slot * bar + 1, y: height - barHeight, width: Math.max(1, bar - 2), height: barHeight, class: cls(d) },
           h("title", {}, `${d.day}: ${label(v)} (${d.total} deployments)`)));
       }),
-      days.length ? [h("text", { x: pad, y: height + 16, class: "tick" }, days[0].day),
-        h("text", { x: width, y: height + 16, class: "tick end" }, days[days.length - 1].day)] : null));
+      h("text", { x: pad, y: height + 16, class: "tick" }, all[0]),
+      h("text", { x: width, y: height + 16, class: "tick end" }, all[all.length - 1]),
+      days.length ? null : h("text", { x: width / 2, y: height / 2, class: "tick mid" }, "no finished deployment in this range")));
 }
 
 export async function render(ctx, params) {
@@ -57,9 +70,9 @@ export async function render(ctx, params) {
       card("Rollback failed", String(s.rollbackFailed)),
       card("Average duration", duration(s.averageDurationSeconds)),
       card("p95 duration", duration(s.p95DurationSeconds))),
-    chart("Success rate per day", daily, (d) => d.successRate, (v) => `${Math.round(v * 100)} %`,
+    chart("Success rate per day", daily, days, (d) => d.successRate, (v) => `${Math.round(v * 100)} %`,
       (d) => (d.successRate >= 0.9 ? "good" : d.successRate >= 0.6 ? "warn" : "bad")),
-    chart("Average duration per day", daily, (d) => d.averageDurationSeconds || 0, (v) => duration(v), () => "neutral"),
-    chart("Deployments per day", daily, (d) => d.total, (v) => String(Math.round(v)), () => "neutral"));
+    chart("Average duration per day", daily, days, (d) => d.averageDurationSeconds || 0, (v) => duration(v), () => "neutral"),
+    chart("Deployments per day", daily, days, (d) => d.total, (v) => String(Math.round(v)), () => "neutral"));
   return null;
 }
