@@ -30,9 +30,9 @@ def _serve(tmp_path, extra: str = ""):
     return process, f"http://127.0.0.1:{port}"
 
 
-@pytest.fixture
-def served(tmp_path):
-    process, url = _serve(tmp_path)
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    process, url = _serve(tmp_path_factory.mktemp("served"))
     yield url
     stop(process)
 

@@ -81,6 +81,8 @@ async function route() {
   clear(main, h("p", { class: "muted" }, "Loading…"));
   try {
     stop = (await current.view.render(ctx, params)) || null;
+    // For benchmarks/dashboard: when the view's data was first drawn.
+    if (!performance.getEntriesByName("fraisier:first-view").length) performance.mark("fraisier:first-view");
   } catch (error) {
     if (!ctx.viewer) return;  // signed out meanwhile
     clear(main, notice("error", error.message));

@@ -30,7 +30,7 @@ function timeline(steps) {
   return h("ol", { class: "steps" }, steps.map((s) => h("li", { class: `step st-${s.status.toLowerCase()}` },
     h("span", { class: "step-name" }, s.name), " ", status(s.status), " ",
     h("span", { class: "muted" }, stepDuration(s)),
-    s.error ? h("div", { class: "error-text" }, s.error) : null,
+    s.error ? h("div", { class: s.status === "SKIPPED" ? "muted small" : "error-text" }, s.error) : null,
     s.compensationStatus ? h("div", { class: "undo" }, "↩ undo: ", status(s.compensationStatus),
       s.compensationError ? h("span", { class: "error-text" }, ` ${s.compensationError}`) : null) : null)));
 }

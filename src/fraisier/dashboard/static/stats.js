@@ -20,7 +20,7 @@ function slots(range) {
 }
 
 function chart(title, daily, range, value, label, cls) {
-  const width = 640, height = 160, pad = 40;
+  const width = 960, height = 160, pad = 56;
   const all = slots(range);
   const index = new Map(all.map((day, i) => [day, i]));
   const days = daily.filter((d) => index.has(d.day));
