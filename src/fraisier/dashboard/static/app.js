@@ -4,31 +4,22 @@
 
 import { Client } from "./gql.js";
 import { clear, field, h, notice } from "./ui.js";
-import * as overview from "./overview.js";
-import * as deployments from "./deployments.js";
-import * as deployment from "./deployment.js";
-import * as releases from "./releases.js";
-import * as deploy from "./deploy.js";
-import * as webhooks from "./webhooks.js";
-import * as jobs from "./jobs.js";
-import * as stats from "./stats.js";
-import * as hosts from "./hosts.js";
-import * as tokens from "./tokens.js";
 
 const GRAPHQL = "/graphql";
 const SCOPES = ["READ", "DEPLOY", "ADMIN"];
 
+// Views load when first shown: the first page fetches the shell and one view, not all ten.
 const ROUTES = [
-  { path: "/", view: overview, title: "Overview", nav: true },
-  { path: "/deployments", view: deployments, title: "Deployments", nav: true },
-  { path: "/deployment", view: deployment, title: "Deployment" },
-  { path: "/releases", view: releases, title: "Releases", nav: true },
-  { path: "/deploy", view: deploy, title: "Deploy", nav: true, scope: "DEPLOY" },
-  { path: "/webhooks", view: webhooks, title: "Webhooks", nav: true },
-  { path: "/jobs", view: jobs, title: "Jobs & backups", nav: true },
-  { path: "/stats", view: stats, title: "Statistics", nav: true },
-  { path: "/hosts", view: hosts, title: "Hosts", nav: true },
-  { path: "/tokens", view: tokens, title: "Tokens", nav: true, scope: "ADMIN" },
+  { path: "/", load: () => import("./overview.js"), title: "Overview", nav: true },
+  { path: "/deployments", load: () => import("./deployments.js"), title: "Deployments", nav: true },
+  { path: "/deployment", load: () => import("./deployment.js"), title: "Deployment" },
+  { path: "/releases", load: () => import("./releases.js"), title: "Releases", nav: true },
+  { path: "/deploy", load: () => import("./deploy.js"), title: "Deploy", nav: true, scope: "DEPLOY" },
+  { path: "/webhooks", load: () => import("./webhooks.js"), title: "Webhooks", nav: true },
+  { path: "/jobs", load: () => import("./jobs.js"), title: "Jobs & backups", nav: true },
+  { path: "/stats", load: () => import("./stats.js"), title: "Statistics", nav: true },
+  { path: "/hosts", load: () => import("./hosts.js"), title: "Hosts", nav: true },
+  { path: "/tokens", load: () => import("./tokens.js"), title: "Tokens", nav: true, scope: "ADMIN" },
 ];
 
 const main = document.getElementById("main");
@@ -80,7 +71,9 @@ async function route() {
   }
   clear(main, h("p", { class: "muted" }, "Loading…"));
   try {
-    stop = (await current.view.render(ctx, params)) || null;
+    const view = await current.load();
+    if (!ctx.viewer) return;
+    stop = (await view.render(ctx, params)) || null;
     // For benchmarks/dashboard: when the view's data was first drawn.
     if (!performance.getEntriesByName("fraisier:first-view").length) performance.mark("fraisier:first-view");
   } catch (error) {
@@ -121,6 +114,7 @@ function signIn(message) {
 }
 
 client.onUnauthenticated = () => {
+  if (!ctx.viewer) return;  // already back at sign-in (several requests may fail at once)
   const hadToken = !!client.token;
   client.setToken(null);
   signIn(hadToken ? "Your token has expired or was revoked. Sign in again."
@@ -142,6 +136,8 @@ document.getElementById("signout").addEventListener("click", () => {
 window.addEventListener("hashchange", route);
 
 async function boot() {
+  // The current view's module loads while the token is checked.
+  parseHash().route.load().catch(() => {});
   try {
     const data = await client.request("{ viewer { name scope anonymous } }", {},
       { token: client.token || "" });

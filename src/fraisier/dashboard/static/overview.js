@@ -111,7 +111,7 @@ export async function render(ctx, _params) {
     timer = data.running.length ? setInterval(() => refresh(), 2000) : null;
   }
 
-  const refresh = debounce(() => draw().catch((e) => clear(body, notice("error", e.message))), 100);
+  const refresh = debounce(() => draw().catch((e) => clear(body, notice("error", e.message))), 30);
   await draw();
   const tick = setInterval(() => {
     for (const el of body.querySelectorAll(".elapsed")) el.textContent = duration(elapsedSince(el.dataset.since));
