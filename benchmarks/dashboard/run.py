@@ -7,6 +7,7 @@ database seeded by benchmarks/api_queries/seed.py (`api.anonymous_read: true`, s
   data drawn (the page's `fraisier:first-view` performance mark), median of LOADS loads, each in a new browser
   context (empty cache);
 - baseline in the same run: the GraphQL queries those views send, over HTTP from Python;
+- baseline for the browser itself: the packaged query page (no data) loaded the same way;
 - transferred size of the first load (documents, scripts, stylesheet, GraphQL answers):
   the Resource Timing `transferSize` of every request, compressed as sent;
 - a status change committed as a worker commits it (claim → running, finish → succeeded,
@@ -87,6 +88,18 @@ def first_render(browser, url: str, selector: str) -> tuple[float, int]:
     return rendered, int(transferred)
 
 
+def static_page(browser, url: str) -> float:
+    """The browser's floor on this machine: the packaged query page at GET /graphql (one
+    stylesheet, one small module, no data), navigation start to DOMContentLoaded."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.goto(url, wait_until="domcontentloaded")
+    loaded = page.evaluate(
+        "performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd")
+    context.close()
+    return loaded
+
+
 def api_baseline(url: str, query: str, variables: dict, loads: int) -> float:
     times = []
     with httpx.Client() as client:
@@ -143,6 +156,7 @@ def main(folder: Path, loads: int, changes: int) -> None:
             overview = [first_render(browser, base, "section.fraise") for _ in range(loads)]
             history = [first_render(browser, f"{base}#/deployments", "table tbody td a")
                        for _ in range(loads)]
+            floor = [static_page(browser, f"{base}graphql") for _ in range(loads)]
             api_overview = api_baseline(f"{base}graphql", _query("overview"), {"since": 50}, loads)
             api_history = api_baseline(f"{base}graphql", _query("deployments"),
                                        {"limit": 50}, loads)
@@ -162,6 +176,7 @@ def main(folder: Path, loads: int, changes: int) -> None:
     print("|---|---|---|")
     print(f"| overview first render | {med([o[0] for o in overview]):.0f} | {api_overview:.0f} |")
     print(f"| history first render | {med([h[0] for h in history]):.0f} | {api_history:.0f} |")
+    print(f"| baseline: the static query page, no data | {med(floor):.0f} | |")
     quantiles = statistics.quantiles(delays, n=20)
     print(f"\nstatus change visible: p50 {med(delays):.0f} ms, p95 {quantiles[18]:.0f} ms")
     print(f"first load transferred: overview {overview[0][1] / 1024:.1f} KiB, "

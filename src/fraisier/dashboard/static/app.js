@@ -61,9 +61,13 @@ function drawNav(active) {
 
 async function route() {
   if (stop) { stop(); stop = null; }
-  if (!ctx.viewer) return;
+  if (!ctx.viewer && !client.gate) return;
   const { route: current, params } = parseHash();
-  drawNav(current);
+  const loading = current.load();
+  // On the first load the token is still being checked: a view that needs a scope waits
+  // for the answer; the others start their requests now (their answers wait for it).
+  if (!ctx.viewer && current.scope && !(await client.gate)) return;
+  Promise.resolve(client.gate).then(() => { if (ctx.viewer) drawNav(current); });
   document.title = `${current.title} · Fraisier`;
   if (current.scope && !ctx.can(current.scope)) {
     clear(main, notice("error", `This view needs a token with the ${current.scope.toLowerCase()} scope.`));
@@ -71,8 +75,8 @@ async function route() {
   }
   clear(main, h("p", { class: "muted" }, "Loading…"));
   try {
-    const view = await current.load();
-    if (!ctx.viewer) return;
+    const view = await loading;
+    if (!ctx.viewer && !client.gate) return;
     stop = (await view.render(ctx, params)) || null;
     // For benchmarks/dashboard: when the view's data was first drawn.
     if (!performance.getEntriesByName("fraisier:first-view").length) performance.mark("fraisier:first-view");
@@ -136,13 +140,12 @@ document.getElementById("signout").addEventListener("click", () => {
 window.addEventListener("hashchange", route);
 
 async function boot() {
-  // The current view's module loads while the token is checked.
-  parseHash().route.load().catch(() => {});
+  const checking = client.request("{ viewer { name scope anonymous } }", {},
+    { token: client.token || "" });
+  client.gate = checking.then((data) => { ctx.viewer = data.viewer; return true; }, () => false);
+  route();
   try {
-    const data = await client.request("{ viewer { name scope anonymous } }", {},
-      { token: client.token || "" });
-    ctx.viewer = data.viewer;
-    route();
+    await checking;
   } catch (error) {
     if (client.token) {
       client.setToken(null);
@@ -150,6 +153,8 @@ async function boot() {
     } else {
       signIn(error.unauthenticated ? null : error.message);
     }
+  } finally {
+    client.gate = null;
   }
 }
 

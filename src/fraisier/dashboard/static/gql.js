@@ -23,6 +23,9 @@ export class Client {
     this.onUnauthenticated = () => {};
     this.onConnection = () => {};
     this.live = null;
+    // While the page's token is being checked, answers wait for the check (the requests
+    // themselves go out at once): nothing is drawn for a token that turns out bad.
+    this.gate = null;
   }
 
   setToken(token) {
@@ -54,6 +57,7 @@ export class Client {
     } catch {
       throw new ApiError([{ message: `HTTP ${response.status} from the API` }]);
     }
+    if (token === undefined && this.gate) await this.gate;
     if (body.errors && body.errors.length) {
       const error = new ApiError(body.errors);
       if (error.unauthenticated && token === undefined) this.onUnauthenticated(error);
