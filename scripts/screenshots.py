@@ -252,7 +252,7 @@ def shoot(base: str, token: str, out: Path, failed: int) -> None:
             for name, route, ready in chosen:
                 page.goto(base + route)
                 page.wait_for_selector(ready)
-                page.wait_for_timeout(300)  # let the live indicator and fonts settle
+                page.wait_for_selector("#connection.c-live")
                 suffix = "" if scheme == "light" else "-dark"
                 page.screenshot(path=str(out / f"dashboard-{name}{suffix}.png"))
             if scheme == "light":
@@ -264,7 +264,7 @@ def shoot(base: str, token: str, out: Path, failed: int) -> None:
                 page.set_viewport_size({"width": 375, "height": 800})
                 page.goto(base + "#/")
                 page.wait_for_selector("section.fraise")
-                page.wait_for_timeout(300)
+                page.wait_for_selector("#connection.c-live")
                 page.screenshot(path=str(out / "dashboard-overview-375.png"))
                 page.goto(base + "graphql")
                 page.set_viewport_size({"width": 1280, "height": 800})

@@ -8,7 +8,8 @@ import pytest
 from fraisier.api.hints import webhook_hint
 from fraisier.api.weblinks import commit_web_url, repository_web_url
 from fraisier.domain.model import Trigger
-from fraisier.engine.service import deploy_now, request_deployment
+from fraisier.engine.service import request_deployment
+from fraisier.worker.inline import deploy_now
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 

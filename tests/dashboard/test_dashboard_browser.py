@@ -13,7 +13,8 @@ from pathlib import Path
 import httpx
 from playwright.sync_api import expect
 
-from tests.dashboard.conftest import GITHUB_SECRET, sign_in, start_worker, wait_for
+from tests.dashboard.conftest import GITHUB_SECRET, sign_in, start_worker
+from tests.support.waiting import wait_for
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
