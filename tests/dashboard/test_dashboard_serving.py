@@ -66,6 +66,12 @@ def test_dashboard_page_and_assets_are_packaged_and_reference_nothing_external(s
         assert all((STATIC / name[2:]).is_file() for name in imports), imports
 
 
+def test_the_server_still_answers_its_own_paths(served):
+    assert httpx.get(f"{served}/webhook").status_code == 405  # not the dashboard's 404
+    assert httpx.get(f"{served}/healthz").json() == {"status": "ok"}
+    assert httpx.get(f"{served}/nothing-here").status_code == 404
+
+
 def test_assets_are_compressed_for_the_browser(served):
     asset = httpx.get(f"{served}/static/deployment.js", headers={"Accept-Encoding": "gzip"})
     assert asset.headers["content-encoding"] == "gzip"

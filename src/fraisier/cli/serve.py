@@ -32,17 +32,24 @@ def serve(app, host: str, port: int, no_worker: bool) -> None:
     from fraisier.server.webhook_endpoint import WebhooksFirst
 
     _logging()
-    page_html, page_headers, mounts = None, None, {}
+    page_html, page_headers, pages, mounts = None, None, [], {}
     settings = app.config.dashboard
     if settings.enabled:
-        from fraisier.dashboard import dashboard_app, explorer_html, security_headers
+        from fraisier.dashboard import (
+            asset_mount,
+            dashboard_assets,
+            dashboard_pages,
+            explorer_html,
+            security_headers,
+        )
 
         page_html, page_headers = explorer_html(settings.path), security_headers()
-        mounts[settings.path] = dashboard_app()
+        pages = [dashboard_pages(settings.path)]
+        mounts[asset_mount(settings.path)] = dashboard_assets()
     application = create_app(app.config, app.store, worker=not no_worker, ingest_process=True,
                              routers=[graphql_router(app.config, app.store, path="/graphql",
                                                      page_html=page_html,
-                                                     page_headers=page_headers)],
+                                                     page_headers=page_headers), *pages],
                              mounts=mounts)
     # ws_max_size: a GraphQL WebSocket message is bounded like a request body.
     # proxy_headers=False: which X-Forwarded-For to believe is decided by

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from starlette.applications import Starlette
-from starlette.middleware import Middleware
+from fastapi import APIRouter
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
-from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -72,19 +70,33 @@ def explorer_html(dashboard_path: str) -> str:
     return _page("query.html", base=base)
 
 
-def dashboard_app() -> ASGIApp:
+def dashboard_pages(path: str) -> APIRouter:
+    """The page itself, at `path`. Plain routes on the server's own router rather than a mount:
+    a mount at `/` would answer every path, so a GET on `/webhook` would get the dashboard's
+    404 instead of the server's 405."""
     index = _page("index.html")
+    base = path.rstrip("/") + "/"
+    headers = {**security_headers(), "Cache-Control": "no-cache"}
 
     async def home(request: Request) -> Response:
-        if not request.url.path.endswith("/"):
-            # Relative asset URLs resolve against the directory, so the page lives at path/.
-            return RedirectResponse(request.url.path + "/", status_code=308)
         # no-cache: a new version of Fraisier is picked up at once; assets revalidate by ETag.
-        return HTMLResponse(index, headers={"Cache-Control": "no-cache"})
+        return HTMLResponse(index, headers=headers)
 
-    app = Starlette(
-        routes=[Route("/", home),
-                Mount("/static", StaticFiles(directory=STATIC), name="static")],
-        middleware=[Middleware(GZipMiddleware, minimum_size=500)],
-    )
-    return SecurityHeaders(app)
+    async def add_slash(request: Request) -> Response:
+        # Relative asset URLs resolve against the directory, so the page lives at path/.
+        return RedirectResponse(base, status_code=308, headers=security_headers())
+
+    router = APIRouter()
+    router.add_route(base, home, methods=["GET"], include_in_schema=False)
+    if base != "/":
+        router.add_route(base.rstrip("/"), add_slash, methods=["GET"], include_in_schema=False)
+    return router
+
+
+def dashboard_assets() -> ASGIApp:
+    """The packaged files, for a mount at `<path>/static`: compressed, with the headers."""
+    return SecurityHeaders(GZipMiddleware(StaticFiles(directory=STATIC), minimum_size=500))
+
+
+def asset_mount(path: str) -> str:
+    return path.rstrip("/") + "/static"
