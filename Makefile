@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean screenshots
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,10 @@ demo: $(STAMP)
 # cores finish in about half the time.
 test: $(STAMP)
 	$(VENV)/bin/python -m pytest -n 4
+
+# The screenshots of docs/dashboard.md, from a seeded workspace, in Debian's chromium.
+screenshots: $(STAMP)
+	$(VENV)/bin/python scripts/screenshots.py docs/images
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks

@@ -239,7 +239,7 @@ TABLES = _tables()
 DOCUMENTED_MODELS = {
     "FraisierConfig", "StateConfig", "ProviderSecrets", "WebhookConfig", "WorkerConfig",
     "MappingTarget", "FraiseConfig", "MigrateConfig", "EnvironmentConfig", "HealthCheckConfig",
-    "ApiConfig", "MetricsConfig",
+    "ApiConfig", "MetricsConfig", "DashboardConfig",
 }
 
 

@@ -62,7 +62,7 @@ class ApiContext:
                                      app_path=str(target.app_path)))
         return found
 
-    def history(self, fraise_id, environment, status, limit, offset, after):
+    def history(self, fraise_id, environment, status, limit, offset, after, *, trigger=None):
         from fraisier.api.types import Deployment
 
         if fraise_id is not None:
@@ -72,5 +72,6 @@ class ApiContext:
         records = self.store.views.history(
             fraise=fraise_id, environment=environment,
             status=status.value if status else None, limit=self.checked_limit(limit),
-            offset=offset, before_id=after, with_steps=False)
+            offset=offset, before_id=after, with_steps=False,
+            trigger=trigger.value if trigger else None)
         return [Deployment.of(r) for r in records]

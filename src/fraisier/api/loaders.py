@@ -17,11 +17,7 @@ class Loaders:
         self.steps = DataLoader(self._steps, cache=False)
 
     async def _status(self, keys: list[tuple[str, str]]) -> list[dict | None]:
-        fraises = sorted({fraise for fraise, _ in keys})
-        marks = ",".join("?" * len(fraises))
-        rows = self.store.db.fetchall(
-            f"SELECT * FROM v_fraise_status WHERE fraise IN ({marks})", fraises)
-        found = {(row["fraise"], row["environment"]): row for row in rows}
+        found = self.store.views.status_of(list(keys))
         return [found.get(key) for key in keys]
 
     async def _deployments(self, ids: list[int]):

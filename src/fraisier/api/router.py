@@ -15,6 +15,7 @@ from typing import Any
 
 from fastapi import Depends, HTTPException
 from starlette.requests import HTTPConnection, Request
+from starlette.responses import HTMLResponse
 from strawberry.fastapi import GraphQLRouter
 
 from fraisier.api.context import ApiContext
@@ -42,9 +43,23 @@ def _body_limit(max_bytes: int):
     return check
 
 
-def graphql_router(config, store: Any | Callable[[], Any], *, path: str = "") -> GraphQLRouter:
+class _PackagedPageRouter(GraphQLRouter):
+    """Serves our own query page on `GET` instead of Strawberry's GraphiQL, which loads its
+    scripts from a CDN and so stays blank on a server without internet."""
+
+    page_html: str = ""
+    page_headers: dict[str, str] = {}
+
+    async def render_graphql_ide(self, request: Request) -> HTMLResponse:
+        return HTMLResponse(self.page_html, headers=self.page_headers)
+
+
+def graphql_router(config, store: Any | Callable[[], Any], *, path: str = "",
+                   page_html: str | None = None,
+                   page_headers: dict[str, str] | None = None) -> GraphQLRouter:
     """`config` may be a function giving the configuration in use (it changes when the
-    server reloads it); each request reads it once."""
+    server reloads it); each request reads it once. `page_html`: the page answered to a
+    browser's `GET` (none: GET is not served)."""
     current = config if callable(config) else (lambda: config)
     if callable(store) and not hasattr(store, "queue"):
         store = store()
@@ -55,10 +70,14 @@ def graphql_router(config, store: Any | Callable[[], Any], *, path: str = "") ->
                                   authorization=connection.headers.get("authorization"),
                                   client=client)}
 
-    return GraphQLRouter(
+    router = _PackagedPageRouter(
         build_schema(current()),  # its limits (api.*) stay until a restart
         path=path,
         context_getter=context,
         allow_queries_via_get=False,
+        graphql_ide="graphiql" if page_html is not None else None,
         dependencies=[Depends(_body_limit(current().api.max_body_bytes))],
     )
+    router.page_html = page_html or ""
+    router.page_headers = dict(page_headers or {})
+    return router

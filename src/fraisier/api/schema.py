@@ -21,18 +21,23 @@ from fraisier.api.tokens import Scope, TokenError
 from fraisier.api.types import (
     ApiToken,
     AuditEntry,
+    Backup,
     CreatedApiToken,
+    DailyStatistics,
     Deployment,
     DeploymentLogEvent,
     DeploymentStatistics,
     DeploymentStatusEnum,
     DeploymentStatusEvent,
     Fraise,
+    Job,
     LogEventKind,
     NotificationAttempt,
     Release,
     Run,
     TokenScopeEnum,
+    TriggerEnum,
+    Viewer,
     WebhookEvent,
     WebhookOutcomeEnum,
     WebhookReceivedEvent,
@@ -86,9 +91,56 @@ class Query:
     def deployment_history(self, info: Info, fraise_id: str | None = None,
                            environment: str | None = None,
                            status: DeploymentStatusEnum | None = None, limit: int = 50,
-                           offset: int = 0, after: int | None = None) -> list[Deployment]:
+                           offset: int = 0, after: int | None = None,
+                           trigger: TriggerEnum | None = None) -> list[Deployment]:
         _require(info, Scope.READ)
-        return api(info).history(fraise_id, environment, status, limit, offset, after)
+        return api(info).history(fraise_id, environment, status, limit, offset, after,
+                                 trigger=trigger)
+
+    @strawberry.field(description="Who is asking: the token's name and scope. A client uses "
+                      "it to check a token and to offer only what its scope allows.")
+    def viewer(self, info: Info) -> Viewer:
+        principal = _require(info, Scope.READ)
+        if principal is None:
+            return Viewer(name=None, scope=Scope.READ, anonymous=True)
+        return Viewer(name=principal.name, scope=principal.scope, anonymous=False)
+
+    @strawberry.field(description="Finished deployments per UTC day over the last "
+                      "`timeRangeDays`, oldest first (days without any are left out).")
+    def deployment_daily_statistics(self, info: Info, fraise_id: str | None = None,
+                                    environment: str | None = None,
+                                    time_range_days: int = 30) -> list[DailyStatistics]:
+        _require(info, Scope.READ)
+        if fraise_id is not None:
+            api(info).check_target(fraise_id, environment)
+        if not 1 <= time_range_days <= 3650:
+            raise bad_input("timeRangeDays must be between 1 and 3650")
+        rows = api(info).store.views.daily(fraise=fraise_id, environment=environment,
+                                           days=time_range_days)
+        return [DailyStatistics.of(row) for row in rows]
+
+    @strawberry.field(description="Scheduled jobs and scheduled backups with their last and "
+                      "next run.")
+    def jobs(self, info: Info, fraise_id: str | None = None) -> list[Job]:
+        from fraisier.kinds.scheduler import job_overview
+
+        _require(info, Scope.READ)
+        if fraise_id is not None:
+            api(info).check_target(fraise_id, None)
+        return [Job(fraise_id=row["fraise"], environment=row["environment"], name=row["job"],
+                    kind=row["kind"], scheduler=row["scheduler"], schedule=row["schedule"],
+                    last_run=row["last_run"], last_status=row["last_status"],
+                    last_exit_code=row["last_exit_code"], next_run=row["next_run"])
+                for row in job_overview(api(info).store, api(info).config, fraise_id)]
+
+    @strawberry.field(description="Backups of one environment, newest first.")
+    def backups(self, info: Info, fraise_id: str, environment: str,
+                limit: int = 50) -> list[Backup]:
+        _require(info, Scope.READ)
+        ctx = api(info)
+        ctx.check_target(fraise_id, environment)
+        return [Backup.of(r) for r in ctx.store.backups.list(
+            fraise_id, environment, limit=ctx.checked_limit(limit))]
 
     @strawberry.field
     def deployment_statistics(self, info: Info, fraise_id: str | None = None,

@@ -10,8 +10,10 @@ from typing import TYPE_CHECKING, Any
 import strawberry
 from strawberry.types import Info
 
+from fraisier.api.hints import webhook_hint
 from fraisier.api.redact import redact_url
 from fraisier.api.tokens import Scope
+from fraisier.api.weblinks import commit_web_url
 from fraisier.domain.model import (
     DeploymentStatus,
     FraiseType,
@@ -57,6 +59,20 @@ class DeploymentStep:
                    compensation_error=step.compensation_error)
 
 
+@strawberry.type(description="A commit as a fetch recorded it.")
+class GitCommit:
+    sha: str
+    branch: str
+    message: str
+    author: str
+    committed_at: str | None
+
+    @classmethod
+    def of(cls, row: dict) -> GitCommit:
+        return cls(sha=row["sha"], branch=row["branch"] or "", message=row["message"] or "",
+                   author=row["author"] or "", committed_at=row["committed_at"] or None)
+
+
 @strawberry.type
 class LogLine:
     id: int
@@ -96,6 +112,20 @@ class Deployment:
                    error_message=record.error, retry_of=record.retry_of,
                    superseded_by=record.superseded_by,
                    cancel_requested=record.cancel_requested)
+
+    @strawberry.field(description="Message, author and time of the commit, when a fetch of "
+                      "this fraise has seen it.")
+    def commit(self, info: Info) -> GitCommit | None:
+        if not self.commit_sha:
+            return None
+        row = api(info).store.views.commit(self.fraise_id, self.commit_sha)
+        return GitCommit.of(row) if row else None
+
+    @strawberry.field(description="The commit on the repository's web site (GitHub, GitLab, "
+                      "Gitea/Forgejo, Bitbucket), null for other repositories.")
+    def commit_url(self, info: Info) -> str | None:
+        fraise = api(info).config.fraises.get(self.fraise_id)
+        return commit_web_url(fraise.repository, self.commit_sha) if fraise else None
 
     @strawberry.field
     async def steps(self, info: Info) -> list[DeploymentStep]:
@@ -141,6 +171,39 @@ class Environment:
         row = await self._row(info)
         return row["last_completed_at"] if row else None
 
+    @strawberry.field(description="The live release, with the deployment that built it.")
+    def live_release(self, info: Info) -> Release | None:
+        record = api(info).store.releases.active(self.fraise_id, self.name)
+        return Release.of(record) if record else None
+
+    @strawberry.field(description="Rollout strategy (in_place, rolling, blue_green, canary); "
+                      "null when the environment deploys on this machine.")
+    def strategy(self, info: Info) -> str | None:
+        rollout = api(info).config.target(self.fraise_id, self.name).rollout
+        return str(rollout.effective_strategy) if rollout is not None else None
+
+    @strawberry.field(description="Per-host (or, for blue-green and canary, per-slot) state of "
+                      "a fleet environment; empty for a local one.")
+    def hosts(self, info: Info) -> list[HostState]:
+        from fraisier.rollout.status import host_states
+
+        target = api(info).config.target(self.fraise_id, self.name)
+        waves = {}
+        rollout = target.rollout
+        for number, wave in enumerate((rollout.waves or []) if rollout else [], start=1):
+            for region in wave:
+                waves[region] = number
+        weights = ([step.weight for step in rollout.canary.steps]
+                   if rollout is not None and rollout.canary is not None else [])
+        return [HostState(host=state["host"], region=state["region"],
+                          wave=waves.get(state["region"] or ""), address=state["address"],
+                          live_release=state["live_release"], serving=state["serving"],
+                          commit_sha=state["commit_sha"],
+                          last_deployment_id=state["last_deployment_id"],
+                          last_outcome=state["last_outcome"], error=state["error"],
+                          canary_weights=weights)
+                for state in host_states(api(info).store, target)]
+
     @strawberry.field
     async def last_deployment(self, info: Info) -> Deployment | None:
         row = await self._row(info)
@@ -148,6 +211,23 @@ class Environment:
             return None
         record = await api(info).loaders.deployment.load(int(row["last_deployment_id"]))
         return Deployment.of(record) if record else None
+
+
+@strawberry.type(description="One host (or slot) of a fleet environment.")
+class HostState:
+    host: str
+    region: str | None
+    wave: int | None = strawberry.field(description="Its wave, when `waves` orders regions.")
+    address: str | None
+    live_release: str | None
+    serving: bool = strawberry.field(description="For slots: this slot takes the traffic.")
+    commit_sha: str | None
+    last_deployment_id: int | None
+    last_outcome: str | None = strawberry.field(
+        description="What the last deployment did here: updated, failed, rolled_back, ...")
+    error: str | None
+    canary_weights: list[int] = strawberry.field(
+        description="The canary steps' traffic weights, in order (canary only).")
 
 
 @strawberry.type
@@ -170,8 +250,10 @@ class Fraise:
     @strawberry.field
     def deployment_history(self, info: Info, environment: str | None = None,
                            status: DeploymentStatusEnum | None = None, limit: int = 50,
-                           offset: int = 0, after: int | None = None) -> list[Deployment]:
-        return api(info).history(self.id, environment, status, limit, offset, after)
+                           offset: int = 0, after: int | None = None,
+                           trigger: TriggerEnum | None = None) -> list[Deployment]:
+        return api(info).history(self.id, environment, status, limit, offset, after,
+                                 trigger=trigger)
 
 
 @strawberry.type
@@ -193,6 +275,14 @@ class Release:
                    commit_sha=record.commit_sha, status=ReleaseStatus(record.status),
                    deployment_id=record.deployment_id, created_at=record.created_at,
                    activated_at=record.activated_at)
+
+    @strawberry.field(description="The deployment that built this release (its trigger, "
+                      "commit message and author say by whom and why).")
+    async def deployment(self, info: Info) -> Deployment | None:
+        if self.deployment_id is None:
+            return None
+        record = await api(info).loaders.deployment.load(self.deployment_id)
+        return Deployment.of(record) if record else None
 
 
 @strawberry.type(description="One recorded run of an ETL script, a scheduled job or a backup.")
@@ -241,6 +331,13 @@ class WebhookEvent:
     outcome: WebhookOutcomeEnum
     reason: str
     deployment_ids: list[int]
+
+    @strawberry.field(description="What to fix when the request was refused or ignored, e.g. "
+                      "the configuration key of the secret; null when nothing needs fixing.")
+    def hint(self) -> str | None:
+        if self.outcome in (WebhookOutcome.QUEUED, WebhookOutcome.DUPLICATE):
+            return None
+        return webhook_hint(self.provider, self.reason)
 
     @classmethod
     def of(cls, row: dict) -> WebhookEvent:
@@ -297,6 +394,82 @@ class DeploymentStatistics:
     success_rate: float | None
     average_duration_seconds: float | None
     p95_duration_seconds: float | None
+
+
+@strawberry.type(description="Finished deployments of one UTC day.")
+class DailyStatistics:
+    day: str
+    total: int
+    successful: int
+    failed: int
+    rolled_back: int
+    rollback_failed: int
+    interrupted: int
+    success_rate: float
+    average_duration_seconds: float | None
+
+    @classmethod
+    def of(cls, row: dict) -> DailyStatistics:
+        return cls(day=row["day"], total=row["total"], successful=row["succeeded"],
+                   failed=row["failed"], rolled_back=row["rolled_back"],
+                   rollback_failed=row["rollback_failed"], interrupted=row["interrupted"],
+                   success_rate=row["success_rate"],
+                   average_duration_seconds=row["average_duration_seconds"])
+
+
+@strawberry.type(description="Who is asking: the token's name and scope, or an anonymous "
+                 "reader when `api.anonymous_read` is on.")
+class Viewer:
+    name: str | None
+    scope: TokenScopeEnum
+    anonymous: bool
+
+
+@strawberry.type(description="A job of a target (scheduled job or backup with a schedule).")
+class Job:
+    fraise_id: str
+    environment: str
+    name: str
+    kind: str
+    scheduler: str
+    schedule: str | None
+    last_run: str | None
+    last_status: str | None
+    last_exit_code: int | None
+    next_run: str | None
+
+
+@strawberry.type(description="A backup and its verification.")
+class Backup:
+    id: int
+    fraise_id: str
+    environment: str
+    job: str
+    kind: str
+    status: str
+    size_bytes: float | None
+    sha256: str | None
+    verify: str
+    verified: str | None
+    verify_detail: str | None
+    started_at: str
+    completed_at: str | None
+    error: str | None
+
+    @classmethod
+    def of(cls, record) -> Backup:
+        return cls(id=record.id, fraise_id=record.fraise, environment=record.environment,
+                   job=record.job, kind=record.kind, status=record.status,
+                   size_bytes=record.size_bytes, sha256=record.sha256, verify=record.verify,
+                   verified=record.verified, verify_detail=record.verify_detail,
+                   started_at=record.started_at, completed_at=record.completed_at,
+                   error=record.error)
+
+    @strawberry.field(description="The CLI command that restores it (the target database "
+                      "is left for the reader to fill in).")
+    def restore_command(self) -> str:
+        return (f"fraisier backup restore {self.fraise_id} {self.environment} {self.id}"
+                " --to DATABASE_URL")
 
 
 @strawberry.type

@@ -48,8 +48,8 @@ def _announce(app: AppContext) -> None:
 @log_format_option
 @click.pass_obj
 def serve(app: AppContext, host: str, port: int, no_worker: bool, log_format: str) -> None:
-    """Receive webhooks on POST /webhook, serve the GraphQL API at /graphql and run queued
-    deployments."""
+    """Receive webhooks on POST /webhook, serve the GraphQL API at /graphql and the dashboard
+    (dashboard.path, default /), and run queued deployments."""
     import uvicorn
 
     from fraisier.api.router import graphql_router
@@ -66,12 +66,29 @@ def serve(app: AppContext, host: str, port: int, no_worker: bool, log_format: st
     except SecretError as exc:
         raise click.ClickException(f"cannot start: {exc}") from exc
     # SIGHUP, or an edit of fraises.yaml or .env, reloads the configuration (its webhook
-    # secrets fetched again; a backend that is down keeps the last good one).
+    # secrets fetched again; a backend that is down keeps the last good one). The dashboard's
+    # place is fixed at start.
     reloader = ConfigReloader(config, app.store, role="serve", prepare=load_webhook_secrets)
     signal.signal(signal.SIGHUP, lambda signum, frame: reloader.request())
+    page_html, page_headers, pages, mounts = None, None, [], {}
+    settings = config.dashboard
+    if settings.enabled:
+        from fraisier.dashboard import (
+            asset_mount,
+            dashboard_assets,
+            dashboard_pages,
+            explorer_html,
+            security_headers,
+        )
+
+        page_html, page_headers = explorer_html(settings.path), security_headers()
+        pages = [dashboard_pages(settings.path)]
+        mounts[asset_mount(settings.path)] = dashboard_assets()
     application: Any = create_app(
         config, app.store, worker=not no_worker, ingest_process=True, reloader=reloader,
-        routers=[graphql_router(lambda: reloader.current, app.store, path="/graphql")])
+        routers=[graphql_router(lambda: reloader.current, app.store, path="/graphql",
+                                page_html=page_html, page_headers=page_headers), *pages],
+        mounts=mounts)
     # ws_max_size: a GraphQL WebSocket message is bounded like a request body.
     # proxy_headers=False: which X-Forwarded-For to believe is decided by
     # webhook.trusted_proxies, not by uvicorn's own default (it trusts 127.0.0.1).

@@ -26,6 +26,7 @@ from pydantic import (
 from fraisier.config.api import ApiConfig
 from fraisier.config.checks import reference_problems
 from fraisier.config.commands import Command, CommandSpec
+from fraisier.config.dashboard import DashboardConfig
 from fraisier.config.errors import ConfigError
 from fraisier.config.fields import (
     EnvMap,
@@ -357,6 +358,7 @@ class FraisierConfig(NotificationFields, _Strict):
     server: ServerConfig = Field(default_factory=ServerConfig)
     # Named secret backends that `${secret:NAME:...}` references use (config/secrets.py).
     secrets: dict[Name, SecretBackend] = {}
+    dashboard: DashboardConfig = Field(default_factory=DashboardConfig)
     environments: dict[Name, EnvironmentDefaults] = {}
     fraises: dict[Name, FraiseConfig]
     # A branch may be written to one target (a mapping) or several (a list);

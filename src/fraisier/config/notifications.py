@@ -123,8 +123,9 @@ class ServerConfig(BaseModel):
     # statuses point to the dashboard's page of the deployment there.
     public_url: HttpUrlText | None = None
 
-    def deployment_link(self, deployment_id: int | None) -> str:
+    def deployment_link(self, deployment_id: int | None, dashboard_path: str = "/") -> str:
         if not self.public_url or deployment_id is None:
             return ""
-        # The dashboard's own route (hash-based, the dashboard at its default path).
-        return f"{self.public_url.rstrip('/')}/#/deployment/{deployment_id}"
+        # The dashboard's own route (hash-based), wherever `dashboard.path` puts it.
+        base = self.public_url.rstrip("/") + dashboard_path.rstrip("/")
+        return f"{base}/#/deployment/{deployment_id}"

@@ -25,7 +25,8 @@ def deployment_fields(store: Store, config: FraisierConfig, delivery: dict[str, 
     deployment_id = delivery.get("deployment_id")
     if deployment_id is not None:
         fields["deployment_id"] = str(deployment_id)
-        fields["link"] = config.server.deployment_link(int(deployment_id))
+        fields["link"] = config.server.deployment_link(int(deployment_id),
+                                                        config.dashboard.path)
         try:
             record = store.queue.get(int(deployment_id), with_steps=False)
         except NotFound:

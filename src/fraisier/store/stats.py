@@ -109,3 +109,39 @@ def _exact_in_bucket(db: Database, lower: int, offset: int, since: str | None, t
     # Only a row the histogram counted but this range cannot see (a negative duration
     # from a clock step) lands here; the bucket's upper edge is then the best answer.
     return float(value) if value is not None else float(lower + bucket_width(lower))
+
+
+def daily_stats(db: Database, *, fraise: str | None = None, environment: str | None = None,
+                days: int = 30) -> list[dict[str, Any]]:
+    """One row per UTC day of the last `days` with finished deployments: counts per status and
+    the average duration, read from the daily rollups (a few rows per day, whatever the
+    number of deployments)."""
+    since = (utc_now() - timedelta(days=days - 1)).strftime("%Y-%m-%d")
+    where, params = " WHERE day >= ?", [since]
+    if fraise:
+        where += " AND fraise = ?"
+        params.append(fraise)
+    if environment:
+        where += " AND environment = ?"
+        params.append(environment)
+    found: dict[str, dict[str, Any]] = {}
+    for row in db.fetchall(
+            "SELECT day, status, SUM(deployments) AS n, SUM(timed) AS timed,"
+            f" SUM(duration_sum) AS total FROM tb_deployment_daily{where}"
+            " GROUP BY day, status ORDER BY day", params):
+        day = found.setdefault(row["day"], {"day": row["day"], "timed": 0, "duration_sum": 0.0,
+                                            **{status: 0 for status in COUNTED}})
+        day[row["status"]] = day.get(row["status"], 0) + int(row["n"] or 0)
+        day["timed"] += int(row["timed"] or 0)
+        day["duration_sum"] += float(row["total"] or 0)
+    days_found = []
+    for day in found.values():
+        total = sum(day[status] for status in COUNTED)
+        if total == 0:
+            continue
+        day["total"] = total
+        day["success_rate"] = day["succeeded"] / total
+        day["average_duration_seconds"] = (day["duration_sum"] / day["timed"]
+                                           if day["timed"] else None)
+        days_found.append(day)
+    return days_found
