@@ -17,6 +17,10 @@ from fraisier.config.yamlsource import parse_yaml
 
 DEFAULT_FILENAME = "fraises.yaml"
 
+# A real fraises.yaml is a few kilobytes; anything this large is a mistake (a log or a dump
+# written to the wrong path) or an attack on the parser, and is refused before it is read.
+MAX_CONFIG_BYTES = 1024 * 1024
+
 
 def load_config(path: str | Path, *, environ: Mapping[str, str] | None = None) -> FraisierConfig:
     """Load and validate a configuration file (or the fraises.yaml inside a directory).
@@ -38,6 +42,11 @@ def load_config(path: str | Path, *, environ: Mapping[str, str] | None = None) -
     config_dir = config_path.parent
 
     try:
+        size = config_path.stat().st_size
+        if size > MAX_CONFIG_BYTES:
+            raise ConfigError(
+                f"the file is {size} bytes; a configuration may be at most "
+                f"{MAX_CONFIG_BYTES} bytes", source=config_path)
         text = config_path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read {config_path}: {exc}") from None
