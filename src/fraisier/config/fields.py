@@ -36,7 +36,7 @@ def _scalar_to_text(value: Any) -> Any:
     return value
 
 
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
 def _check_env_name(name: str) -> str:
@@ -108,7 +108,7 @@ def _check_network(value: str) -> str:
 
 Network = Annotated[str, AfterValidator(_check_network)]
 
-_UNIT_NAME = re.compile(r"^[A-Za-z0-9:_.@\\-]+$")
+_UNIT_NAME = re.compile(r"^[A-Za-z0-9:_.@\\-]+\Z")
 
 
 def _check_unit(value: str) -> str:

@@ -9,7 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 # Names end up in paths, unit names and SQL values: keep them boring.
-NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*\Z")
 
 
 def is_valid_name(name: str) -> bool:

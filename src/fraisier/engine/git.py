@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 GIT_TIMEOUT = 600
-SHA_RE = re.compile(r"^[0-9a-f]{4,64}$")
+SHA_RE = re.compile(r"^[0-9a-f]{4,64}\Z")
 
 
 class GitError(Exception):
