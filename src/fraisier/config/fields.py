@@ -125,7 +125,15 @@ def config_dir_of(info: ValidationInfo) -> Path:
     return Path(context.get("config_dir") or Path.cwd())
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def anchor_path(path: Path, info: ValidationInfo) -> Path:
+    found = _CONTROL.search(str(path))
+    if found:
+        # A NUL makes every system call on the path fail ("embedded null byte"); other control
+        # characters (a newline, an escape) make it unreadable in logs and shell commands.
+        raise ValueError(f"path contains the control character {found.group()!r}")
     path = path.expanduser()
     if not path.is_absolute():
         path = config_dir_of(info) / path

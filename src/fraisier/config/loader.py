@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from dotenv import dotenv_values
@@ -76,6 +76,12 @@ def load_config(path: str | Path, *, environ: Mapping[str, str] | None = None) -
             _sorted(problems + relocate(substitution_problems, parsed)), source=config_path
         )
 
+    nul_problems = list(_nul_bytes(data, ()))
+    if nul_problems:
+        # No system call accepts a NUL byte: such a value would pass validation and fail
+        # every command or file operation that uses it, in the middle of a deployment.
+        raise ConfigError(_sorted(problems + relocate(nul_problems, parsed)), source=config_path)
+
     try:
         config = FraisierConfig.model_validate(
             data, context={"config_dir": config_dir, "config_path": config_path}
@@ -87,6 +93,21 @@ def load_config(path: str | Path, *, environ: Mapping[str, str] | None = None) -
     if problems:
         raise ConfigError(_sorted(problems), source=config_path)
     return config
+
+
+def _nul_bytes(value: object, loc: tuple) -> Iterator[Problem]:
+    if isinstance(value, str):
+        if "\x00" in value:
+            yield Problem.at(loc, "contains a NUL byte (\\0), which no path, command or "
+                                  "environment variable can hold")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str) and "\x00" in key:
+                yield Problem.at((*loc, key), "the key contains a NUL byte (\\0)")
+            yield from _nul_bytes(item, (*loc, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _nul_bytes(item, (*loc, index))
 
 
 def _variables(config_dir: Path, environ: Mapping[str, str] | None) -> dict[str, str | None]:

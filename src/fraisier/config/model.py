@@ -52,7 +52,8 @@ DEFAULT_TIMEOUT = 600.0
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # No `.inf` or `.nan`: an infinite timeout or interval would hang a deployment forever.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class HealthCheckConfig(_Strict):
