@@ -75,6 +75,18 @@ class LazyGroup(click.Group):
         module = importlib.import_module(f"fraisier.cli.{module_name}")
         return getattr(module, attribute)
 
+    def invoke(self, ctx: click.Context) -> object:
+        # The one place where a state database failure met by any command (a full disk, a
+        # lost connection) becomes `Error: ...` and exit status 1 instead of a traceback.
+        try:
+            return super().invoke(ctx)
+        except Exception as exc:
+            from fraisier.store import StoreError
+
+            if isinstance(exc, StoreError):
+                raise click.ClickException(str(exc)) from exc
+            raise
+
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-c", "--config", "config_path", envvar="FRAISIER_CONFIG", default="fraises.yaml",
