@@ -16,7 +16,7 @@ from strawberry.extensions import (
 )
 from strawberry.types import Info
 
-from fraisier.api.errors import bad_input, not_found, refused, should_mask
+from fraisier.api.errors import QuietSchema, bad_input, not_found, refused, should_mask
 from fraisier.api.tokens import Scope, TokenError
 from fraisier.api.types import (
     ApiToken,
@@ -339,7 +339,7 @@ def build_schema(config=None) -> strawberry.Schema:
     from fraisier.config.api import ApiConfig
 
     limits = config.api if config is not None else ApiConfig()
-    return strawberry.Schema(
+    return QuietSchema(
         query=Query, mutation=Mutation, subscription=Subscription,
         extensions=[
             # Clients repeat the same few documents: parse and validate each once.

@@ -18,3 +18,6 @@ class ApiConfig(BaseModel):
     max_aliases: int = Field(30, ge=1)
     max_tokens: int = Field(2000, ge=10)
     max_body_bytes: int = Field(65_536, ge=1024)
+    # Requests per minute from one source address (a WebSocket counts when it connects);
+    # the proxies believed for X-Forwarded-For are `webhook.trusted_proxies`.
+    rate_limit_per_minute: int = Field(600, ge=1)
