@@ -157,3 +157,20 @@ def _wait_for(condition, timeout: float = 30) -> None:
     while not condition():
         assert time.monotonic() < deadline, "condition not met in time"
         time.sleep(0.05)
+
+
+@pytest.mark.parametrize("protocol", [TRANSPORT_WS, LEGACY_WS])
+def test_queries_and_mutations_over_either_websocket_protocol(sqlite_api, protocol):
+    deployer = RemoteApi(sqlite_api.url, sqlite_api.tokens["deploy"])
+    (answer,) = list(deployer.subscribe(DEPLOY, protocol=protocol))
+    deployment_id = answer["deploy"]["id"]
+    assert sqlite_api.store.queue.get(deployment_id).trigger == "api"
+    (read,) = list(deployer.subscribe(
+        "query($id: Int!) { deployment(id: $id) { id status } }", {"id": deployment_id},
+        protocol=protocol))
+    assert read == {"deployment": {"id": deployment_id, "status": "QUEUED"}}
+    # The same scopes as over HTTP: a read token may not deploy.
+    with pytest.raises(RemoteError) as refused:
+        list(RemoteApi(sqlite_api.url, sqlite_api.tokens["read"]).subscribe(
+            DEPLOY, protocol=protocol))
+    assert refused.value.code == "FORBIDDEN"

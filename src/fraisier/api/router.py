@@ -20,6 +20,7 @@ from starlette.requests import HTTPConnection, Request
 from strawberry.fastapi import GraphQLRouter
 
 from fraisier.api.context import ApiContext
+from fraisier.api.legacy_ws import LegacyWSHandler
 from fraisier.api.schema import build_schema
 from fraisier.ingest.limits import RateLimiter, client_address
 
@@ -45,6 +46,8 @@ def _too_deep(value: Any) -> bool:
 
 
 class _BoundedGraphQLRouter(GraphQLRouter):
+    graphql_ws_handler_class = LegacyWSHandler  # queries and mutations too, not only subscriptions
+
     def decode_json(self, data: str | bytes) -> object:
         reason = f"JSON nested more than {MAX_JSON_DEPTH} levels deep"
         try:
