@@ -11,6 +11,7 @@ safe wherever it is mounted.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from typing import Any
@@ -86,21 +87,30 @@ def _rate_limit(per_minute: int, trusted_proxies: list[str]):
     return check
 
 
-def _body_limit(max_bytes: int):
+def _body_limit(max_bytes: int, timeout: float):
+    """Read the body here, bounded in size and in time (uvicorn has no body deadline: a
+    client sending a byte a second would hold its connection as long as it likes)."""
     async def check(connection: HTTPConnection) -> None:
         if connection.scope["type"] != "http":
             return
         request: Request = connection  # type: ignore[assignment]
         declared = request.headers.get("content-length")
-        if declared is not None:
-            if not declared.isdigit() or int(declared) > max_bytes:
-                raise HTTPException(413, f"request body over {max_bytes} bytes")
-            return
-        body = b""
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > max_bytes:
-                raise HTTPException(413, f"request body over {max_bytes} bytes")
+        if declared is not None and (not declared.isdigit() or int(declared) > max_bytes):
+            raise HTTPException(413, f"request body over {max_bytes} bytes")
+
+        async def read() -> bytes:
+            body = b""
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > max_bytes:
+                    raise HTTPException(413, f"request body over {max_bytes} bytes")
+            return body
+
+        try:
+            body = await asyncio.wait_for(read(), timeout)
+        except TimeoutError:
+            raise HTTPException(408, f"request body not received within {timeout:g} seconds",
+                                headers={"Connection": "close"}) from None
         # Hand the bytes read to the GraphQL view, which reads the body again.
         request._body = body
 
@@ -128,6 +138,7 @@ def graphql_router(config, store: Any | Callable[[], Any], *, path: str = "") ->
         dependencies=[
             Depends(_rate_limit(current().api.rate_limit_per_minute,
                                 list(current().webhook.trusted_proxies))),
-            Depends(_body_limit(current().api.max_body_bytes)),
+            Depends(_body_limit(current().api.max_body_bytes,
+                                current().webhook.body_timeout_seconds)),
         ],
     )
