@@ -123,6 +123,7 @@ def releases(app, fraise: str, environment: str, as_json: bool) -> None:
         return
     render.table(f"Releases of {fraise}/{environment}", ["release", "commit", "status", "live",
                                                         "created", "deployment"],
-                 [[r.release_id, render.short(r.commit_sha), render.styled(r.status),
+                 [[render.release_label(r.release_id), render.short(r.commit_sha),
+                   render.styled(r.status),
                    "*" if r.release_id == live else "", render.when(r.created_at),
                    str(r.deployment_id or "-")] for r in records])
