@@ -121,3 +121,12 @@ def test_piped_output_is_never_wrapped(state):
     listing = _piped(config, "releases", "shop", "production")
     for release in releases:
         assert release_handle(release) in listing
+
+
+def test_history_refuses_a_status_that_does_not_exist(state):
+    config, _, _ = state
+    done = subprocess.run([fraisier_executable(), "-c", str(config), "history", "--status",
+                           "bogus"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert "Invalid value for '--status'" in done.stderr and "rolled_back" in done.stderr
+    assert done.stdout == ""

@@ -139,7 +139,7 @@ DEPLOYMENT_COLUMNS = ["id", "fraise", "env", "status", "trigger", "commit", "rel
                       "took", "error"]
 
 
-def show_deployment(record) -> None:
+def show_deployment(record, *, steps: bool = True) -> None:
     out = console()
     out.print(f"[bold]deployment {record.id}[/bold]  {record.fraise}/{record.environment}  "
               f"{styled(record.status)}  trigger={record.trigger}")
@@ -148,7 +148,7 @@ def show_deployment(record) -> None:
               f"previous {record.previous_release or '-'}")
     out.print(f"  queued {when(record.queued_at)}  started {when(record.started_at)}  "
               f"completed {when(record.completed_at)}  took {seconds(record.duration_seconds)}")
-    for step in record.steps:
+    for step in record.steps if steps else []:
         undo = f"  undo: {styled(step.compensation_status)}" if step.compensation_status else ""
         error = f"  [red]{step.error}[/red]" if step.error and step.status == "failed" else ""
         out.print(f"    {step.name:<13} {styled(step.status)}{undo}{error}")

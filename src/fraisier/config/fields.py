@@ -74,12 +74,16 @@ NonBlank = Annotated[str, AfterValidator(_not_blank)]
 
 def _check_http_url(value: str) -> str:
     parts = urlsplit(value)
+    expected = "not a valid URL: expected http://HOST[:PORT]/PATH or https://..."
     try:
         parts.port  # noqa: B018 - raises ValueError on a malformed port
     except ValueError:
-        raise ValueError("not a valid URL") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in value):
-        raise ValueError("not a valid URL")
+        raise ValueError(expected) from None
+    if parts.scheme not in ("http", "https"):
+        got = f"the scheme is {parts.scheme}://" if "://" in value else "there is no scheme"
+        raise ValueError(f"{expected} ({got})")
+    if not parts.hostname or any(c.isspace() for c in value):
+        raise ValueError(expected)
     return value
 
 
