@@ -21,7 +21,7 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Any, Any]):
                                    operation_name: str | None,
                                    variables: dict[str, object] | None) -> None:
         try:
-            result_source = await self.schema.stream(  # type: ignore[attr-defined]
+            result_source = await self.schema.stream(
                 query=query, variable_values=variables, operation_name=operation_name,
                 context_value=self.context, root_value=self.root_value)
             self.subscriptions[operation_id] = result_source
