@@ -95,7 +95,7 @@ def load_config(path: str | Path, *, environ: Mapping[str, str] | None = None) -
     return config
 
 
-def _nul_bytes(value: object, loc: tuple) -> Iterator[Problem]:
+def _nul_bytes(value: object, loc: tuple[str | int, ...]) -> Iterator[Problem]:
     if isinstance(value, str):
         if "\x00" in value:
             yield Problem.at(loc, "contains a NUL byte (\\0), which no path, command or "
