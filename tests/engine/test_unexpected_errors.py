@@ -4,7 +4,8 @@ and the environment free for the next one."""
 from pathlib import Path
 
 from fraisier.domain.model import Trigger
-from fraisier.engine.service import deploy_now, request_deployment
+from fraisier.engine.service import request_deployment
+from fraisier.worker.inline import deploy_now
 
 
 def test_an_unexpected_exception_fails_the_deployment_and_frees_the_environment(harness):

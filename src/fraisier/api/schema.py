@@ -205,9 +205,10 @@ class Mutation:
         except RequestRefused as exc:
             raise refused(exc) from None
 
-    @strawberry.mutation(description="Queue a rollback to `toRelease` (a release id or a "
-                         "commit prefix of 4+ characters; default: the release before the live "
-                         "one); `migrateDown` also takes the database back.")
+    @strawberry.mutation(description="Queue a rollback to `toRelease` (a release id, its short "
+                         "handle as `fraisier releases` shows it, or a commit prefix of 4+ "
+                         "characters; default: the release before the live one); `migrateDown` "
+                         "also takes the database back.")
     def rollback(self, info: Info, fraise_id: str, environment: str,
                  to_release: str | None = None, migrate_down: bool = False) -> Deployment:
         from fraisier.engine.service import RequestRefused, request_rollback
