@@ -6,10 +6,12 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
 
+from fraisier.api.tokens import Tokens
 from fraisier.cli.remote import LEGACY_WS, TRANSPORT_WS, RemoteApi, RemoteError
 
 WORKER = Path(__file__).with_name("worker_process.py")
@@ -122,3 +124,53 @@ def test_webhook_received_and_subscription_auth(sqlite_api):
         with pytest.raises(RemoteError) as refused:
             next(iter(RemoteApi(sqlite_api.url, token).subscribe(query, {"after": after})))
         assert refused.value.code == code
+
+
+@pytest.mark.parametrize("protocol", [TRANSPORT_WS, LEGACY_WS])
+def test_revoking_a_token_ends_its_open_subscriptions(sqlite_api, protocol):
+    name = f"short-lived-{protocol}"
+    token = Tokens(sqlite_api.store.db).create(name, "read")
+    query = "subscription($after: Int) { webhookReceived(after: $after) { eventId } }"
+    found: list = []
+    errors: list = []
+    listener = threading.Thread(target=_collect, args=(
+        RemoteApi(sqlite_api.url, token), query, {"after": sqlite_api.store.events.last_id()},
+        protocol, lambda d: False, found, errors), daemon=True)
+    listener.start()
+    sqlite_api.store.webhooks.record(provider="github", event_type="push", outcome="ignored",
+                                     reason="before revoke")
+    _wait_for(lambda: len(found) == 1)
+
+    revoked = RemoteApi(sqlite_api.url, sqlite_api.tokens["admin"]).execute(
+        f'mutation {{ revokeApiToken(name: "{name}") }}')
+    assert revoked == {"revokeApiToken": True}
+    listener.join(30)  # it ends by itself once the server notices the revocation
+    assert not listener.is_alive(), "the subscription outlived its revoked token"
+    (error,) = errors
+    assert isinstance(error, RemoteError) and error.code == "UNAUTHENTICATED"
+    assert [d["webhookReceived"]["eventId"] for d in found] == [
+        sqlite_api.store.events.last_id()]
+
+
+def _wait_for(condition, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("protocol", [TRANSPORT_WS, LEGACY_WS])
+def test_queries_and_mutations_over_either_websocket_protocol(sqlite_api, protocol):
+    deployer = RemoteApi(sqlite_api.url, sqlite_api.tokens["deploy"])
+    (answer,) = list(deployer.subscribe(DEPLOY, protocol=protocol))
+    deployment_id = answer["deploy"]["id"]
+    assert sqlite_api.store.queue.get(deployment_id).trigger == "api"
+    (read,) = list(deployer.subscribe(
+        "query($id: Int!) { deployment(id: $id) { id status } }", {"id": deployment_id},
+        protocol=protocol))
+    assert read == {"deployment": {"id": deployment_id, "status": "QUEUED"}}
+    # The same scopes as over HTTP: a read token may not deploy.
+    with pytest.raises(RemoteError) as refused:
+        list(RemoteApi(sqlite_api.url, sqlite_api.tokens["read"]).subscribe(
+            DEPLOY, protocol=protocol))
+    assert refused.value.code == "FORBIDDEN"

@@ -50,8 +50,9 @@ def test_validate_lists_every_problem_with_key_path_and_line(workspace: Workspac
                    .replace("keep_releases", "keep_relases"))
     result = run_fraisier(bad, "validate")
     assert result.exit_code == 1
-    assert "2 problem(s)" in result.stderr
-    assert (f"fraises.hello.environments.production.health_check.url: not a valid URL "
+    assert f"2 problems in {bad.resolve()}:" in result.stderr
+    assert (f"fraises.hello.environments.production.health_check.url: not a valid URL: "
+            "expected http://HOST[:PORT]/PATH or https://... (there is no scheme) "
             f"(line {url_line})") in result.stderr
     assert "fraises.hello.environments.production.keep_relases: unknown key" in result.stderr
     assert "keep_releases" in result.stderr  # the suggestion
@@ -65,3 +66,18 @@ def test_validate_of_a_missing_file_names_the_path(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert str(missing) in result.stderr
     assert "not found" in result.stderr
+    assert "Error: configuration file not found" in result.stderr
+    assert "problem" not in result.stderr  # a missing file is not "1 problem in the file"
+
+
+def test_validate_refuses_a_local_repository_that_does_not_exist(tmp_path: Path) -> None:
+    config = tmp_path / "fraises.yaml"
+    config.write_text("fraises:\n  web:\n    repository: repos/web.git\n    environments:\n"
+                      f"      production: {{branch: main, app_path: {tmp_path}/srv/web}}\n")
+    result = invoke(config, "validate")
+    assert result.exit_code == 1
+    assert f"1 problem in {config.resolve()}:" in result.stderr
+    assert (f"fraises.web.repository: {tmp_path.resolve()}/repos/web.git does not exist on "
+            "this machine") in result.stderr
+    (tmp_path / "repos" / "web.git").mkdir(parents=True)
+    assert invoke(config, "validate").exit_code == 0

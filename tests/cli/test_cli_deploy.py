@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,7 +12,9 @@ from typing import Any
 import pytest
 from _cli_support import Outcome, current_release, invoke, run_fraisier, serving
 
+from fraisier.cli.deploy import LiveProgress
 from fraisier.demo import Workspace, make_workspace
+from fraisier.domain.model import StepStatus
 
 RECORD_FIELDS = {"id", "fraise", "environment", "status", "trigger", "commit_sha", "branch",
                  "release", "previous_release", "queued_at", "started_at", "completed_at",
@@ -157,6 +161,28 @@ def test_a_broken_commit_is_rolled_back(broken: Flow) -> None:
     assert broken.served["broken"] == "v1"
     # The failed release is gone from disk.
     assert not (broken.workspace.app_path / "releases" / bad["release"]).exists()
+
+
+def test_the_live_output_says_a_step_error_once_and_how_long_steps_took(broken: Flow) -> None:
+    progress = broken.outcomes["broken"].stderr  # --json: the live progress goes to stderr
+    assert progress.count("health check failed after") == 1, progress
+    assert re.search(r"✓ fetch \(\d+\.\ds\)", progress), progress
+    assert re.search(r"✗ health_check \(\d+\.\ds\) health check failed", progress), progress
+
+
+def test_a_long_step_says_it_is_still_running(capsys: pytest.CaptureFixture[str]) -> None:
+    progress = LiveProgress(stderr=False)
+    progress.STILL_RUNNING_EVERY = 0.05
+    progress.on_step(3, "build", StepStatus.RUNNING, None)
+    deadline = time.monotonic() + 30
+    seen = ""
+    while "build still running" not in seen:
+        assert time.monotonic() < deadline, seen
+        time.sleep(0.02)
+        seen += capsys.readouterr().out
+    progress.on_step(3, "build", StepStatus.SUCCEEDED, None)
+    assert re.search(r"✓ build \(\d+\.\ds\)", capsys.readouterr().out)
+    progress.close()
 
 
 # -- read commands ---------------------------------------------------------------------------

@@ -22,7 +22,7 @@ def test_starter_loads_without_any_environment(tmp_path: Path):
     assert production.restart == CommandSpec(["systemctl", "restart", "web"], False)
     assert production.health_check.url == "http://127.0.0.1:8000/health"
     assert staging.install is not None and staging.build.shell
-    assert production.migrate.up is not None
+    assert production.migrate.tool == "django"  # a preset: it knows how to go back down
     assert config.state.url == f"sqlite:///{tmp_path.resolve()}/.fraisier/state.db"
     assert config.git.github.webhook_secret is None
 

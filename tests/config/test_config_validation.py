@@ -31,7 +31,8 @@ def test_bad_health_check_url_has_path_and_line(problems_of):
     text = fraise_with("health_check:\n  url: ftp://example.com/health")
     problem = only(problems_of(text))
     assert str(problem) == (
-        "fraises.web.environments.production.health_check.url: not a valid URL (line 9)"
+        "fraises.web.environments.production.health_check.url: not a valid URL: expected "
+        "http://HOST[:PORT]/PATH or https://... (the scheme is ftp://) (line 9)"
     )
     assert problem.line == line_of(text, "ftp://")
 
@@ -41,7 +42,10 @@ def test_bad_health_check_url_has_path_and_line(problems_of):
 )
 def test_more_invalid_urls(problems_of, url):
     problem = only(problems_of(fraise_with(f"health_check:\n  url: '{url}'")))
-    assert problem.message == "not a valid URL"
+    assert problem.message.startswith(
+        "not a valid URL: expected http://HOST[:PORT]/PATH or https://...")
+    if "://" not in url:
+        assert problem.message.endswith("(there is no scheme)")
 
 
 @pytest.mark.parametrize(

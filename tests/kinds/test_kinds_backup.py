@@ -287,3 +287,31 @@ def test_leftovers_of_an_interrupted_backup_are_cleared(project):
     assert _cli(project, "backup", "run", "nightly", "production").exit_code == 0
     assert not list(folder.glob(".*"))
     assert store.backups.get(crashed).status == "failed"
+
+
+def test_a_manual_backup_runs_the_jobs_that_depend_on_it_and_jobs_lists_every_backup(project):
+    upload = ("import os, shutil; shutil.copy(os.environ['FRAISIER_BACKUP_FILE'], "
+              "os.environ['FRAISIER_APP_PATH'] + '/uploaded')")
+    project.configure(SQLITE_CONFIG.replace(
+        "    environments:", "      spare:\n        kind: sqlite\n        path: {root}/app.db\n"
+        f"    jobs:\n      upload:\n        depends_on: [appdb]\n"
+        f"        command: [{{python}}, -c, \"{upload}\"]\n    environments:"))
+    _make_sqlite(project.root / "app.db", 4)
+    assert project.deploy("nightly").status == "succeeded"
+    taken = _cli(project, "backup", "run", "nightly", "production", "appdb")
+    assert taken.exit_code == 0, taken.output
+    store = project.store()
+    [backup] = store.backups.list("nightly", "production", job="appdb")
+    run = store.runs.list("nightly", name="upload")[0]
+    assert run.status == "succeeded" and run.trigger == "dependency", run.error
+    uploaded = project.root / "srv" / "nightly" / "uploaded"
+    assert hashlib.sha256(uploaded.read_bytes()).hexdigest() == backup.sha256
+
+    listed = _cli(project, "jobs", "nightly", "--json")
+    rows = {row["job"]: row for row in json.loads(listed.stdout)}
+    assert set(rows) == {"appdb", "spare", "upload"}
+    assert rows["spare"]["kind"] == "backup" and rows["spare"]["schedule"] is None
+    table = _cli(project, "jobs", "nightly").stdout
+    assert "after appdb" in table
+    assert "after \n" not in table and "after  " not in table
+    assert table.count("manual") == 2  # appdb and spare: taken only by hand

@@ -298,3 +298,14 @@ def test_failed_systemctl_puts_back_the_previous_units(project, monkeypatch):
     assert step(second, "schedule").compensation_status == "compensated"
     assert {p.name: p.read_text() for p in units.iterdir()} == before
     assert project.store().releases.active("reports", "production").release_id == first.release
+
+
+def test_a_manual_run_follows_depends_on_like_the_scheduler(project):
+    store = _builtin(project)
+    result = CliRunner().invoke(cli, ["-c", str(project.config_path), "run", "reports",
+                                      "production", "nightly"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert _ran(project) == ["nightly", "publish"]
+    publish = store.runs.list("reports", name="publish")[0]
+    assert publish.trigger == "dependency" and publish.status == "succeeded"
+    assert "publish" in result.stdout  # its row is printed with nightly's

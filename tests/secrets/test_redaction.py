@@ -105,7 +105,7 @@ fraises:
   shop:
     repository: {tmp_path}
     environments:
-      production: {{branch: main, app_path: {tmp_path}/app}}
+      production: {{branch: main, app_path: {tmp_path}-srv/app}}
 """)
     env = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
     for args in (["status"], ["history"], ["tokens", "list"], ["deploy", "shop", "production"]):

@@ -34,7 +34,7 @@ fraises:
       GOOD: "${{secret:tool:good}}"
       BAD: "${{secret:tool:bad}}"
     environments:
-      production: {{branch: main, app_path: {tmp_path}/app}}
+      production: {{branch: main, app_path: {tmp_path}-srv/app}}
 """)
     return path
 

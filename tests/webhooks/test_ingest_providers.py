@@ -8,6 +8,7 @@ import pytest
 
 from tests.providers._support import (
     SECRET,
+    bitbucket_cloud_headers,
     bitbucket_server_headers,
     fixture_bytes,
     github_headers,
@@ -121,6 +122,24 @@ def test_repository_mismatch_deploys_nothing(receiver):
     assert result.status_code == 200
     assert result.body["status"] == "ignored"
     assert "not the repository of any configured fraise" in result.body["reason"]
+    assert receiver.deployments() == []
+
+
+@pytest.mark.parametrize(("fixture", "path", "headers"), [
+    ("cloud_repo_push.json", ("push", "changes"), bitbucket_cloud_headers),
+    ("server_refs_changed.json", ("changes",), bitbucket_server_headers),
+])
+def test_a_bitbucket_push_without_changes_says_no_ref_changed(receiver, fixture, path, headers):
+    payload = json.loads(fixture_bytes("bitbucket", fixture))
+    parent = payload
+    for key in path[:-1]:
+        parent = parent[key]
+    parent[path[-1]] = []
+    body = json.dumps(payload).encode()
+    event = "repo:push" if fixture.startswith("cloud") else "repo:refs_changed"
+    result = receiver.send(headers(event, body), body)
+    assert result.body == {"status": "ignored",
+                           "reason": "no ref changed in this push: nothing to deploy"}
     assert receiver.deployments() == []
 
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from enum import StrEnum
+from typing import Any
 
+import strawberry
 from graphql import GraphQLError
 
 from fraisier.domain.redaction import redact
+
+log = logging.getLogger("fraisier.api")
 
 
 class Code(StrEnum):
@@ -54,3 +59,21 @@ def should_mask(error: GraphQLError) -> bool:
     if original is None:
         return False
     return not isinstance(original, GraphQLError)
+
+
+class QuietSchema(strawberry.Schema):
+    """Expected errors (ours, and GraphQL's own validation errors) are one log line each, with
+    no traceback: a client sending bad requests in a loop must not flood the log. Unexpected
+    ones keep Strawberry's full report."""
+
+    def process_errors(self, errors: list[GraphQLError],
+                       execution_context: Any = None) -> None:
+        unexpected = []
+        for error in errors:
+            if should_mask(error):
+                unexpected.append(error)
+                continue
+            code = (error.extensions or {}).get("code", "GRAPHQL_VALIDATION_FAILED")
+            log.info("graphql request refused: %s: %s", code, error.message[:200])
+        if unexpected:
+            super().process_errors(unexpected, execution_context)

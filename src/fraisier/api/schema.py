@@ -16,7 +16,7 @@ from strawberry.extensions import (
 )
 from strawberry.types import Info
 
-from fraisier.api.errors import bad_input, not_found, refused, should_mask
+from fraisier.api.errors import QuietSchema, bad_input, not_found, refused, should_mask
 from fraisier.api.tokens import Scope, TokenError
 from fraisier.api.types import (
     ApiToken,
@@ -43,6 +43,7 @@ from fraisier.api.types import (
     WebhookReceivedEvent,
     api,
 )
+from fraisier.api.watch import AuthorizationWatch
 from fraisier.domain.model import (
     FINAL_STATUSES,
     DeploymentStatus,
@@ -58,6 +59,11 @@ POLL_SECONDS = 0.2
 
 def _require(info: Info, scope: Scope):
     return api(info).require(scope, info.context)
+
+
+def _watch(info: Info) -> AuthorizationWatch:
+    """Re-checks the subscriber's token while a subscription runs (revoking it ends them)."""
+    return AuthorizationWatch(lambda: _require(info, Scope.READ))
 
 
 def _deployment_record(info: Info, deployment_id: int):
@@ -264,9 +270,10 @@ class Mutation:
         except RequestRefused as exc:
             raise refused(exc) from None
 
-    @strawberry.mutation(description="Queue a rollback to `toRelease` (a release id or a "
-                         "commit prefix of 4+ characters; default: the release before the live "
-                         "one); `migrateDown` also takes the database back.")
+    @strawberry.mutation(description="Queue a rollback to `toRelease` (a release id, its short "
+                         "handle as `fraisier releases` shows it, or a commit prefix of 4+ "
+                         "characters; default: the release before the live one); `migrateDown` "
+                         "also takes the database back.")
     def rollback(self, info: Info, fraise_id: str, environment: str,
                  to_release: str | None = None, migrate_down: bool = False) -> Deployment:
         from fraisier.engine.service import RequestRefused, request_rollback
@@ -311,11 +318,12 @@ class Subscription:
             self, info: Info, fraise_id: str | None = None, environment: str | None = None,
             after: int | None = None) -> AsyncGenerator[DeploymentStatusEvent, None]:
         _require(info, Scope.READ)
+        watch = _watch(info)
         if fraise_id is not None:
             api(info).check_target(fraise_id, environment)
         tail = OutboxTail(api(info).store, after=_start_after(info, after),
                           types=(EventType.DEPLOYMENT_STATUS.value,))
-        async for event in tail.follow_async(interval=POLL_SECONDS):
+        async for event in tail.follow_async(interval=POLL_SECONDS, stop=watch.revoked):
             if (fraise_id and event["fraise"] != fraise_id) or (
                     environment and event["environment"] != environment):
                 continue
@@ -325,14 +333,16 @@ class Subscription:
                 fraise_id=event["fraise"], environment=event["environment"],
                 status=DeploymentStatus(payload["status"]), error_message=payload.get("error"),
                 at=event["created_at"])
+        watch.raise_if_revoked()
 
     @strawberry.subscription(description="Every request to the webhook endpoint.")
     async def webhook_received(self, info: Info, after: int | None = None
                                ) -> AsyncGenerator[WebhookReceivedEvent, None]:
         _require(info, Scope.READ)
+        watch = _watch(info)
         tail = OutboxTail(api(info).store, after=_start_after(info, after),
                           types=(EventType.WEBHOOK_RECEIVED.value,))
-        async for event in tail.follow_async(interval=POLL_SECONDS):
+        async for event in tail.follow_async(interval=POLL_SECONDS, stop=watch.revoked):
             payload = event["payload"]
             yield WebhookReceivedEvent(
                 event_id=event["id"], webhook_event_id=int(payload["webhook_event_id"]),
@@ -340,6 +350,7 @@ class Subscription:
                 outcome=WebhookOutcome(payload["outcome"]),
                 repository=payload.get("repository", ""), branch=payload.get("branch"),
                 commit_sha=payload.get("commit_sha"), at=event["created_at"])
+        watch.raise_if_revoked()
 
     @strawberry.subscription(description="Steps, log lines and status changes of one "
                              "deployment: everything so far (after `after`), then live; ends "
@@ -347,6 +358,7 @@ class Subscription:
     async def deployment_logs(self, info: Info, id: int, after: int = 0
                               ) -> AsyncGenerator[DeploymentLogEvent, None]:
         _require(info, Scope.READ)
+        watch = _watch(info)
         _deployment_record(info, id)
         store = api(info).store
 
@@ -355,13 +367,15 @@ class Subscription:
             return status is None or DeploymentStatus(status) in FINAL_STATUSES
 
         tail = OutboxTail(store, after=max(0, after), deployment_id=id)
-        async for event in tail.follow_async(interval=POLL_SECONDS, stop=finished):
+        async for event in tail.follow_async(
+                interval=POLL_SECONDS, stop=lambda: watch.revoked() or finished()):
             converted = _log_event(event)
             if converted is None:
                 continue
             yield converted
             if converted.status is not None and converted.status in FINAL_STATUSES:
                 return
+        watch.raise_if_revoked()
 
 
 def _log_event(event: dict) -> DeploymentLogEvent | None:
@@ -391,7 +405,7 @@ def build_schema(config=None) -> strawberry.Schema:
     from fraisier.config.api import ApiConfig
 
     limits = config.api if config is not None else ApiConfig()
-    return strawberry.Schema(
+    return QuietSchema(
         query=Query, mutation=Mutation, subscription=Subscription,
         extensions=[
             # Clients repeat the same few documents: parse and validate each once.

@@ -58,6 +58,10 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+# Names appear in tables, logs and audit lines; a longer one is a mistake or an attack.
+MAX_TOKEN_NAME = 64
+
+
 class Tokens:
     def __init__(self, db: Database):
         self.db = db
@@ -65,17 +69,21 @@ class Tokens:
     def create(self, name: str, scope: Scope | str, *, actor: Actor | None = None) -> str:
         """Store a new token and return it: the only time its value exists outside a client.
         The audit log records who created it (never its value)."""
+        label = f"token {name[:MAX_TOKEN_NAME]}"  # an over-long name is not logged whole
         try:
             token = self._create(name, Scope(scope))
         except TokenError as exc:
-            record_action(self.db, actor, "token.create", f"token {name}",
+            record_action(self.db, actor, "token.create", label,
                           AuditOutcome.REFUSED, detail=str(exc))
             raise
-        record_action(self.db, actor, "token.create", f"token {name}", AuditOutcome.OK,
+        record_action(self.db, actor, "token.create", label, AuditOutcome.OK,
                       detail=f"scope {Scope(scope).value}")
         return token
 
     def _create(self, name: str, scope: Scope) -> str:
+        if len(name) > MAX_TOKEN_NAME:
+            raise TokenError(f"token name is {len(name)} characters long; "
+                             f"at most {MAX_TOKEN_NAME}")
         if not is_valid_name(name):
             raise TokenError(f"invalid token name {name!r}: use lowercase letters, digits, - and _")
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)

@@ -22,6 +22,7 @@ def run_backup(app, fraise: str, environment: str, job: str | None, as_json: boo
     """Take a backup now: JOB, or every backup job of FRAISE. Exits 1 if one failed."""
     from fraisier.kinds.backup_step import pre_deploy_jobs
     from fraisier.kinds.backups import take_backup
+    from fraisier.kinds.jobs import run_dependents
     from fraisier.store import Conflict
 
     target = app.resolved_target(fraise, environment)
@@ -42,11 +43,18 @@ def run_backup(app, fraise: str, environment: str, job: str | None, as_json: boo
         except Conflict as exc:
             raise click.ClickException(f"backup {name} of {target.name} is already running") \
                 from exc
+    # Jobs with `depends_on` this backup run after each good one, as after a scheduled backup.
+    followers = [follower for record in records if record.status == "good"
+                 for follower in run_dependents(app.store, target, record.job,
+                                                on_line=lambda line: out.print(line,
+                                                                               markup=False))]
     if as_json:
         render.echo_json([r.to_json() for r in records])
     else:
         _table(records)
-    raise SystemExit(0 if all(r.status == "good" for r in records) else 1)
+    ok = all(r.status == "good" for r in records) and all(
+        f.status == "succeeded" for f in followers)
+    raise SystemExit(0 if ok else 1)
 
 
 def _table(records) -> None:

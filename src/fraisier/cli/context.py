@@ -121,8 +121,15 @@ class AppContext:
 
 
 def print_problems(error) -> None:
+    """`Error: ...` for a file that cannot be read at all; otherwise a header naming the file,
+    then one line per problem (key path, message, line)."""
     problems = getattr(error, "problems", None) or [str(error)]
-    click.echo(f"{len(problems)} problem(s) in the configuration:", err=True)
-    for problem in problems:
-        click.echo(f"  {problem}", err=True)
+    source = getattr(error, "source", None)
+    if source is None and len(problems) == 1:
+        click.echo(f"Error: {problems[0]}", err=True)  # not found, unreadable
+    else:
+        count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
+        click.echo(f"{count} in {source or 'the configuration'}:", err=True)
+        for problem in problems:
+            click.echo(f"  {problem}", err=True)
     sys.stderr.flush()

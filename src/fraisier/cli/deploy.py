@@ -2,33 +2,77 @@
 
 from __future__ import annotations
 
+import re
+import threading
+import time
+
 import click
 
 from fraisier.cli import render
 
 
 class LiveProgress:
-    """Prints each step as it changes, and the commands' output, dimmed."""
+    """Prints each step as it changes (with how long it took), the commands' output, dimmed,
+    and a line every STILL_RUNNING_EVERY seconds while a step goes on."""
+
+    STILL_RUNNING_EVERY = 30.0
 
     def __init__(self, stderr: bool, show_output: bool = True):
         self.out = render.console(stderr=stderr)
         self.show_output = show_output
+        self._started: dict[int, float] = {}
+        self._ticker: threading.Event | None = None
 
     def on_step(self, position, name, status, error) -> None:
         marks = {"running": "[cyan]…[/cyan]", "succeeded": "[green]✓[/green]",
                  "failed": "[red]✗[/red]", "skipped": "[dim]-[/dim]"}
         if status.value == "running":
+            self._started[position] = time.monotonic()
             self.out.print(f"{marks['running']} {name}")
+            self._tick(name)
         elif status.value in marks:
+            self._stop_ticking()
+            started = self._started.pop(position, None)
+            took = (f" [dim]({render.seconds(time.monotonic() - started)})[/dim]"
+                    if started is not None and status.value != "skipped" else "")
             detail = f" [red]{error}[/red]" if error and status.value == "failed" else ""
             detail = f" [dim]({error})[/dim]" if error and status.value == "skipped" else detail
-            self.out.print(f"{marks[status.value]} {name}{detail}")
+            self.out.print(f"{marks[status.value]} {name}{took}{detail}")
 
     def on_log(self, line: str) -> None:
-        if self.show_output:
+        # The ledger also records a failed step's error and the final outcome as log lines
+        # (for `fraisier logs`); here the step line and the summary already say them.
+        if not self.show_output or _RESTATED.match(line):
+            return
+        if "[" not in line:
             self.out.print(f"    [dim]{line}[/dim]", markup=True, highlight=False,
-                           soft_wrap=True) if "[" not in line else self.out.print(
-                f"    {line}", markup=False, highlight=False, soft_wrap=True)
+                           soft_wrap=True)
+        else:
+            self.out.print(f"    {line}", markup=False, highlight=False, soft_wrap=True)
+
+    def _tick(self, name: str) -> None:
+        """A long step says it is still going, so a quiet build does not look stuck."""
+        self._stop_ticking()
+        stop = self._ticker = threading.Event()
+        started = time.monotonic()
+
+        def run() -> None:
+            while not stop.wait(self.STILL_RUNNING_EVERY):
+                self.out.print(f"[dim]… {name} still running "
+                               f"({render.seconds(time.monotonic() - started)})[/dim]")
+
+        threading.Thread(target=run, name="progress", daemon=True).start()
+
+    def _stop_ticking(self) -> None:
+        if self._ticker is not None:
+            self._ticker.set()
+            self._ticker = None
+
+    def close(self) -> None:
+        self._stop_ticking()
+
+
+_RESTATED = re.compile(r"^(step \S+ failed: |deployment \d+ \w+: )")
 
 
 def _run_interruptibly(store, config, deployment_id: int, progress: LiveProgress):
@@ -59,7 +103,8 @@ def _finish(record, as_json: bool, ok: tuple[str, ...] = ("succeeded",)) -> None
     if as_json:
         render.echo_json(record.to_json())
     else:
-        render.show_deployment(record)
+        # The steps were shown live: the summary says the outcome, not the steps again.
+        render.show_deployment(record, steps=False)
     raise SystemExit(0 if record.status in ok else 1)
 
 
@@ -113,16 +158,16 @@ def run_or_follow(app, record, progress, *, since: int = 0):
     from fraisier.worker.inline import recover_orphans
 
     store = app.store
-    if store.workers.alive():
-        progress.out.print("[dim]a worker is running: queued for it, following[/dim]")
-        return follow(store, record.id, progress, since=since)
-    # No worker to notice a deployment whose process died (e.g. `fraisier deploy ... | head`):
-    # recover it here, so it does not keep its environment blocked.
-    for orphan in recover_orphans(store, app.config):
-        progress.out.print(f"[yellow]deployment {orphan.id} ({orphan.fraise}/"
-                           f"{orphan.environment}) had lost its process: recovered, "
-                           f"{orphan.status}[/yellow]")
     try:
+        if store.workers.alive():
+            progress.out.print("[dim]a worker is running: queued for it, following[/dim]")
+            return follow(store, record.id, progress, since=since)
+        # No worker to notice a deployment whose process died (e.g. `fraisier deploy ... |
+        # head`): recover it here, so it does not keep its environment blocked.
+        for orphan in recover_orphans(store, app.config):
+            progress.out.print(f"[yellow]deployment {orphan.id} ({orphan.fraise}/"
+                               f"{orphan.environment}) had lost its process: recovered, "
+                               f"{orphan.status}[/yellow]")
         return _run_interruptibly(store, app.config, record.id, progress)
     except Conflict as exc:
         store.queue.cancel_queued(record.id)
@@ -133,6 +178,8 @@ def run_or_follow(app, record, progress, *, since: int = 0):
             f"{record.fraise}/{record.environment} already has a deployment running{held};"
             " try again when it ends (if its process died, the next command after its lease"
             " runs out recovers it, or `fraisier cancel` it)") from exc
+    finally:
+        progress.close()
 
 
 def follow(store, deployment_id: int, progress, *, since: int = 0, poll: float = 0.2):

@@ -79,13 +79,23 @@ class LazyGroup(click.Group):
         return getattr(module, attribute)
 
     def invoke(self, ctx: click.Context) -> object:
-        # Every `Error: ...` the CLI prints passes here: blank secrets it may quote.
+        # The one place every `Error: ...` of the CLI passes: a state database failure met
+        # by any command (a full disk, a lost connection) becomes one instead of a traceback,
+        # and secrets it may quote are blanked.
         try:
             return super().invoke(ctx)
         except click.ClickException as exc:
             from fraisier.domain.redaction import redact
 
             exc.message = redact(exc.message)
+            raise
+        except Exception as exc:
+            from fraisier.store import StoreError
+
+            if isinstance(exc, StoreError):
+                from fraisier.domain.redaction import redact
+
+                raise click.ClickException(redact(str(exc))) from exc
             raise
 
 

@@ -19,10 +19,18 @@ def echo_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
 
 
+# Not a terminal (a pipe, a file, a CI log): lines are never wrapped, so a URL or a command
+# in an error stays whole and can be copied.
+UNBOUNDED_WIDTH = 100_000
+
+
 def console(stderr: bool = False):
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False)
+    stream = sys.stderr if stderr else sys.stdout
+    if stream.isatty():
+        return Console(stderr=stderr, highlight=False)
+    return Console(stderr=stderr, highlight=False, width=UNBOUNDED_WIDTH, soft_wrap=True)
 
 
 def styled(status: str | None) -> str:
@@ -42,12 +50,10 @@ def when(timestamp: str | None) -> str:
 
 
 def release_label(release_id: str | None) -> str:
-    """`20261126T054727038671Z-7abe254` -> `20261126T054727-7abe254`: the sub-second part only
-    tells apart two releases made within one second."""
-    if not release_id:
-        return "-"
-    stamp, _, sha = release_id.partition("-")
-    return f"{stamp[:15]}-{sha}" if len(stamp) > 15 and sha else release_id
+    """The short handle of a release (see domain.model.release_handle)."""
+    from fraisier.domain.model import release_handle
+
+    return release_handle(release_id) if release_id else "-"
 
 
 def seconds(value: float | None) -> str:
@@ -56,29 +62,84 @@ def seconds(value: float | None) -> str:
     return f"{value:.1f}s" if value < 120 else f"{value / 60:.1f}m"
 
 
+# How a table is fitted to a terminal narrower than it: first the free-text columns are cut
+# (one line each, ending in "…"; the full text is in `logs`, `--json` or the detail view),
+# then the columns that other commands show too are left out, in this order. Identifiers
+# (ids, releases, commits, names) are never cut: a row must stay recognisable.
+SHRINKABLE = ("error", "reason", "app path", "path", "schedule", "branch")
+DROPPABLE = ("release", "trigger", "queued", "received", "started", "created", "taken",
+             "backend", "last run", "at", "verified", "synced", "event", "deployments",
+             "took", "size", "kind", "type", "revoked")
+MIN_SHRUNK = 12
+
+
 def table(title: str | None, columns: list[str], rows: list[list[str]]) -> None:
     from rich.table import Table
 
+    out = console()
+    limits: dict[int, int] = {}
+    keep = list(range(len(columns)))
+    if out.is_terminal:
+        keep, limits = _fit(columns, rows, out.width)
     grid = Table(title=title, title_justify="left", header_style="bold")
-    for column in columns:
-        grid.add_column(column)
+    for index in keep:
+        grid.add_column(columns[index], no_wrap=True, overflow="ellipsis",
+                        max_width=limits.get(index))
     for row in rows:
-        grid.add_row(*row)
-    console().print(grid)
+        grid.add_row(*(row[index] for index in keep))
+    out.print(grid)
+
+
+def _fit(columns: list[str], rows: list[list[str]], width: int
+         ) -> tuple[list[int], dict[int, int]]:
+    """The columns to show and the widths to cut free text to, so the table fits `width`."""
+    from rich.text import Text
+
+    natural = [max([len(column)] + [Text.from_markup(row[i]).cell_len for row in rows])
+               for i, column in enumerate(columns)]
+    keep = list(range(len(columns)))
+    limits: dict[int, int] = {}
+
+    def total() -> int:  # cells, plus a border and two spaces of padding per column
+        return sum(limits.get(i, natural[i]) for i in keep) + 3 * len(keep) + 1
+
+    for name in SHRINKABLE:
+        if name in columns and total() > width:
+            index = columns.index(name)
+            limits[index] = max(MIN_SHRUNK, natural[index] - (total() - width))
+    for name in DROPPABLE:
+        if total() <= width:
+            break
+        # The first column names the row (an id, a release): it always stays.
+        if name in columns and columns.index(name) in keep[1:]:
+            keep.remove(columns.index(name))
+            for index in list(limits):  # room freed: cut free text less
+                limits[index] = natural[index]
+            for shrink in SHRINKABLE:
+                if shrink in columns and total() > width:
+                    index = columns.index(shrink)
+                    limits[index] = max(MIN_SHRUNK, natural[index] - (total() - width))
+    return keep, {i: w for i, w in limits.items() if w < natural[i]}
 
 
 def deployment_rows(records) -> list[list[str]]:
     return [[str(r.id), r.fraise, r.environment, styled(r.status), r.trigger,
              short(r.commit_sha or r.requested_commit), release_label(r.release),
-             when(r.queued_at), seconds(r.duration_seconds), (r.error or "")[:120]]
+             when(r.queued_at), seconds(r.duration_seconds), one_line(r.error)]
             for r in records]
+
+
+def one_line(text: str | None) -> str:
+    """Free text for a table cell: whole (a terminal cuts it to fit, a pipe keeps it), on one
+    line; the text as written is in `logs` and `--json`."""
+    return " ".join(text.split()) if text else ""
 
 
 DEPLOYMENT_COLUMNS = ["id", "fraise", "env", "status", "trigger", "commit", "release", "queued",
                       "took", "error"]
 
 
-def show_deployment(record) -> None:
+def show_deployment(record, *, steps: bool = True) -> None:
     out = console()
     out.print(f"[bold]deployment {record.id}[/bold]  {record.fraise}/{record.environment}  "
               f"{styled(record.status)}  trigger={record.trigger}")
@@ -87,7 +148,7 @@ def show_deployment(record) -> None:
               f"previous {record.previous_release or '-'}")
     out.print(f"  queued {when(record.queued_at)}  started {when(record.started_at)}  "
               f"completed {when(record.completed_at)}  took {seconds(record.duration_seconds)}")
-    for step in record.steps:
+    for step in record.steps if steps else []:
         undo = f"  undo: {styled(step.compensation_status)}" if step.compensation_status else ""
         error = f"  [red]{step.error}[/red]" if step.error and step.status == "failed" else ""
         out.print(f"    {step.name:<13} {styled(step.status)}{undo}{error}")
@@ -102,7 +163,7 @@ def show_status(entries: list[dict], as_json: bool) -> None:
         return
     table("Status", ["fraise", "env", "branch", "live release", "commit", "last deploy",
                      "result", "at"],
-          [[e["fraise"], e["environment"], e["branch"], e["current_release"] or "-",
+          [[e["fraise"], e["environment"], e["branch"], release_label(e["current_release"]),
             short(e["current_commit_sha"]), str(e["last_deployment_id"] or "-"),
             styled(e["last_status"]), when(e["last_completed_at"])] for e in entries])
 

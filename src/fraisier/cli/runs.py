@@ -29,7 +29,7 @@ def run_command(app, fraise: str, environment: str, job: str | None, trigger: st
 
     The run is recorded (see `fraisier runs`). Exits 0 when it succeeded."""
     from fraisier.kinds.etl import NoActiveRelease, run_etl
-    from fraisier.kinds.jobs import jobs_of, run_job
+    from fraisier.kinds.jobs import jobs_of, run_dependents, run_job
     from fraisier.store import Conflict
 
     target = app.resolved_target(fraise, environment)
@@ -47,6 +47,8 @@ def run_command(app, fraise: str, environment: str, job: str | None, trigger: st
                 known = ", ".join(jobs) or "none"
                 raise click.ClickException(f"{target.name} has no job {job!r} (jobs: {known})")
             record = run_job(app.store, target, jobs[job], trigger=trigger, on_line=echo)
+        followers = (run_dependents(app.store, target, job, on_line=echo)
+                     if job is not None and record.status == "succeeded" else [])
     except NoActiveRelease as exc:
         raise click.ClickException(str(exc)) from exc
     except Conflict as exc:
@@ -55,8 +57,9 @@ def run_command(app, fraise: str, environment: str, job: str | None, trigger: st
     if as_json:
         render.echo_json(record.to_json())
     else:
-        render.table(None, RUN_COLUMNS, _run_rows([record]))
-    raise SystemExit(0 if record.status == "succeeded" else 1)
+        render.table(None, RUN_COLUMNS, _run_rows([record, *followers]))
+    ok = record.status == "succeeded" and all(r.status == "succeeded" for r in followers)
+    raise SystemExit(0 if ok else 1)
 
 
 @click.command()
@@ -95,10 +98,16 @@ def jobs(app, fraise: str | None, as_json: bool) -> None:
         return
     render.table("jobs", ["fraise", "env", "job", "schedule", "backend", "last run", "result",
                           "next run"],
-                 [[r["fraise"], r["environment"], r["job"],
-                   r["schedule"] or "after " + ", ".join(r["depends_on"]), r["scheduler"],
+                 [[r["fraise"], r["environment"], r["job"], _when_it_runs(r), r["scheduler"],
                    render.when(r["last_run"]), render.styled(r["last_status"]),
                    render.when(r["next_run"])] for r in rows])
+
+
+def _when_it_runs(row: dict) -> str:
+    parts = [row["schedule"]] if row["schedule"] else []
+    if row["depends_on"]:
+        parts.append("after " + ", ".join(row["depends_on"]))
+    return "; ".join(parts) or "manual"
 
 
 @click.command()

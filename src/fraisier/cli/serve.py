@@ -40,6 +40,10 @@ def _announce(app: AppContext) -> None:
              extra={"state_url": redact(config.state.url)})
 
 
+# An idle kept-alive connection is closed after this long (uvicorn's default, kept explicit).
+KEEP_ALIVE_SECONDS = 5
+
+
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to bind (loopback unless told otherwise).")
@@ -57,6 +61,7 @@ def serve(app: AppContext, host: str, port: int, no_worker: bool, log_format: st
     from fraisier.secrets import SecretError
     from fraisier.server import create_app
     from fraisier.server.app import load_webhook_secrets
+    from fraisier.server.http_protocol import header_timeout_protocol
     from fraisier.server.webhook_endpoint import WebhooksFirst
 
     _logging(log_format)
@@ -96,9 +101,15 @@ def serve(app: AppContext, host: str, port: int, no_worker: bool, log_format: st
     # are verified and recorded by one child process (see ingest/ingest_process.py).
     # log_config=None: uvicorn's loggers go through Fraisier's handler (and format).
     application = WebhooksFirst(application, application.state.webhook_endpoint)
+    # http: uvicorn's protocol with a deadline for the request head (a slow client is cut
+    # off, see server/http_protocol.py); timeout_keep_alive closes idle kept-alive
+    # connections; body deadlines are enforced where bodies are read.
     settings = uvicorn.Config(application, host=host, port=port, log_level="warning",
                               access_log=False, lifespan="on", log_config=None,
-                              ws_max_size=app.config.api.max_body_bytes, proxy_headers=False)
+                              ws_max_size=app.config.api.max_body_bytes, proxy_headers=False,
+                              timeout_keep_alive=KEEP_ALIVE_SECONDS,
+                              http=header_timeout_protocol(
+                                  app.config.webhook.header_timeout_seconds))
     _announcing_server(settings).run()
 
 

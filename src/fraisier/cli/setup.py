@@ -30,7 +30,20 @@ def validate(app, resolve: bool) -> None:
     """Check fraises.yaml; print every problem with its key path and line.
 
     Secret references are checked without being fetched unless --resolve is given."""
+    from fraisier.config import ConfigError, Problem
+    from fraisier.config.fields import is_remote_repository
     config = app.config  # exits 1 with the problems listed when the file is not valid
+    # What only this machine can tell: a local repository must exist where it is written.
+    missing = [Problem.at(("fraises", name, "repository"),
+                          f"{fraise.repository} does not exist on this machine")
+               for name, fraise in config.fraises.items()
+               if not is_remote_repository(fraise.repository)
+               and not Path(fraise.repository).exists()]
+    if missing:
+        from fraisier.cli.context import print_problems
+
+        print_problems(ConfigError(missing, source=config.config_path))
+        raise SystemExit(1)
     targets = list(config.targets())
     if resolve:
         from fraisier.secrets import check_references

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from fraisier.cli import render
+from fraisier.domain.model import DeploymentStatus
 
 
 @click.command("list")
@@ -51,10 +52,15 @@ def status(app, fraise: str | None, environment: str | None, as_json: bool,
     render.show_status(entries, as_json)
 
 
+# A status that does not exist is an error, not an empty table.
+DEPLOYMENT_STATUSES = [status.value for status in DeploymentStatus]
+
+
 @click.command()
 @click.option("--fraise", "fraise", help="Only this fraise.")
 @click.option("--env", "environment", help="Only this environment.")
-@click.option("--status", "status_", help="Only deployments with this status.")
+@click.option("--status", "status_", type=click.Choice(DEPLOYMENT_STATUSES),
+              help="Only deployments with this status.")
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 500))
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_obj
@@ -123,6 +129,7 @@ def releases(app, fraise: str, environment: str, as_json: bool) -> None:
         return
     render.table(f"Releases of {fraise}/{environment}", ["release", "commit", "status", "live",
                                                         "created", "deployment"],
-                 [[r.release_id, render.short(r.commit_sha), render.styled(r.status),
+                 [[render.release_label(r.release_id), render.short(r.commit_sha),
+                   render.styled(r.status),
                    "*" if r.release_id == live else "", render.when(r.created_at),
                    str(r.deployment_id or "-")] for r in records])

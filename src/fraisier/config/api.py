@@ -7,7 +7,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class ApiConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # No `.inf` or `.nan`: an infinite timeout or interval would hang a deployment forever.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     # A trusted network may read (queries, subscriptions) without a token; mutations and
     # token management always need one.
@@ -17,3 +18,6 @@ class ApiConfig(BaseModel):
     max_aliases: int = Field(30, ge=1)
     max_tokens: int = Field(2000, ge=10)
     max_body_bytes: int = Field(65_536, ge=1024)
+    # Requests per minute from one source address (a WebSocket counts when it connects);
+    # the proxies believed for X-Forwarded-For are `webhook.trusted_proxies`.
+    rate_limit_per_minute: int = Field(600, ge=1)

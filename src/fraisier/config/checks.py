@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from fraisier.config.errors import Problem
 from fraisier.config.kinds import kind_problems
@@ -28,6 +30,9 @@ def reference_problems(config: FraisierConfig) -> list[Problem]:
                     (*loc, "branch"),
                     f"required key is missing (set it here or in environments.{env_name}.branch)",
                 ))
+            danger = app_path_danger(env.app_path, config, fraise.repository)
+            if danger:
+                problems.append(Problem.at((*loc, "app_path"), danger))
             other = owner_of_app_path.setdefault(env.app_path, loc)
             if other != loc:
                 problems.append(Problem.at(
@@ -62,3 +67,64 @@ def reference_problems(config: FraisierConfig) -> list[Problem]:
                     f"(it has: {known})",
                 ))
     return problems
+
+
+# Fraisier creates, switches and prunes `releases/` and `current` under app_path, and removes
+# what it created when it undoes a deployment: the directory must belong to the app alone.
+_SYSTEM_DIRS = frozenset(Path(p) for p in (
+    "/", "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib32", "/lib64", "/media", "/mnt",
+    "/opt", "/proc", "/root", "/run", "/sbin", "/srv", "/sys", "/tmp", "/usr", "/usr/bin",
+    "/usr/lib", "/usr/local", "/usr/local/bin", "/usr/sbin", "/usr/share", "/var", "/var/lib",
+    "/var/log", "/var/tmp", "/var/www",
+))
+# Trees the operating system owns: nothing is deployed inside them.
+_SYSTEM_TREES = tuple(Path(p) for p in (
+    "/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/proc", "/sbin", "/sys",
+    "/usr/bin", "/usr/lib", "/usr/sbin",
+))
+
+
+def app_path_danger(app_path: Path, config: FraisierConfig, repository: str) -> str | None:
+    """Why `app_path` must not hold a fraise's releases, or None when it may."""
+    path = _real(app_path)
+    if path in _SYSTEM_DIRS or path in {_real(Path(p)) for p in _SYSTEM_DIRS}:
+        return f"{app_path} is a system directory; use a directory of the app's own, e.g. /srv/NAME"
+    for tree in _SYSTEM_TREES:
+        if path.is_relative_to(tree):
+            return f"{app_path} is inside {tree}, which the operating system owns"
+    if path == _real(Path.home()):
+        return f"{app_path} is the home directory; use a directory of the app's own inside it"
+    # (what, its directory, whether app_path may lie inside it)
+    owned: list[tuple[str, Path, bool]] = [
+        ("the directory of the configuration file", config.config_dir, True)]
+    if config.data_dir is not None:
+        owned.append(("Fraisier's data directory (data_dir)", config.data_dir, False))
+    sqlite_path = config.state.sqlite_path
+    if sqlite_path is not None:
+        owned.append(("the directory of the state database", sqlite_path.parent, True))
+    local_repository = _local_repository(repository)
+    if local_repository is not None:
+        owned.append(("the fraise's repository", local_repository, False))
+    for what, directory, inside_allowed in owned:
+        other = _real(directory)
+        if path == other:
+            return f"{app_path} is {what}; releases need a directory of their own"
+        if other.is_relative_to(path):
+            return f"{app_path} contains {what} ({other}); releases need a directory of their own"
+        if not inside_allowed and path.is_relative_to(other):
+            return f"{app_path} is inside {what} ({other})"
+    return None
+
+
+def _real(path: Path) -> Path:
+    return Path(os.path.realpath(path))
+
+
+def _local_repository(repository: str) -> Path | None:
+    from fraisier.config.fields import is_remote_repository
+
+    if repository.startswith("file://"):
+        return Path(urlsplit(repository).path)
+    if is_remote_repository(repository):
+        return None
+    return Path(repository)

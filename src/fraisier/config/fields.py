@@ -36,7 +36,7 @@ def _scalar_to_text(value: Any) -> Any:
     return value
 
 
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
 def _check_env_name(name: str) -> str:
@@ -74,12 +74,16 @@ NonBlank = Annotated[str, AfterValidator(_not_blank)]
 
 def _check_http_url(value: str) -> str:
     parts = urlsplit(value)
+    expected = "not a valid URL: expected http://HOST[:PORT]/PATH or https://..."
     try:
         parts.port  # noqa: B018 - raises ValueError on a malformed port
     except ValueError:
-        raise ValueError("not a valid URL") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in value):
-        raise ValueError("not a valid URL")
+        raise ValueError(expected) from None
+    if parts.scheme not in ("http", "https"):
+        got = f"the scheme is {parts.scheme}://" if "://" in value else "there is no scheme"
+        raise ValueError(f"{expected} ({got})")
+    if not parts.hostname or any(c.isspace() for c in value):
+        raise ValueError(expected)
     return value
 
 
@@ -108,7 +112,7 @@ def _check_network(value: str) -> str:
 
 Network = Annotated[str, AfterValidator(_check_network)]
 
-_UNIT_NAME = re.compile(r"^[A-Za-z0-9:_.@\\-]+$")
+_UNIT_NAME = re.compile(r"^[A-Za-z0-9:_.@\\-]+\Z")
 
 
 def _check_unit(value: str) -> str:
@@ -125,7 +129,15 @@ def config_dir_of(info: ValidationInfo) -> Path:
     return Path(context.get("config_dir") or Path.cwd())
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def anchor_path(path: Path, info: ValidationInfo) -> Path:
+    found = _CONTROL.search(str(path))
+    if found:
+        # A NUL makes every system call on the path fail ("embedded null byte"); other control
+        # characters (a newline, an escape) make it unreadable in logs and shell commands.
+        raise ValueError(f"path contains the control character {found.group()!r}")
     path = path.expanduser()
     if not path.is_absolute():
         path = config_dir_of(info) / path

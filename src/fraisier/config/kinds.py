@@ -22,7 +22,8 @@ DEFAULT_SYSTEMD_DIR = Path("/etc/systemd/system")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # No `.inf` or `.nan`: an infinite timeout or interval would hang a deployment forever.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 def _check_cron(value: str | None) -> str | None:

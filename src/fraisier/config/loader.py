@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from dotenv import dotenv_values
@@ -16,6 +16,10 @@ from fraisier.config.translate import problems_from_validation, relocate
 from fraisier.config.yamlsource import parse_yaml
 
 DEFAULT_FILENAME = "fraises.yaml"
+
+# A real fraises.yaml is a few kilobytes; anything this large is a mistake (a log or a dump
+# written to the wrong path) or an attack on the parser, and is refused before it is read.
+MAX_CONFIG_BYTES = 1024 * 1024
 
 
 def load_config(path: str | Path, *, environ: Mapping[str, str] | None = None) -> FraisierConfig:
@@ -38,6 +42,11 @@ def load_config(path: str | Path, *, environ: Mapping[str, str] | None = None) -
     config_dir = config_path.parent
 
     try:
+        size = config_path.stat().st_size
+        if size > MAX_CONFIG_BYTES:
+            raise ConfigError(
+                f"the file is {size} bytes; a configuration may be at most "
+                f"{MAX_CONFIG_BYTES} bytes", source=config_path)
         text = config_path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read {config_path}: {exc}") from None
@@ -67,6 +76,12 @@ def load_config(path: str | Path, *, environ: Mapping[str, str] | None = None) -
             _sorted(problems + relocate(substitution_problems, parsed)), source=config_path
         )
 
+    nul_problems = list(_nul_bytes(data, ()))
+    if nul_problems:
+        # No system call accepts a NUL byte: such a value would pass validation and fail
+        # every command or file operation that uses it, in the middle of a deployment.
+        raise ConfigError(_sorted(problems + relocate(nul_problems, parsed)), source=config_path)
+
     try:
         config = FraisierConfig.model_validate(
             data, context={"config_dir": config_dir, "config_path": config_path}
@@ -78,6 +93,21 @@ def load_config(path: str | Path, *, environ: Mapping[str, str] | None = None) -
     if problems:
         raise ConfigError(_sorted(problems), source=config_path)
     return config
+
+
+def _nul_bytes(value: object, loc: tuple[str | int, ...]) -> Iterator[Problem]:
+    if isinstance(value, str):
+        if "\x00" in value:
+            yield Problem.at(loc, "contains a NUL byte (\\0), which no path, command or "
+                                  "environment variable can hold")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str) and "\x00" in key:
+                yield Problem.at((*loc, key), "the key contains a NUL byte (\\0)")
+            yield from _nul_bytes(item, (*loc, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _nul_bytes(item, (*loc, index))
 
 
 def _variables(config_dir: Path, environ: Mapping[str, str] | None) -> dict[str, str | None]:

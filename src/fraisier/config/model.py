@@ -60,7 +60,8 @@ DEFAULT_TIMEOUT = 600.0
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # No `.inf` or `.nan`: an infinite timeout or interval would hang a deployment forever.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class HealthCheckConfig(_Strict):
@@ -185,6 +186,10 @@ class WebhookConfig(_Strict):
     max_body_bytes: int = Field(1_048_576, gt=0)
     rate_limit_per_minute: int = Field(600, gt=0)
     trusted_proxies: list[Network] = []
+    # Deadlines for a slow client, for every request to `fraisier serve` (webhooks and API):
+    # the request line and headers, then the whole body, must arrive within these.
+    header_timeout_seconds: float = Field(10.0, gt=0)
+    body_timeout_seconds: float = Field(30.0, gt=0)
     duplicate_window_seconds: int = Field(86_400, ge=0)
     # Recorded requests (with their bodies) older than this are deleted by the workers;
     # null keeps them for ever.

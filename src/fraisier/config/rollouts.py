@@ -28,7 +28,8 @@ SLOT_NAMES = ("blue", "green")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # No `.inf` or `.nan`: an infinite timeout or interval would hang a deployment forever.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")

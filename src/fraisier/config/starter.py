@@ -50,9 +50,10 @@ fraises:
     #   a list of arguments, or {shell: "..."} to run it with /bin/sh.
     install: [python3, -m, pip, install, --target, vendor, -r, requirements.txt]
     build: {shell: "python3 -m compileall -q . && echo built"}
+    # A preset knows how to migrate up, record the revision, and migrate back down to it on
+    # a rollback (alembic, confiture or django); or write `up:` and `down:` commands yourself.
     migrate:
-      up: python3 manage.py migrate
-      down: python3 manage.py migrate --backwards
+      tool: django             # manage.py migrate; back down: manage.py migrate APP NAME
     env:
       PORT: 8000               # passed to every command (and to a command health check)
 

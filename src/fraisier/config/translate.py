@@ -28,6 +28,7 @@ _TYPE_MESSAGES = {
     "list_type": "expected a list",
     "tuple_type": "expected a list",
     "path_type": "expected a path",
+    "finite_number": "expected a finite number (.inf and .nan are not allowed)",
 }
 
 _PREFIXES = ("Value error, ", "Assertion failed, ")

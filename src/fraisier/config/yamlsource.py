@@ -11,6 +11,12 @@ from fraisier.config.errors import ConfigError, Problem
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 
+# A configuration has hundreds of values, a large one a few thousand. Aliases (`*name`) let a
+# few hundred bytes stand for billions of values ("billion laughs"): every later stage (line
+# map, `${VAR}` substitution, validation) walks the expanded tree, so it is measured first and
+# refused past this many values.
+MAX_EXPANDED_VALUES = 100_000
+
 # Key paths are stored with every part as text so that a pydantic location
 # (which may carry ints for list indexes) can be looked up the same way.
 LineKey = tuple[str, ...]
@@ -39,6 +45,12 @@ def parse_yaml(text: str) -> ParsedYaml:
         node = loader.get_single_node()
         parsed = ParsedYaml(data=None)
         if node is not None:
+            expanded = _expanded_size(node, {}, set())
+            if expanded > MAX_EXPANDED_VALUES:
+                raise ConfigError([Problem(
+                    "", f"the document expands to more than {MAX_EXPANDED_VALUES} values "
+                    "through YAML aliases (`*name`); refusing to expand it: write the "
+                    "repeated settings out or reuse fewer anchors", 1)])
             # Walk before constructing: construction flattens `<<` merges in place,
             # which would make merged keys look like duplicates.
             _walk(node, (), parsed, set())
@@ -52,8 +64,39 @@ def parse_yaml(text: str) -> ParsedYaml:
         ) from None
     except yaml.YAMLError as exc:
         raise ConfigError([Problem("", f"invalid YAML: {exc}")]) from None
+    except RecursionError:
+        # PyYAML composes and constructs recursively: thousands of nested `[[[...` end here.
+        raise ConfigError([Problem("", "invalid YAML: nested too deeply", 1)]) from None
     finally:
         loader.dispose()
+
+
+def _expanded_size(node: yaml.Node, sizes: dict[int, int], active: set[int]) -> int:
+    """How many values `node` stands for once every alias is expanded.
+
+    Memoized per node, so a chain of aliases is measured in time proportional to the
+    document, not to its expansion. Stops counting once past the limit.
+    """
+    known = sizes.get(id(node))
+    if known is not None:
+        return known
+    if id(node) in active:  # a recursive alias: constructed as a cycle, not expanded
+        return 1
+    active.add(id(node))
+    total = 1
+    children: list[yaml.Node] = []
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            children += (key_node, value_node)
+    elif isinstance(node, yaml.SequenceNode):
+        children = list(node.value)
+    for child in children:
+        total += _expanded_size(child, sizes, active)
+        if total > MAX_EXPANDED_VALUES:
+            break
+    active.discard(id(node))
+    sizes[id(node)] = total
+    return total
 
 
 def _walk(node: yaml.Node, path: LineKey, parsed: ParsedYaml, active: set[int]) -> None:

@@ -9,7 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 # Names end up in paths, unit names and SQL values: keep them boring.
-NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*\Z")
 
 
 def is_valid_name(name: str) -> bool:
@@ -135,3 +135,11 @@ def make_release_id(commit_sha: str, moment: datetime | None = None) -> str:
     """
     moment = moment or utc_now()
     return f"{moment.astimezone(UTC).strftime('%Y%m%dT%H%M%S%fZ')}-{commit_sha[:7]}"
+
+
+def release_handle(release_id: str) -> str:
+    """`20261126T054727038671Z-7abe254` -> `20261126T054727-7abe254`: what tables show, and
+    what `rollback --to` accepts besides the id and a commit. The sub-second part only tells
+    apart two releases of one commit made within one second."""
+    stamp, _, sha = release_id.partition("-")
+    return f"{stamp[:15]}-{sha}" if len(stamp) > 15 and sha else release_id

@@ -18,7 +18,7 @@ from fraisier.domain.redaction import redact, url_without_password
 from fraisier.engine.process import child_environment
 
 GIT_TIMEOUT = 600
-SHA_RE = re.compile(r"^[0-9a-f]{4,64}$")
+SHA_RE = re.compile(r"^[0-9a-f]{4,64}\Z")
 
 
 class GitError(Exception):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from fraisier.domain.model import ReleaseStatus
+from fraisier.domain.model import ReleaseStatus, release_handle
 from fraisier.engine import steps
 from fraisier.engine.context import DeploymentRun
 from fraisier.engine.saga import SkipStep, Step, StepFailed
@@ -17,14 +17,16 @@ from fraisier.store.records import ReleaseRecord
 
 
 def matching_releases(releases: list[ReleaseRecord], to: str) -> list[ReleaseRecord]:
-    """The releases `to` names: a release id, or a commit prefix of 4+ characters."""
+    """The releases `to` names: a release id, its short handle as tables show it, or a commit
+    prefix of 4+ characters."""
     return [r for r in releases
-            if r.release_id == to or (len(to) >= 4 and r.commit_sha.startswith(to))]
+            if to in (r.release_id, release_handle(r.release_id))
+            or (len(to) >= 4 and r.commit_sha.startswith(to))]
 
 
 def select(run: DeploymentRun, to: str | None) -> dict[str, Any]:
-    """Pick the release to go back to: the one named (release id or commit), else the newest
-    good release before the live one."""
+    """Pick the release to go back to: the one named (release id, its handle as tables show
+    it, or commit), else the newest good release before the live one."""
     target = run.target
     live = run.layout.current_release_id()
     run.previous_release_id = live

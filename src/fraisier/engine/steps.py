@@ -54,12 +54,18 @@ def materialize(run: DeploymentRun) -> dict[str, Any]:
     final = run.layout.release_dir(run.release_id)
     run.layout.releases_dir.mkdir(parents=True, exist_ok=True)
     try:
-        run.mirror.materialize(run.commit_sha, partial)
-    except GitError as exc:
-        raise StepFailed(str(exc)) from exc
-    partial.rename(final)  # the release exists only once its whole tree does
-    run.store.releases.add(run.target.fraise, run.target.environment, run.release_id,
-                           run.commit_sha, str(final), deployment_id=run.deployment_id)
+        try:
+            run.mirror.materialize(run.commit_sha, partial)
+        except GitError as exc:
+            raise StepFailed(str(exc)) from exc
+        partial.rename(final)  # the release exists only once its whole tree does
+        run.store.releases.add(run.target.fraise, run.target.environment, run.release_id,
+                               run.commit_sha, str(final), deployment_id=run.deployment_id)
+    except BaseException:
+        # A step that fails is not compensated, so this undo is its own: a full disk must not
+        # leave a half-written `.partial` (or an unrecorded release) until the next deploy.
+        run.layout.remove(run.release_id)
+        raise
     run.store.queue.update(run.deployment_id, release=run.release_id)
     run.log(f"release {run.release_id} materialized in {final}")
     return {"release": run.release_id, "path": str(final)}

@@ -134,6 +134,9 @@ class Ingest:
             return Receipt(record, IngestResult.pong())
         if delivery.kind != "push":
             reason = f"{delivery.event_type} events do not deploy"
+        elif not delivery.pushes:
+            # e.g. a Bitbucket push whose `changes` is empty (signature already checked).
+            reason = "no ref changed in this push: nothing to deploy"
         elif not verified:
             reason = (f"repository {delivery.repository!r} is not the repository of any "
                       "configured fraise")

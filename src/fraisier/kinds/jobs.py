@@ -42,6 +42,43 @@ def dependents_of(jobs: dict[str, JobSpec], name: str) -> list[JobSpec]:
     return [job for job in jobs.values() if name in job.depends_on]
 
 
+def run_dependents(store, target, name: str, *, owner: str | None = None, on_line=None,
+                   cancel=None) -> list:
+    """The one rule for `depends_on`, whatever ran `name` (the scheduler, `fraisier run`,
+    `fraisier backup run`): once it succeeded, each job that depends on it runs (trigger
+    `dependency`), then, after each success, the jobs that depend on that one. Returns their
+    RunRecords in the order they ran. A dependent already running elsewhere is skipped."""
+    from fraisier.store.db import Conflict
+
+    jobs = jobs_of(target)
+    records = []
+    pending = [job.name for job in dependents_of(jobs, name)]
+    seen = {name}
+    while pending:
+        job = jobs[pending.pop(0)]
+        if job.name in seen:
+            continue
+        seen.add(job.name)
+        try:
+            record = run_job(store, target, job, trigger="dependency", owner=owner,
+                             on_line=on_line, cancel=cancel)
+        except Conflict:
+            if on_line is not None:
+                on_line(f"{job.name} is already running: not started again after {name}")
+            continue
+        records.append(record)
+        if record.status == "succeeded":
+            pending += [dependent.name for dependent in dependents_of(jobs, job.name)]
+    return records
+
+
+def unscheduled_backups(target) -> list[str]:
+    """Backup jobs that nothing runs by itself: taken only with `fraisier backup run` (or
+    before a deployment); listed by `fraisier jobs` all the same."""
+    listed = jobs_of(target)
+    return [name for name in target.kind.backups if name not in listed]
+
+
 def run_job(store, target, job: JobSpec, *, trigger: str, scheduled_for: str | None = None,
             owner: str | None = None, on_line=None, cancel=None):
     """Run one job now and record it; returns its RunRecord. Raises store.Conflict when the

@@ -18,7 +18,13 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 from fraisier.domain.model import parse_timestamp, utc_now, utc_timestamp
-from fraisier.kinds.jobs import JobSpec, dependents_of, jobs_of, run_job
+from fraisier.kinds.jobs import (
+    JobSpec,
+    dependents_of,
+    jobs_of,
+    run_job,
+    unscheduled_backups,
+)
 from fraisier.kinds.runs import process_owner, start_run
 from fraisier.store.db import Conflict
 
@@ -132,6 +138,8 @@ class Scheduler:
             with self._lock:
                 self._running.discard(key)
         if record is not None and record.status == "succeeded":
+            # The same rule as a manual run (jobs.run_dependents), but through this
+            # scheduler's own bookkeeping, so a dependent is not started twice at once.
             for dependent in dependents_of(jobs, job.name):
                 future = self._start(target, jobs, dependent, "dependency", None)
                 if future is not None:
@@ -169,5 +177,16 @@ def job_overview(store, config, fraise: str | None = None, *, now: datetime | No
                 "last_status": last.status if last else None,
                 "last_exit_code": last.exit_code if last else None,
                 "next_run": utc_timestamp(job.schedule.next_after(now)) if job.schedule else None,
+            })
+        for name in unscheduled_backups(target):
+            last = store.runs.last(target.fraise, target.environment, "backup", name)
+            rows.append({
+                "fraise": target.fraise, "environment": target.environment, "job": name,
+                "kind": "backup", "scheduler": target.kind.scheduler, "schedule": None,
+                "depends_on": [],
+                "last_run": last.started_at if last else None,
+                "last_status": last.status if last else None,
+                "last_exit_code": last.exit_code if last else None,
+                "next_run": None,
             })
     return rows

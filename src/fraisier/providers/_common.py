@@ -28,10 +28,17 @@ ZERO_SHA = "0" * 40
 # Git object names: SHA-1 (40) or SHA-256 (64) hex. Checking the shape here
 # means a value from an untrusted body can never reach a git command line
 # as an option ("--upload-pack=...") or a revision range.
-_SHA_PATTERN = re.compile(r"^(?:[0-9a-fA-F]{40}|[0-9a-fA-F]{64})$")
-# A full ref as git accepts it, minus anything a shell or git would treat
-# specially: no whitespace, control characters, "..", or leading dash.
-_REF_PATTERN = re.compile(r"^refs/[^\x00-\x20\x7f~^:?*\[\\]+$")
+# `\Z`, not `$`: `$` also matches before a final newline, which would let "<sha>\n" through.
+_SHA_PATTERN = re.compile(r"(?:[0-9a-fA-F]{40}|[0-9a-fA-F]{64})\Z")
+# Characters git refuses in a ref (git check-ref-format), plus anything a shell would treat
+# specially: control characters, space, ~ ^ : ? * [ \ and DEL.
+_REF_FORBIDDEN = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]")
+# Loose refs are files under .git/refs: one component longer than a file name can be
+# (NAME_MAX, 255 bytes) cannot be created by git at all, and GitHub, GitLab and Bitbucket
+# refuse branch names past 255 bytes. The whole ref is capped so that a hostile body cannot
+# make every later command line too long ("Argument list too long").
+MAX_REF_COMPONENT_BYTES = 255
+MAX_REF_BYTES = 1024
 
 Headers = Mapping[str, str]
 
@@ -222,9 +229,40 @@ def optional_sha(value: Any, what: str) -> str:
 
 
 def valid_ref(value: Any) -> str:
-    if not isinstance(value, str) or not _REF_PATTERN.match(value) or ".." in value:
-        raise MalformedPayload("ref is not a full git ref")
+    """A full ref (`refs/heads/main`) that git would accept; MalformedPayload says why not."""
+    if not isinstance(value, str) or not value:
+        raise MalformedPayload("missing ref")
+    reason = ref_problem(value)
+    if reason:
+        raise MalformedPayload(f"ref is not a valid git ref: {reason}")
     return value
+
+
+def ref_problem(ref: str) -> str | None:
+    """Why `ref` is not a full ref git would accept (git check-ref-format), or None."""
+    size = len(ref.encode("utf-8", "surrogatepass"))
+    if size > MAX_REF_BYTES:
+        return f"{size} bytes long; at most {MAX_REF_BYTES}"
+    if not ref.startswith("refs/"):
+        return "it does not start with refs/"
+    found = _REF_FORBIDDEN.search(ref)
+    if found:
+        return f"it contains {found.group()!r} at offset {found.start()}"
+    parts = ref.split("/")
+    if len(parts) < 3 or not parts[-1]:
+        return "the branch or tag name is empty"
+    if any(not part for part in parts):
+        return "it contains an empty component (//)"
+    if ".." in ref or "@{" in ref:
+        return "it contains '..' or '@{'"
+    for part in parts:
+        if part.startswith(".") or part.endswith(".lock"):
+            return f"component {part[:40]!r} starts with '.' or ends with '.lock'"
+        if len(part.encode("utf-8", "surrogatepass")) > MAX_REF_COMPONENT_BYTES:
+            return f"a component is longer than {MAX_REF_COMPONENT_BYTES} bytes"
+    if ref.endswith("."):
+        return "it ends with '.'"
+    return None
 
 
 def is_zero_sha(sha: str) -> bool:

@@ -49,7 +49,7 @@ TIMESTAMP_TOLERANCE_SECONDS = 5 * 60
 PUSH_EVENTS = frozenset({"Push Hook", "Tag Push Hook"})
 PUSH_OBJECT_KINDS = frozenset({"push", "tag_push"})
 
-_TIMESTAMP_PATTERN = re.compile(r"^[0-9]{1,15}$")  # ASCII digits only; int() accepts more
+_TIMESTAMP_PATTERN = re.compile(r"^[0-9]{1,15}\Z")  # ASCII digits only; int() accepts more
 
 
 class GitLabProvider:

@@ -4,7 +4,7 @@ Routes:
     POST /webhook               provider detected from the headers
     POST /webhook/{provider}    provider named (its signature scheme still applies)
     GET  /healthz               the process is alive
-    GET  /readyz                the state database answers
+    GET  /readyz                the state database answers and accepts a write
     GET  /metrics               Prometheus metrics from the state database (metrics.token)
 
 The handlers are thin: bounds (body size, rate per source) are enforced here because they
@@ -136,7 +136,8 @@ def create_app(config, store, *, worker: bool = True, routers: Iterable = (),
     @app.get("/readyz")
     async def readyz() -> JSONResponse:
         try:
-            await run_in_threadpool(store.db.scalar, "SELECT 1")
+            # A write, not `SELECT 1`: a full disk or a read-only database still answers reads.
+            await run_in_threadpool(store.db.check_writable)
         except StoreError as exc:
             return JSONResponse({"status": "unavailable", "reason": str(exc)[:200]}, 503)
         return JSONResponse({"status": "ready"})

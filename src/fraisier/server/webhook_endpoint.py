@@ -29,6 +29,9 @@ class WebhookEndpoint:
         self.limiter = limiter
         self.max_body = max_body
         self.proxies = proxies
+        # uvicorn has no deadline for a request body: a client sending a byte a second would
+        # hold its connection (and a task) for as long as it likes.
+        self.body_timeout = float(ingest.config.webhook.body_timeout_seconds)
         # Who verifies and records: a child process fed from this event loop (`fraisier
         # serve`; see ingest/ingest_process.py for why), or this process with ingest's
         # writer thread.
@@ -58,7 +61,11 @@ class WebhookEndpoint:
         if declared.isdigit() and int(declared) > self.max_body:
             # Refused before reading anything: a huge body is never held in memory.
             return await self._refuse(send, bare, 413, f"body larger than {self.max_body} bytes")
-        body = await self._read_capped(receive)
+        try:
+            body = await asyncio.wait_for(self._read_capped(receive), self.body_timeout)
+        except TimeoutError:
+            return await self._refuse(send, bare, 408, "body not received within "
+                                      f"{self.body_timeout:g} seconds", close=True)
         if body is None:
             return await self._refuse(send, bare, 413, f"body larger than {self.max_body} bytes")
         if body is _GONE:
@@ -90,12 +97,12 @@ class WebhookEndpoint:
                 return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
     async def _refuse(self, send, request: WebhookRequest, status_code: int,
-                      reason: str) -> None:
+                      reason: str, *, close: bool = False) -> None:
         try:
             result = await self._commit(self.ingest.refusal(request, status_code, reason))
         except StoreError:
             result = IngestResult.rejected(status_code, reason)  # answered, just not recorded
-        await _send_json(send, result)
+        await _send_json(send, result, close=close)
 
     async def close(self) -> None:
         """Wait for the writes under way (the ingest process, if any, then stops)."""
@@ -157,9 +164,12 @@ class WebhooksFirst:
         return await self.app(scope, receive, send)
 
 
-async def _send_json(send, result: IngestResult) -> None:
+async def _send_json(send, result: IngestResult, *, close: bool = False) -> None:
     body = orjson.dumps(result.body)
+    headers = [(b"content-type", b"application/json"),
+               (b"content-length", str(len(body)).encode())]
+    if close:  # the rest of the body may still be coming: do not keep the connection
+        headers.append((b"connection", b"close"))
     await send({"type": "http.response.start", "status": result.status_code,
-                "headers": [(b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode())]})
+                "headers": headers})
     await send({"type": "http.response.body", "body": body})

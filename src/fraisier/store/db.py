@@ -217,6 +217,21 @@ class Database:
         assert row is not None
         return int(row["id"])
 
+    def check_writable(self) -> None:
+        """Raise StoreError unless a write would commit now (for readiness checks).
+
+        An empty transaction proves little: SQLite commits one without touching the disk, so
+        a full disk goes unnoticed. SQLite rewrites the header's application id with its own
+        value (one page, no row changes); PostgreSQL assigns a transaction id, which fails on
+        a read-only standby or when the server cannot write its log.
+        """
+        with self.transaction():
+            if self.backend == "sqlite":
+                current = int(self.scalar("PRAGMA application_id") or 0)
+                self.execute(f"PRAGMA application_id = {current}")
+            else:
+                self.scalar("SELECT txid_current()")
+
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run `callback` once the current transaction commits (now, outside one); dropped on
         rollback. In-process wake-ups use it, so nobody is woken for a row not yet visible."""
