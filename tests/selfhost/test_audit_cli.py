@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import getpass
 import socket
-import subprocess
 from pathlib import Path
 
 from tests.cli._cli_support import invoke, run_fraisier
+from tests.selfhost._support import one_commit_repository
 
 CONFIG = """\
 state:
@@ -25,12 +25,7 @@ fraises:
 
 
 def _config(root: Path) -> Path:
-    repo = root / "repo"
-    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
-    (repo / "README").write_text("hello\n")
-    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.com"]
-    subprocess.run([*git, "add", "."], check=True)
-    subprocess.run([*git, "commit", "-q", "-m", "first"], check=True)
+    repo = one_commit_repository(root)
     path = root / "fraises.yaml"
     path.write_text(CONFIG.format(root=root, repo=repo))
     return path

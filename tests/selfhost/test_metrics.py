@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import math
 import socket
-import subprocess
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -18,6 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from fraisier.store import open_store
 from fraisier.store.metrics import DURATION_BUCKETS
 from tests.cli._cli_support import run_fraisier
+from tests.selfhost._support import one_commit_repository
 from tests.webhooks._server import Server
 
 TOKEN = "m" * 40
@@ -27,6 +27,14 @@ state:
 data_dir: {root}/data
 metrics:
   token: "{token}"
+# A channel nobody listens on: every deployment outcome makes one failed attempt.
+notifications:
+  - name: ops
+    url: json://127.0.0.1:9/hook
+notifier:
+  timeout_seconds: 5
+  max_attempts: 1
+  poll_interval: 0.1
 git:
   github:
     webhook_secret: "{secret}"
@@ -45,12 +53,7 @@ fraises:
 
 
 def _project(root: Path) -> Path:
-    repo = root / "repo"
-    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
-    (repo / "README").write_text("hello\n")
-    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.com"]
-    subprocess.run([*git, "add", "."], check=True)
-    subprocess.run([*git, "commit", "-q", "-m", "first"], check=True)
+    repo = one_commit_repository(root)
     config = root / "fraises.yaml"
     config.write_text(CONFIG.format(root=root, repo=repo, token=TOKEN, secret="w" * 40,
                                     python=sys.executable))
@@ -165,6 +168,32 @@ def test_exposition_matches_the_state_database(scraped):
     assert [dict(k[1])["worker"] for k in beats] == [workers[0]["name"]]
     assert not [k for k in samples if k[0] in ("fraisier_deployments_queued",
                                                "fraisier_deployments_running")]
+
+
+def test_notification_attempts_come_from_the_database(scraped):
+    server, store, _ = scraped
+    # The notifier (a thread of the server's worker) gives up on the dead channel.
+    wait_until(lambda: store.db.scalar("SELECT COUNT(*) FROM tb_notification_attempt") and
+               not store.db.scalar("SELECT COUNT(*) FROM tb_notification"
+                                   " WHERE status = 'pending'"))
+    answer = httpx.get(f"{server.url}/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+    expected: dict[tuple, int] = {}
+    for row in store.db.fetchall("SELECT channel, kind, status FROM tb_notification_attempt"):
+        key = (("channel", row["channel"]), ("kind", row["kind"]), ("status", row["status"]))
+        expected[key] = expected.get(key, 0) + 1
+    got = {labels: value for (name, labels), value in _samples(answer.text).items()
+           if name == "fraisier_notification_attempts_total"}
+    assert got == expected
+    assert {dict(k)["status"] for k in got} == {"gave_up"}
+
+
+def wait_until(condition) -> None:
+    import time
+
+    deadline = time.monotonic() + 60
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
 
 
 def test_queued_and_running_come_from_the_database_not_this_process(scraped):

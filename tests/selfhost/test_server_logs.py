@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-import subprocess
 import sys
 import time
 from importlib.metadata import version
@@ -16,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli._cli_support import invoke, run_fraisier
+from tests.selfhost._support import one_commit_repository
 from tests.webhooks._server import Process, Server
 
 CONFIG = """\
@@ -49,12 +49,7 @@ fraises:
 
 
 def _repository(root: Path) -> Path:
-    repo = root / "repo"
-    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
-    (repo / "README").write_text("hello\n")
-    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.com"]
-    subprocess.run([*git, "add", "."], check=True)
-    subprocess.run([*git, "commit", "-q", "-m", "first"], check=True)
+    repo = one_commit_repository(root)
     return repo
 
 

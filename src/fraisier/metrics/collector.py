@@ -70,6 +70,14 @@ class StateCollector(Collector):
             webhooks.add_metric([provider or "unknown", outcome], count)
         yield webhooks
 
+        attempts = CounterMetricFamily(
+            "fraisier_notification_attempts", "Notification delivery attempts by channel, "
+            "kind and status (delivered, failed and retried later, gave_up, skipped).",
+            labels=["channel", "kind", "status"])
+        for channel, kind, status, count in snapshot.notification_attempts:
+            attempts.add_metric([channel, kind, status], count)
+        yield attempts
+
         heartbeats = GaugeMetricFamily(
             "fraisier_worker_heartbeat_timestamp_seconds",
             "Last heartbeat of each live worker (Unix time).", labels=["worker", "hostname"])

@@ -30,6 +30,8 @@ class Snapshot:
     step_durations: list[Histogram]  # labels: step
     webhooks: list[tuple[str, str, int]]  # provider, outcome, count
     workers: list[tuple[str, str, float]]  # name, hostname, last heartbeat (unix seconds)
+    notification_attempts: list[tuple[str, str, str, int]] = field(default_factory=list)
+    # channel, kind (message, commit status, ...), status (delivered, failed, gave_up, ...)
 
 
 def _seconds(backend: str, start: str, end: str) -> str:
@@ -88,5 +90,8 @@ def read_snapshot(db: Database) -> Snapshot:
     workers = [(r["name"], r["hostname"], float(r["beat"])) for r in db.fetchall(
         f"SELECT name, hostname, {_epoch(db.backend, 'heartbeat_at')} AS beat FROM tb_worker"
         " WHERE expires_at > ? ORDER BY name", (utc_timestamp(),))]
+    attempts = [(r["channel"], r["kind"], r["status"], int(r["n"])) for r in db.fetchall(
+        "SELECT channel, kind, status, COUNT(*) AS n FROM tb_notification_attempt"
+        " GROUP BY channel, kind, status ORDER BY channel, kind, status")]
     return Snapshot(deployments, in_progress, deployment_durations, step_durations, webhooks,
-                    workers)
+                    workers, attempts)
