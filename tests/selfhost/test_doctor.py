@@ -227,6 +227,24 @@ def test_webhook_secret_missing_or_short(site):
     assert code == 1 and "no webhook secret is set" in _only(checks, "webhook secret")["detail"]
 
 
+def test_secret_references_are_fetched_and_the_secret_itself_is_checked(site):
+    secret_file = site.root / "hook-secret"
+    secret_file.write_text("h" * 40 + "\n")
+    site.write(secret="${secret:file:" + str(secret_file) + "}")
+    code, checks = site.doctor()
+    assert _only(checks, "secret references")["status"] == "pass"
+    # The length check sees the fetched value (40 characters), not the reference.
+    assert _only(checks, "webhook secret")["status"] == "pass"
+    assert code == 0, checks
+
+    site.write(secret="${secret:file:" + str(site.root / "no-such-secret") + "}")
+    code, checks = site.doctor()
+    check = _only(checks, "secret references")
+    assert code == 1 and check["status"] == "fail"
+    assert check["detail"].startswith("git.github.webhook_secret: ${secret:file:")
+    assert "fraisier validate --resolve" in check["fix"]
+
+
 def test_no_room_for_the_releases_kept(site):
     # A release whose files add up to more than the free space (a sparse file: its size is
     # what a new release would write).

@@ -4,6 +4,7 @@ state database, exposure, then each environment."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fraisier.doctor.exposure import SERVE_DEFAULT_HOST, check_exposure, host_of_installed_unit
 from fraisier.doctor.result import Check, Status, failed, passed
@@ -19,7 +20,24 @@ from fraisier.doctor.targets import (
     check_secrets,
 )
 
+if TYPE_CHECKING:
+    from fraisier.config import FraisierConfig
+
 __all__ = ["Check", "Status", "run_doctor"]
+
+
+def check_secret_references(config: FraisierConfig) -> Check | None:
+    """Every `${secret:...}` reference fetched (none: the file has no reference)."""
+    from fraisier.secrets import check_references
+
+    count, failures = check_references(config)
+    if count == 0:
+        return None
+    if failures:
+        return failed("secret references", "; ".join(failures),
+                      "fix each reference or its backend (docs/secrets.md); `fraisier validate "
+                      "--resolve` lists the same")
+    return passed("secret references", f"{count} reference(s) fetched")
 
 
 def run_doctor(config_path: str | Path, *, fraise: str | None = None,
@@ -33,6 +51,14 @@ def run_doctor(config_path: str | Path, *, fraise: str | None = None,
         return [failed("configuration", "; ".join(str(p) for p in problems),
                        "fix the file (`fraisier validate` lists each problem with its line)")]
     results = [passed("configuration", f"{config.config_path}: valid")]
+    references = check_secret_references(config)
+    if references is not None:
+        results.append(references)
+        if references.status == Status.PASS:
+            # The webhook secrets' own checks look at the values, not at the references.
+            from fraisier.secrets import resolve_webhook_secrets
+
+            config = resolve_webhook_secrets(config)
     try:
         if fraise is not None and environment is not None:
             targets = [config.target(fraise, environment)]
