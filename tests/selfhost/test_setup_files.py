@@ -184,7 +184,9 @@ def test_nginx_site_terminates_tls_in_front_of_a_running_server(config, tmp_path
         # The WebSocket upgrade of subscriptions passes through.
         from websockets.sync.client import connect
 
-        with connect(f"wss://127.0.0.1:{https_port}/graphql", ssl=tls, open_timeout=10,
+        # open_timeout only bounds a hang (the handshake waited past 10 s once on a loaded
+        # machine).
+        with connect(f"wss://127.0.0.1:{https_port}/graphql", ssl=tls, open_timeout=60,
                      subprotocols=["graphql-transport-ws"]) as socket:
             assert socket.subprotocol == "graphql-transport-ws"
     finally:
