@@ -35,7 +35,7 @@ def demo(directory: Path | None, quiet: bool) -> None:
     store = open_state(config)
 
     def deploy(title: str):
-        out.rule(f"[bold]{title}")
+        render.heading(out, title)
         record = request_deployment(store, config, "hello", "production", trigger=Trigger.CLI)
         final = deploy_now(store, config, record.id, observer=progress)
         render.show_deployment(final)
@@ -65,7 +65,7 @@ def demo(directory: Path | None, quiet: bool) -> None:
         workspace.stop_app()
         store.close()
 
-    out.rule("[bold]What happened")
+    render.heading(out, "What happened")
     for label, record in (("v1", first), ("v2", second), ("v3", third)):
         out.print(f"  {label}: deployment {record.id} {render.styled(record.status)}"
                   + (f" ({record.error})" if record.error else ""))

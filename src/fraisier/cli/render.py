@@ -33,6 +33,15 @@ def console(stderr: bool = False):
     return Console(stderr=stderr, highlight=False, width=UNBOUNDED_WIDTH, soft_wrap=True)
 
 
+def heading(out: Any, title: str) -> None:
+    """A section heading: a rule across a terminal; piped, a short line (a rule would be as
+    wide as the unbounded width)."""
+    if out.is_terminal:
+        out.rule(f"[bold]{title}")
+    else:
+        out.print(f"── {title} ──")
+
+
 def styled(status: str | None) -> str:
     if not status:
         return "-"
