@@ -1,27 +1,69 @@
-"""What every resolver gets: the config, the store, dataloaders, limits and the caller."""
+"""What every resolver gets: the config, the store, dataloaders, limits and the caller.
+
+Resolvers never call the store on the event loop: `read` runs a store call on the API's
+database threads, `rows` does the same for a list and charges it to the operation's row
+budget (api/budget.py), and `authorize` checks the token there too.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from fraisier.api.auth import Principal, authorize, bearer_from_header, bearer_from_params
+from fraisier.api.budget import current_budget
 from fraisier.api.errors import bad_input, not_found
 from fraisier.api.loaders import Loaders
-from fraisier.api.tokens import Scope, Tokens
+from fraisier.api.threads import in_db_thread
 from fraisier.domain.audit import Actor, ActorKind
+from fraisier.store.tokens import Scope
+
+if TYPE_CHECKING:
+    from fraisier.api.types import Deployment, Environment
+
+T = TypeVar("T")
 
 
 class ApiContext:
-    def __init__(self, config, store, *, authorization: str | None, client: str = ""):
+    def __init__(self, config: Any, store: Any, *, authorization: str | None,
+                 client: str = "") -> None:
         self.client = client  # the peer's address, for the audit log
         self.config = config
         self.store = store
-        self.tokens = Tokens(store.db)
+        self.tokens = store.tokens
         self.loaders = Loaders(store)
         self._authorization = authorization
 
+    # -- off the event loop ---------------------------------------------------------------
+    async def read(self, fn: Callable[..., T], *args: Any) -> T:
+        """`fn(*args)` on a database thread, in the operation's turn."""
+        async with current_budget().turn:
+            return await in_db_thread(fn, *args)
+
+    async def rows(self, limit: int, fetch: Callable[[int], list[T]]) -> list[T]:
+        """`fetch(n)` reads at most n rows: called with the checked `limit`, cut to what the
+        operation's row budget has left, and charged for what it returns."""
+        limit = self.checked_limit(limit)
+        budget = current_budget()
+        async with budget.turn:
+            allowed = budget.allowance(limit)
+            if allowed == 0:
+                return []  # already over: the extension refuses the whole operation
+            found = await in_db_thread(fetch, allowed)
+            budget.charge(len(found))
+        return found
+
+    @staticmethod
+    def charge(rows: int) -> None:
+        """Charge rows read some other way (dataloaders) to the operation's budget."""
+        current_budget().charge(rows)
+
+    async def authorize(self, scope: Scope, context: dict[str, Any]) -> Principal | None:
+        return await self.read(self.require, scope, context)
+
     # -- auth -----------------------------------------------------------------------------
     def require(self, scope: Scope, context: dict[str, Any]) -> Principal | None:
+        """Blocking (reads the token table): call through `authorize` on the event loop."""
         token = bearer_from_header(self._authorization)
         if token is None:
             token = bearer_from_params(context.get("connection_params"))
@@ -38,9 +80,9 @@ class ApiContext:
         cap = self.config.api.max_limit
         if not 1 <= limit <= cap:
             raise bad_input(f"limit must be between 1 and {cap}")
-        return limit
+        return int(limit)
 
-    def fraise_config(self, fraise_id: str):
+    def fraise_config(self, fraise_id: str) -> Any:
         fraise = self.config.fraises.get(fraise_id)
         if fraise is None:
             raise not_found(f"no fraise {fraise_id!r}")
@@ -52,7 +94,7 @@ class ApiContext:
             raise not_found(f"fraise {fraise_id!r} has no environment {environment!r}")
 
     # -- shared reads ---------------------------------------------------------------------
-    def environments(self, fraise_id: str):
+    def environments(self, fraise_id: str) -> list[Environment]:
         from fraisier.api.types import Environment
 
         found = []
@@ -62,15 +104,16 @@ class ApiContext:
                                      app_path=str(target.app_path)))
         return found
 
-    def history(self, fraise_id, environment, status, limit, offset, after):
+    async def history(self, fraise_id: str | None, environment: str | None, status: Any,
+                      limit: int, offset: int, after: int | None) -> list[Deployment]:
         from fraisier.api.types import Deployment
 
         if fraise_id is not None:
             self.check_target(fraise_id, environment)
         if offset < 0:
             raise bad_input("offset must not be negative")
-        records = self.store.views.history(
+        records = await self.rows(limit, lambda n: self.store.views.history(
             fraise=fraise_id, environment=environment,
-            status=status.value if status else None, limit=self.checked_limit(limit),
-            offset=offset, before_id=after, with_steps=False)
+            status=status.value if status else None, limit=n,
+            offset=offset, before_id=after, with_steps=False))
         return [Deployment.of(r) for r in records]

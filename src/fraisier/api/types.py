@@ -3,7 +3,6 @@ wire. Timestamps are ISO-8601 UTC strings (`2026-11-26T05:43:34.644818Z`)."""
 
 from __future__ import annotations
 
-import json
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
@@ -11,7 +10,6 @@ import strawberry
 from strawberry.types import Info
 
 from fraisier.api.redact import redact_url
-from fraisier.api.tokens import Scope
 from fraisier.domain.model import (
     DeploymentStatus,
     FraiseType,
@@ -20,6 +18,7 @@ from fraisier.domain.model import (
     Trigger,
     WebhookOutcome,
 )
+from fraisier.store.tokens import Scope
 
 if TYPE_CHECKING:
     from fraisier.api.context import ApiContext
@@ -99,12 +98,15 @@ class Deployment:
 
     @strawberry.field
     async def steps(self, info: Info) -> list[DeploymentStep]:
-        return [DeploymentStep.of(s) for s in await api(info).loaders.steps.load(self.id)]
+        steps = await api(info).loaders.steps.load(self.id)
+        api(info).charge(len(steps))
+        return [DeploymentStep.of(s) for s in steps]
 
     @strawberry.field
-    def logs(self, info: Info, after: int = 0, limit: int = 500) -> list[LogLine]:
-        limit = api(info).checked_limit(limit)
-        rows = api(info).store.ledger.logs(self.id, after=after, limit=limit)
+    async def logs(self, info: Info, after: int = 0, limit: int = 500) -> list[LogLine]:
+        ledger = api(info).store.ledger
+        rows = await api(info).rows(
+            limit, lambda n: ledger.logs(self.id, after=after, limit=n))
         return [LogLine(id=r["id"], logged_at=r["logged_at"], stream=r["stream"],
                         line=r["line"]) for r in rows]
 
@@ -147,6 +149,7 @@ class Environment:
         if not row:
             return None
         record = await api(info).loaders.deployment.load(int(row["last_deployment_id"]))
+        api(info).charge(1)
         return Deployment.of(record) if record else None
 
 
@@ -168,10 +171,10 @@ class Fraise:
         return api(info).environments(self.id)
 
     @strawberry.field
-    def deployment_history(self, info: Info, environment: str | None = None,
-                           status: DeploymentStatusEnum | None = None, limit: int = 50,
-                           offset: int = 0, after: int | None = None) -> list[Deployment]:
-        return api(info).history(self.id, environment, status, limit, offset, after)
+    async def deployment_history(self, info: Info, environment: str | None = None,
+                                 status: DeploymentStatusEnum | None = None, limit: int = 50,
+                                 offset: int = 0, after: int | None = None) -> list[Deployment]:
+        return await api(info).history(self.id, environment, status, limit, offset, after)
 
 
 @strawberry.type
@@ -360,6 +363,7 @@ class DeploymentStatusEvent:
     @strawberry.field
     async def deployment(self, info: Info) -> Deployment | None:
         record = await api(info).loaders.deployment.load(self.deployment_id)
+        api(info).charge(1)
         return Deployment.of(record) if record else None
 
 
@@ -391,10 +395,6 @@ class WebhookReceivedEvent:
     at: str
 
     @strawberry.field
-    def webhook_event(self, info: Info) -> WebhookEvent | None:
-        row = api(info).store.db.fetchone(
-            "SELECT * FROM v_webhook_event WHERE id = ?", (self.webhook_event_id,))
-        if row is None:
-            return None
-        row["deployment_ids"] = json.loads(row["deployment_ids"] or "[]")
-        return WebhookEvent.of(row)
+    async def webhook_event(self, info: Info) -> WebhookEvent | None:
+        row = await api(info).read(api(info).store.webhooks.get, self.webhook_event_id)
+        return WebhookEvent.of(row) if row is not None else None

@@ -42,6 +42,14 @@ class Views:
             f"SELECT * FROM v_fraise_status WHERE 1 = 1{where} ORDER BY fraise, environment",
             params)
 
+    def status_of(self, fraises: list[str]) -> list[Row]:
+        """`status` of several fraises in one query (the API batches per request)."""
+        if not fraises:
+            return []
+        marks = ",".join("?" * len(fraises))
+        return self.db.fetchall(f"SELECT * FROM v_fraise_status WHERE fraise IN ({marks})",
+                                list(fraises))
+
     def stats(self, *, fraise: str | None = None, environment: str | None = None,
               days: int | None = 30) -> dict[str, Any]:
         """Counts, success rate, average and p95 duration of finished deployments."""
