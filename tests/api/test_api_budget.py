@@ -57,12 +57,12 @@ def test_rows_are_counted_across_aliases_up_to_the_budget(tmp_path):
 def test_log_lines_count_and_a_refused_request_stops_reading(tmp_path):
     config, store, token = _world(tmp_path)
     read = []
-    for part, name in ((store.views, "history"), (store.ledger, "logs")):
+    for part, name in ((store.views, "history"), (store.ledger, "logs_for")):
         original = getattr(part, name)
 
         def counted(*args, _original=original, **kwargs):
             rows = _original(*args, **kwargs)
-            read.append(len(rows))
+            read.append(sum(map(len, rows.values())) if isinstance(rows, dict) else len(rows))
             return rows
 
         setattr(part, name, counted)
@@ -79,3 +79,23 @@ def test_log_lines_count_and_a_refused_request_stops_reading(tmp_path):
         assert sum(read) == BUDGET + 1, read
     finally:
         store.close()
+
+
+def test_log_lines_of_many_deployments_are_read_in_one_batch(tmp_path):
+    config, store, token = _world(tmp_path)
+    calls = []
+    original = store.ledger.logs_for
+
+    def counted(ids, **kwargs):
+        calls.append(sorted(ids))
+        return original(ids, **kwargs)
+
+    store.ledger.logs_for = counted
+    try:
+        body = _ask(config, store, token,
+                    "{ deploymentHistory(limit: 4) { id logs(limit: 2) { line } } }")
+    finally:
+        store.close()
+    assert calls == [[3, 4, 5, 6]]
+    assert [[line["line"] for line in d["logs"]] for d in body["data"]["deploymentHistory"]] \
+        == [["line 0", "line 1"]] * 4

@@ -36,6 +36,8 @@ class RowBudget:
         self.limit = limit
         self.used = 0
         self.turn = asyncio.Lock()
+        # Dataloaders whose batches are charged to this budget: one set per operation.
+        self.loaders: dict[str, Any] = {}
 
     @property
     def exceeded(self) -> bool:

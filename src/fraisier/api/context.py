@@ -7,15 +7,19 @@ budget (api/budget.py), and `authorize` checks the token there too.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from strawberry.dataloader import DataLoader
+
 from fraisier.api.auth import Principal, authorize, bearer_from_header, bearer_from_params
-from fraisier.api.budget import current_budget
+from fraisier.api.budget import RowBudget, current_budget
 from fraisier.api.errors import bad_input, not_found
 from fraisier.api.loaders import Loaders
 from fraisier.api.threads import in_db_thread
 from fraisier.domain.audit import Actor, ActorKind
+from fraisier.store.db import Row
 from fraisier.store.tokens import Scope
 
 if TYPE_CHECKING:
@@ -40,11 +44,41 @@ class ApiContext:
         async with current_budget().turn:
             return await in_db_thread(fn, *args)
 
+    async def logs(self, deployment_id: int, after: int, limit: int) -> list[Row]:
+        """One deployment's log lines, batched with the other deployments of the operation
+        (one query per batch, not one per deployment) and charged to its budget."""
+        limit = self.checked_limit(limit)
+        budget = current_budget()
+        if budget.exceeded:
+            return []
+        loader = budget.loaders.get("logs")
+        if loader is None:
+            loader = budget.loaders["logs"] = DataLoader(
+                functools.partial(self._logs_batch, budget), cache=False)
+        found: list[Row] = await loader.load((deployment_id, after, limit))
+        return found
+
+    async def _logs_batch(self, budget: RowBudget,
+                          keys: list[tuple[int, int, int]]) -> list[list[Row]]:
+        found: dict[tuple[int, int, int], list[Row]] = {}
+        for (after, limit), ids in _group_by_page(keys).items():
+            async with budget.turn:
+                total = budget.allowance(len(ids) * limit)
+                if total == 0:
+                    continue
+                lines = await in_db_thread(self.store.ledger.logs_for, ids, after=after,
+                                           limit=limit, total=total)
+                budget.charge(sum(len(rows) for rows in lines.values()))
+            found.update({(i, after, limit): rows for i, rows in lines.items()})
+        return [found.get(key, []) for key in keys]
+
     async def rows(self, limit: int, fetch: Callable[[int], list[T]]) -> list[T]:
         """`fetch(n)` reads at most n rows: called with the checked `limit`, cut to what the
         operation's row budget has left, and charged for what it returns."""
         limit = self.checked_limit(limit)
         budget = current_budget()
+        if budget.exceeded:
+            return []  # the extension refuses the whole operation
         async with budget.turn:
             allowed = budget.allowance(limit)
             if allowed == 0:
@@ -117,3 +151,11 @@ class ApiContext:
             status=status.value if status else None, limit=n,
             offset=offset, before_id=after, with_steps=False))
         return [Deployment.of(r) for r in records]
+
+
+def _group_by_page(keys: list[tuple[int, int, int]]) -> dict[tuple[int, int], list[int]]:
+    """Deployment ids by the (after, limit) they were asked with, each id once."""
+    pages: dict[tuple[int, int], dict[int, None]] = {}
+    for deployment_id, after, limit in keys:
+        pages.setdefault((after, limit), {})[deployment_id] = None
+    return {page: list(ids) for page, ids in pages.items()}

@@ -104,9 +104,7 @@ class Deployment:
 
     @strawberry.field
     async def logs(self, info: Info, after: int = 0, limit: int = 500) -> list[LogLine]:
-        ledger = api(info).store.ledger
-        rows = await api(info).rows(
-            limit, lambda n: ledger.logs(self.id, after=after, limit=n))
+        rows = await api(info).logs(self.id, after, limit)
         return [LogLine(id=r["id"], logged_at=r["logged_at"], stream=r["stream"],
                         line=r["line"]) for r in rows]
 
