@@ -5,7 +5,7 @@ Per-field limits (`api.max_limit`) and the alias cap do not bound a request on t
 thirty aliases of `deploymentHistory(limit: 500) { logs(limit: 500) }` stay inside both and
 ask for 7.5 million lines. So every list a resolver reads is charged here, and a read never
 asks the database for more than the budget has left (plus one row, which is how an
-over-budget request is recognised). Once the budget is spent the remaining reads are skipped,
+over-budget request is recognised). Once the budget is spent, reads raise instead of running,
 and `RowBudgetExtension` answers the whole operation with one `BAD_USER_INPUT` error: a
 client gets all of its answer or a clear refusal, never a silently shortened list.
 
@@ -45,15 +45,23 @@ class RowBudget:
 
     def allowance(self, wanted: int) -> int:
         """How many rows the next read may fetch: `wanted`, but never more than one past
-        what is left (that row proves the operation over budget); 0 once it is."""
+        what is left (that row proves the operation over budget). Raises once it is."""
         if self.limit is None:
             return wanted
-        if self.exceeded:
-            return 0
+        self.check()
         return min(wanted, self.limit - self.used + 1)
 
     def charge(self, rows: int) -> None:
+        """Count `rows`; raise if that took the operation over its budget."""
         self.used += rows
+        self.check()
+
+    def check(self) -> None:
+        """Raise once over budget. The error ends the operation early: every list field is
+        non-null, so it reaches the root and graphql-core cancels the fields still running,
+        instead of building objects for an answer that will be refused."""
+        if self.exceeded:
+            raise self.error()
 
     def reset(self) -> None:
         self.used = 0

@@ -35,8 +35,17 @@ class ApiContext:
         self.config = config
         self.store = store
         self.tokens = store.tokens
-        self.loaders = Loaders(store)
         self._authorization = authorization
+
+    @property
+    def loaders(self) -> Loaders:
+        """The operation's dataloaders (a WebSocket context outlives its operations, and a
+        dataloader belongs to the loop that first used it)."""
+        budget = current_budget()
+        found: Loaders | None = budget.loaders.get("api")
+        if found is None:
+            found = budget.loaders["api"] = Loaders(self.store)
+        return found
 
     # -- off the event loop ---------------------------------------------------------------
     async def read(self, fn: Callable[..., T], *args: Any) -> T:
@@ -49,8 +58,7 @@ class ApiContext:
         (one query per batch, not one per deployment) and charged to its budget."""
         limit = self.checked_limit(limit)
         budget = current_budget()
-        if budget.exceeded:
-            return []
+        budget.check()
         loader = budget.loaders.get("logs")
         if loader is None:
             loader = budget.loaders["logs"] = DataLoader(
@@ -64,8 +72,6 @@ class ApiContext:
         for (after, limit), ids in _group_by_page(keys).items():
             async with budget.turn:
                 total = budget.allowance(len(ids) * limit)
-                if total == 0:
-                    continue
                 lines = await in_db_thread(self.store.ledger.logs_for, ids, after=after,
                                            limit=limit, total=total)
                 budget.charge(sum(len(rows) for rows in lines.values()))
@@ -77,12 +83,9 @@ class ApiContext:
         operation's row budget has left, and charged for what it returns."""
         limit = self.checked_limit(limit)
         budget = current_budget()
-        if budget.exceeded:
-            return []  # the extension refuses the whole operation
+        budget.check()
         async with budget.turn:
             allowed = budget.allowance(limit)
-            if allowed == 0:
-                return []  # already over: the extension refuses the whole operation
             found = await in_db_thread(fetch, allowed)
             budget.charge(len(found))
         return found

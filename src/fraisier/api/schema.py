@@ -20,7 +20,7 @@ from strawberry.types import Info
 from fraisier.api.auth import Principal
 from fraisier.api.budget import RowBudgetExtension
 from fraisier.api.errors import bad_input, not_found, refused, should_mask
-from fraisier.api.threads import in_db_thread
+from fraisier.api.threads import in_db_thread, on_graphql_loop
 from fraisier.api.types import (
     ApiToken,
     AuditEntry,
@@ -364,13 +364,21 @@ def _log_event(event: dict) -> DeploymentLogEvent | None:
     return None
 
 
+class OffLoopSchema(strawberry.Schema):
+    """Executes queries and mutations on the GraphQL loop (api/threads.py), so building a
+    large answer never delays the server's own loop (webhooks, /healthz)."""
+
+    async def execute(self, *args: Any, **kwargs: Any) -> Any:
+        return await on_graphql_loop(super().execute(*args, **kwargs))
+
+
 def build_schema(config=None) -> strawberry.Schema:
     """The schema with its request bounds (depth, aliases, tokens, rows read) and error
     masking."""
     from fraisier.config.api import ApiConfig
 
     limits = config.api if config is not None else ApiConfig()
-    return strawberry.Schema(
+    return OffLoopSchema(
         query=Query, mutation=Mutation, subscription=Subscription,
         extensions=[
             # Clients repeat the same few documents: parse and validate each once.

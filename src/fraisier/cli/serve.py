@@ -53,11 +53,13 @@ def serve(app: AppContext, host: str, port: int, no_worker: bool, log_format: st
     import uvicorn
 
     from fraisier.api.router import graphql_router
+    from fraisier.api.threads import share_interpreter_fairly
     from fraisier.reloader import ConfigReloader
     from fraisier.server import create_app
     from fraisier.server.webhook_endpoint import WebhooksFirst
 
     _logging(log_format)
+    share_interpreter_fairly()
     _announce(app)
     # SIGHUP, or an edit of fraises.yaml or .env, reloads the configuration.
     reloader = ConfigReloader(app.config, app.store, role="serve")
