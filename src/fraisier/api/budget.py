@@ -17,7 +17,8 @@ what the reads before it used.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+import contextlib
+from collections.abc import AsyncIterator, Iterator
 from contextvars import ContextVar
 from typing import Any
 
@@ -36,6 +37,11 @@ class RowBudget:
         self.limit = limit
         self.used = 0
         self.turn = asyncio.Lock()
+        # Store calls of this operation queued or running, and an event set whenever there
+        # are none (or the budget is spent): see `settle`.
+        self.reading = 0
+        self.quiet = asyncio.Event()
+        self.quiet.set()
         # Dataloaders whose batches are charged to this budget: one set per operation.
         self.loaders: dict[str, Any] = {}
 
@@ -54,6 +60,31 @@ class RowBudget:
     def charge(self, rows: int) -> None:
         """Count `rows`; raise if that took the operation over its budget."""
         self.used += rows
+        if self.exceeded:
+            self.quiet.set()
+        self.check()
+
+    @contextlib.asynccontextmanager
+    async def reading_turn(self) -> AsyncIterator[None]:
+        """The operation's turn for one store call, counted in `reading`."""
+        if self.reading == 0:
+            self.quiet.clear()
+        self.reading += 1
+        try:
+            async with self.turn:
+                yield
+        finally:
+            self.reading -= 1
+            if self.reading == 0:
+                self.quiet.set()
+
+    async def settle(self) -> None:
+        """Wait until none of the operation's store calls is queued or running, then raise
+        if it is over budget. Top-level lists call it before returning their rows: all the
+        top-level fields start together, so their reads are queued at once, and an
+        operation over budget is refused before graphql-core builds a single object of its
+        answer (thousands of them cost seconds of CPU)."""
+        await self.quiet.wait()
         self.check()
 
     def check(self) -> None:

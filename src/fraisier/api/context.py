@@ -50,7 +50,7 @@ class ApiContext:
     # -- off the event loop ---------------------------------------------------------------
     async def read(self, fn: Callable[..., T], *args: Any) -> T:
         """`fn(*args)` on a database thread, in the operation's turn."""
-        async with current_budget().turn:
+        async with current_budget().reading_turn():
             return await in_db_thread(fn, *args)
 
     async def logs(self, deployment_id: int, after: int, limit: int) -> list[Row]:
@@ -70,7 +70,7 @@ class ApiContext:
                           keys: list[tuple[int, int, int]]) -> list[list[Row]]:
         found: dict[tuple[int, int, int], list[Row]] = {}
         for (after, limit), ids in _group_by_page(keys).items():
-            async with budget.turn:
+            async with budget.reading_turn():
                 total = budget.allowance(len(ids) * limit)
                 lines = await in_db_thread(self.store.ledger.logs_for, ids, after=after,
                                            limit=limit, total=total)
@@ -78,16 +78,20 @@ class ApiContext:
             found.update({(i, after, limit): rows for i, rows in lines.items()})
         return [found.get(key, []) for key in keys]
 
-    async def rows(self, limit: int, fetch: Callable[[int], list[T]]) -> list[T]:
+    async def rows(self, limit: int, fetch: Callable[[int], list[T]], *,
+                   top_level: bool = False) -> list[T]:
         """`fetch(n)` reads at most n rows: called with the checked `limit`, cut to what the
-        operation's row budget has left, and charged for what it returns."""
+        operation's row budget has left, and charged for what it returns. A `top_level`
+        list waits for the operation's other reads (RowBudget.settle) before returning."""
         limit = self.checked_limit(limit)
         budget = current_budget()
         budget.check()
-        async with budget.turn:
+        async with budget.reading_turn():
             allowed = budget.allowance(limit)
             found = await in_db_thread(fetch, allowed)
             budget.charge(len(found))
+        if top_level:
+            await budget.settle()
         return found
 
     @staticmethod
@@ -142,7 +146,8 @@ class ApiContext:
         return found
 
     async def history(self, fraise_id: str | None, environment: str | None, status: Any,
-                      limit: int, offset: int, after: int | None) -> list[Deployment]:
+                      limit: int, offset: int, after: int | None, *,
+                      top_level: bool = False) -> list[Deployment]:
         from fraisier.api.types import Deployment
 
         if fraise_id is not None:
@@ -152,7 +157,7 @@ class ApiContext:
         records = await self.rows(limit, lambda n: self.store.views.history(
             fraise=fraise_id, environment=environment,
             status=status.value if status else None, limit=n,
-            offset=offset, before_id=after, with_steps=False))
+            offset=offset, before_id=after, with_steps=False), top_level=top_level)
         return [Deployment.of(r) for r in records]
 
 

@@ -98,7 +98,8 @@ class Query:
                                  status: DeploymentStatusEnum | None = None, limit: int = 50,
                                  offset: int = 0, after: int | None = None) -> list[Deployment]:
         await _require(info, Scope.READ)
-        return await api(info).history(fraise_id, environment, status, limit, offset, after)
+        return await api(info).history(fraise_id, environment, status, limit, offset, after,
+                                       top_level=True)
 
     @strawberry.field
     async def deployment_statistics(self, info: Info, fraise_id: str | None = None,
@@ -127,7 +128,8 @@ class Query:
         await _require(info, Scope.READ)
         webhooks = api(info).store.webhooks
         rows = await api(info).rows(limit, lambda n: webhooks.list(
-            limit=n, provider=provider, outcome=outcome.value if outcome else None))
+            limit=n, provider=provider, outcome=outcome.value if outcome else None),
+            top_level=True)
         return [WebhookEvent.of(row) for row in rows]
 
     @strawberry.field(description="Releases of one environment, newest first.")
@@ -146,7 +148,7 @@ class Query:
         ctx = api(info)
         ctx.check_target(fraise_id, environment)
         records = await ctx.rows(limit, lambda n: ctx.store.runs.list(
-            fraise_id, environment, kind=kind, limit=n))
+            fraise_id, environment, kind=kind, limit=n), top_level=True)
         return [Run.of(record) for record in records]
 
     @strawberry.field(description="Attempts at delivering notifications, commit statuses, "
