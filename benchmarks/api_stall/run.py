@@ -12,8 +12,9 @@ deployments of --lines log lines and two steps each, and run `fraisier serve --n
 The query is issue 13's: 30 aliases of
 `deploymentHistory(limit: 500) { id logs(limit: 500) { line } steps { name } }`.
 Each load client is its own process (so its work never slows the measuring client) and
-loops the query over one keep-alive connection. The measuring client sends, one at a time,
-a signed GitHub push to /webhook and a GET /healthz, --interval seconds apart.
+loops the query over one keep-alive connection. The measuring client sends a signed GitHub
+push to /webhook every --interval seconds and a GET /healthz half way between, on a fixed
+schedule (open loop), and times each from the moment it was due.
 
 Prints a Markdown table (latency in ms) and one JSON line per server.
 """
@@ -21,6 +22,7 @@ Prints a Markdown table (latency in ms) and one JSON line per server.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import shutil
@@ -97,22 +99,37 @@ def load_client(url: str, token: str, stop_file: str, out: str) -> None:
 
 
 def measure(url: str, samples: int, interval: float) -> dict[str, list[float]]:
+    """Open loop: a webhook POST every `interval` seconds and a GET /healthz half way
+    between, each sent at its time whether or not the ones before were answered, and timed
+    from that time. (A client that waits for each answer before sending the next would take
+    one sample during a stall of many seconds, and its median would not see the stall.)"""
+    return asyncio.run(_measure(url, samples, interval))
+
+
+async def _measure(url: str, samples: int, interval: float) -> dict[str, list[float]]:
     body = FIXTURE.read_bytes()
     headers = {"Content-Type": "application/json", "X-GitHub-Event": "push",
                "X-Hub-Signature-256": sign(body)}
     found: dict[str, list[float]] = {"webhook": [], "healthz": []}
-    with httpx.Client(timeout=60) as client:
-        for _ in range(samples):
-            began = time.perf_counter()
-            response = client.post(f"{url}/webhook", content=body, headers={
-                **headers, "X-GitHub-Delivery": str(uuid.uuid4())})
-            found["webhook"].append((time.perf_counter() - began) * 1000)
-            assert response.status_code == 202, response.text
-            began = time.perf_counter()
-            response = client.get(f"{url}/healthz")
-            found["healthz"].append((time.perf_counter() - began) * 1000)
-            assert response.status_code == 200
-            time.sleep(interval)
+    loop = asyncio.get_running_loop()
+    limits = httpx.Limits(max_connections=None, max_keepalive_connections=50)
+    async with httpx.AsyncClient(timeout=600, limits=limits) as client:
+
+        async def probe(kind: str, at: float) -> None:
+            await asyncio.sleep(max(0.0, at - loop.time()))
+            if kind == "webhook":
+                response = await client.post(f"{url}/webhook", content=body, headers={
+                    **headers, "X-GitHub-Delivery": str(uuid.uuid4())})
+                assert response.status_code == 202, response.text
+            else:
+                response = await client.get(f"{url}/healthz")
+                assert response.status_code == 200
+            found[kind].append((loop.time() - at) * 1000)
+
+        first = loop.time() + 0.1
+        await asyncio.gather(*(
+            probe(kind, first + n * interval + (interval / 2 if kind == "healthz" else 0))
+            for n in range(samples) for kind in ("webhook", "healthz")))
     return found
 
 
@@ -180,7 +197,7 @@ def main() -> None:
     parser.add_argument("--deployments", type=int, default=500)
     parser.add_argument("--lines", type=int, default=20)
     parser.add_argument("--samples", type=int, default=200)
-    parser.add_argument("--interval", type=float, default=0.02)
+    parser.add_argument("--interval", type=float, default=0.05)
     parser.add_argument("--ramp", type=float, default=2.0,
                         help="seconds between starting the load clients and measuring")
     parser.add_argument("--drain", type=float, default=600,
