@@ -7,6 +7,7 @@ budget (api/budget.py), and `authorize` checks the token there too.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -100,7 +101,13 @@ class ApiContext:
         current_budget().charge(rows)
 
     async def authorize(self, scope: Scope, context: dict[str, Any]) -> Principal | None:
-        return await self.read(self.require, scope, context)
+        """`require`, once per operation and scope: thirty aliases are one caller, not
+        thirty token lookups."""
+        checked: dict[Scope, asyncio.Future[Principal | None]] = (
+            current_budget().loaders.setdefault("principals", {}))
+        if scope not in checked:
+            checked[scope] = asyncio.ensure_future(self.read(self.require, scope, context))
+        return await asyncio.shield(checked[scope])
 
     # -- auth -----------------------------------------------------------------------------
     def require(self, scope: Scope, context: dict[str, Any]) -> Principal | None:
