@@ -91,3 +91,16 @@ def test_dataloader_batches_run_off_the_event_loop(tmp_path):
     assert environment["status"] == "SUCCEEDED"
     assert [s["name"] for s in environment["lastDeployment"]["steps"]] == ["fetch", "release"]
     assert threads and all(name.startswith("api-db") for name in threads), threads
+
+
+def test_every_query_and_mutation_resolver_is_async():
+    """A synchronous resolver would run its store calls on the event loop, and its
+    `_require` (a coroutine) would never be awaited: no token check at all."""
+    import inspect
+
+    from fraisier.api.schema import Mutation, Query
+
+    for root in (Query, Mutation):
+        for field in root.__strawberry_definition__.fields:
+            resolver = field.base_resolver.wrapped_func
+            assert inspect.iscoroutinefunction(resolver), f"{root.__name__}.{field.name}"

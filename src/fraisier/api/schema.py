@@ -153,14 +153,14 @@ class Query:
 
     @strawberry.field(description="Attempts at delivering notifications, commit statuses, "
                       "deployments and issues, newest first.")
-    def notification_attempts(self, info: Info, deployment_id: int | None = None,
-                              channel: str | None = None, status: str | None = None,
-                              limit: int = 50) -> list[NotificationAttempt]:
-        _require(info, Scope.READ)
-        ctx = api(info)
-        rows = ctx.store.notifications.attempts(limit=ctx.checked_limit(limit),
-                                                deployment_id=deployment_id, channel=channel,
-                                                status=status)
+    async def notification_attempts(self, info: Info, deployment_id: int | None = None,
+                                    channel: str | None = None, status: str | None = None,
+                                    limit: int = 50) -> list[NotificationAttempt]:
+        await _require(info, Scope.READ)
+        notifications = api(info).store.notifications
+        rows = await api(info).rows(limit, lambda n: notifications.attempts(
+            limit=n, deployment_id=deployment_id, channel=channel, status=status),
+            top_level=True)
         return [NotificationAttempt.of(row) for row in rows]
 
     @strawberry.field(description="API tokens (never their values). Needs the admin scope.")
