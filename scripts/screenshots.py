@@ -28,11 +28,11 @@ from pathlib import Path
 
 import httpx
 
-from fraisier.api.tokens import Tokens
 from fraisier.config import load_config
 from fraisier.demo.workspace import free_port, make_workspace
 from fraisier.domain.model import utc_now, utc_timestamp
 from fraisier.engine.service import open_state
+from fraisier.store.tokens import Tokens
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",

@@ -17,10 +17,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from fraisier.api.tokens import Tokens
 from fraisier.config import load_config
 from fraisier.demo.workspace import free_port
 from fraisier.engine.service import open_state
+from fraisier.store.tokens import Tokens
 from tests.engine.sample import make_sample
 
 

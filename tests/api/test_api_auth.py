@@ -29,7 +29,7 @@ def test_each_scope_gets_exactly_its_operations(sqlite_api):
     assert sqlite_api.codes(TOKENS, token="deploy") == ["FORBIDDEN"]
     created = 'mutation { createApiToken(name: "ci", scope: DEPLOY) { token } }'
     assert sqlite_api.codes(created, token="deploy") == ["FORBIDDEN"]
-    assert "ci" not in [t.name for t in __import__("fraisier.api.tokens", fromlist=["Tokens"])
+    assert "ci" not in [t.name for t in __import__("fraisier.store.tokens", fromlist=["Tokens"])
                         .Tokens(sqlite_api.store.db).list()]
 
     assert sqlite_api.gql(DEPLOY, token="deploy")["deploy"]["status"] == "QUEUED"

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from fraisier.api.tokens import Tokens
 from fraisier.cli.remote import LEGACY_WS, TRANSPORT_WS, RemoteApi, RemoteError
+from fraisier.store.tokens import Tokens
 
 WORKER = Path(__file__).with_name("worker_process.py")
 

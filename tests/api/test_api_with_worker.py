@@ -20,7 +20,7 @@ def test_deploy_and_cancel_through_the_api_with_the_servers_worker(tmp_path):
     workspace = make_sample(tmp_path)
     config = load_config(workspace.config_path)
     store = open_state(config)
-    token = __import__("fraisier.api.tokens", fromlist=["Tokens"]).Tokens(store.db).create(
+    token = __import__("fraisier.store.tokens", fromlist=["Tokens"]).Tokens(store.db).create(
         "ops", "deploy")
     port = free_port()
     process = start_server(workspace.config_path, port, worker=True)

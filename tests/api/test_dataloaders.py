@@ -7,9 +7,9 @@ import asyncio
 
 from fraisier.api.context import ApiContext
 from fraisier.api.schema import build_schema
-from fraisier.api.tokens import Tokens
 from fraisier.config import load_config
 from fraisier.engine.service import open_state
+from fraisier.store.tokens import Tokens
 
 QUERY = """{ fraises { id environments { name status currentRelease
     lastDeployment { id status steps { name } } } } }"""

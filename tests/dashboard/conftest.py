@@ -15,10 +15,10 @@ from typing import Any
 import httpx
 import pytest
 
-from fraisier.api.tokens import Tokens
 from fraisier.config import load_config
 from fraisier.demo.workspace import Workspace, free_port
 from fraisier.engine.service import open_state
+from fraisier.store.tokens import Tokens
 from tests.api.conftest import sqlite_api, start_server, stop, wait_until_up  # noqa: F401
 from tests.engine.sample import HOOKS_PY, make_sample
 from tests.support.services import require

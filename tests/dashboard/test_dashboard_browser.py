@@ -158,7 +158,7 @@ def test_a_read_token_is_offered_no_action_and_a_forced_mutation_is_refused(make
     assert dashboard.store.db.scalar("SELECT COUNT(*) FROM tb_deployment") == 2
 
     # Revoked while the page is open: the next request returns to sign-in, with a message.
-    from fraisier.api.tokens import Tokens
+    from fraisier.store.tokens import Tokens
 
     Tokens(dashboard.store.db).revoke("ui-read")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Deployments").click()

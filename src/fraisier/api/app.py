@@ -33,6 +33,8 @@ def create_api_app(config, store=None) -> FastAPI:
 
 
 def app_from_env() -> FastAPI:
+    from fraisier.api.threads import share_interpreter_fairly
     from fraisier.config import load_config
 
+    share_interpreter_fairly()
     return create_api_app(load_config(os.environ.get("FRAISIER_CONFIG", "fraises.yaml")))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fraisier.api.errors import ApiError, Code
-from fraisier.api.tokens import Scope, Tokens
+from fraisier.store.tokens import Scope, Tokens
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,6 @@ wire. Timestamps are ISO-8601 UTC strings (`2026-11-26T05:43:34.644818Z`)."""
 
 from __future__ import annotations
 
-import json
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
@@ -12,7 +11,6 @@ from strawberry.types import Info
 
 from fraisier.api.hints import webhook_hint
 from fraisier.api.redact import redact_url
-from fraisier.api.tokens import Scope
 from fraisier.api.weblinks import commit_web_url
 from fraisier.domain.model import (
     DeploymentStatus,
@@ -22,6 +20,7 @@ from fraisier.domain.model import (
     Trigger,
     WebhookOutcome,
 )
+from fraisier.store.tokens import Scope
 
 if TYPE_CHECKING:
     from fraisier.api.context import ApiContext
@@ -129,12 +128,13 @@ class Deployment:
 
     @strawberry.field
     async def steps(self, info: Info) -> list[DeploymentStep]:
-        return [DeploymentStep.of(s) for s in await api(info).loaders.steps.load(self.id)]
+        steps = await api(info).loaders.steps.load(self.id)
+        api(info).charge(len(steps))
+        return [DeploymentStep.of(s) for s in steps]
 
     @strawberry.field
-    def logs(self, info: Info, after: int = 0, limit: int = 500) -> list[LogLine]:
-        limit = api(info).checked_limit(limit)
-        rows = api(info).store.ledger.logs(self.id, after=after, limit=limit)
+    async def logs(self, info: Info, after: int = 0, limit: int = 500) -> list[LogLine]:
+        rows = await api(info).logs(self.id, after, limit)
         return [LogLine(id=r["id"], logged_at=r["logged_at"], stream=r["stream"],
                         line=r["line"]) for r in rows]
 
@@ -210,6 +210,7 @@ class Environment:
         if not row:
             return None
         record = await api(info).loaders.deployment.load(int(row["last_deployment_id"]))
+        api(info).charge(1)
         return Deployment.of(record) if record else None
 
 
@@ -248,12 +249,12 @@ class Fraise:
         return api(info).environments(self.id)
 
     @strawberry.field
-    def deployment_history(self, info: Info, environment: str | None = None,
-                           status: DeploymentStatusEnum | None = None, limit: int = 50,
-                           offset: int = 0, after: int | None = None,
-                           trigger: TriggerEnum | None = None) -> list[Deployment]:
-        return api(info).history(self.id, environment, status, limit, offset, after,
-                                 trigger=trigger)
+    async def deployment_history(self, info: Info, environment: str | None = None,
+                                 status: DeploymentStatusEnum | None = None, limit: int = 50,
+                                 offset: int = 0, after: int | None = None,
+                                 trigger: TriggerEnum | None = None) -> list[Deployment]:
+        return await api(info).history(self.id, environment, status, limit, offset, after,
+                                       trigger=trigger)
 
 
 @strawberry.type
@@ -533,6 +534,7 @@ class DeploymentStatusEvent:
     @strawberry.field
     async def deployment(self, info: Info) -> Deployment | None:
         record = await api(info).loaders.deployment.load(self.deployment_id)
+        api(info).charge(1)
         return Deployment.of(record) if record else None
 
 
@@ -564,10 +566,6 @@ class WebhookReceivedEvent:
     at: str
 
     @strawberry.field
-    def webhook_event(self, info: Info) -> WebhookEvent | None:
-        row = api(info).store.db.fetchone(
-            "SELECT * FROM v_webhook_event WHERE id = ?", (self.webhook_event_id,))
-        if row is None:
-            return None
-        row["deployment_ids"] = json.loads(row["deployment_ids"] or "[]")
-        return WebhookEvent.of(row)
+    async def webhook_event(self, info: Info) -> WebhookEvent | None:
+        row = await api(info).read(api(info).store.webhooks.get, self.webhook_event_id)
+        return WebhookEvent.of(row) if row is not None else None

@@ -57,6 +57,7 @@ def serve(app: AppContext, host: str, port: int, no_worker: bool, log_format: st
     import uvicorn
 
     from fraisier.api.router import graphql_router
+    from fraisier.api.threads import share_interpreter_fairly
     from fraisier.reloader import ConfigReloader
     from fraisier.secrets import SecretError
     from fraisier.server import create_app
@@ -65,6 +66,7 @@ def serve(app: AppContext, host: str, port: int, no_worker: bool, log_format: st
     from fraisier.server.webhook_endpoint import WebhooksFirst
 
     _logging(log_format)
+    share_interpreter_fairly()
     _announce(app)
     try:
         config = load_webhook_secrets(app.config)

@@ -14,9 +14,7 @@ def tokens() -> None:
 
 
 def _tokens(app):
-    from fraisier.api.tokens import Tokens
-
-    return Tokens(app.read_store.db)
+    return app.read_store.tokens
 
 
 @tokens.command("create")
@@ -27,7 +25,7 @@ def _tokens(app):
 @click.pass_obj
 def create(app, name: str, scope: str) -> None:
     """Create token NAME and print it (the only time it is shown)."""
-    from fraisier.api.tokens import TokenError
+    from fraisier.store.tokens import TokenError
 
     try:
         token = _tokens(app).create(name, scope)

@@ -17,6 +17,9 @@ class ApiConfig(BaseModel):
     max_limit: int = Field(500, ge=1, le=10_000)
     max_aliases: int = Field(30, ge=1)
     max_tokens: int = Field(2000, ge=10)
+    # Rows and log lines one operation may read in total, across all its fields and
+    # aliases: the per-list `max_limit` times `max_aliases` alone allows millions.
+    max_rows_per_request: int = Field(5000, ge=1)
     max_body_bytes: int = Field(65_536, ge=1024)
     # Requests per minute from one source address (a WebSocket counts when it connects);
     # the proxies believed for X-Forwarded-For are `webhook.trusted_proxies`.

@@ -47,19 +47,22 @@ def check_once(check: HealthCheckConfig, *, cwd: Path,
 
 def _attempt(check: HealthCheckConfig, *, cwd: Path, env: Mapping[str, str]) -> tuple[bool, str]:
     if check.url:
-        return _http(str(check.url), check.timeout, check.expect_status, dict(check.headers))
+        return probe_http(str(check.url), check.timeout, check.expect_status, dict(check.headers))
     if check.tcp:
-        return _tcp(check.tcp, check.timeout)
+        return probe_tcp(check.tcp, check.timeout)
     assert check.command is not None  # validation requires one of url, tcp, command
     result = run_command(check.command.argv, cwd=cwd, env=env, timeout=check.timeout)
     return result.ok, result.describe() if not result.ok else "command succeeded"
 
 
-def _http(url: str, timeout: float, expect: int, headers: dict[str, str]) -> tuple[bool, str]:
+def probe_http(url: str, timeout: float, expect: int = 200,
+               headers: Mapping[str, str] | None = None) -> tuple[bool, str]:
+    """One GET of `url`: (answered with `expect`, what happened). Never raises."""
     import httpx  # only deployments with an HTTP check pay for the import
 
     try:
-        response = httpx.get(url, timeout=timeout, headers=headers, follow_redirects=False)
+        response = httpx.get(url, timeout=timeout, headers=dict(headers or {}),
+                             follow_redirects=False)
     except httpx.HTTPError as exc:
         return False, f"GET {url}: {type(exc).__name__}: {exc}"
     if response.status_code == expect:
@@ -67,7 +70,8 @@ def _http(url: str, timeout: float, expect: int, headers: dict[str, str]) -> tup
     return False, f"GET {url}: HTTP {response.status_code} (expected {expect})"
 
 
-def _tcp(address: str, timeout: float) -> tuple[bool, str]:
+def probe_tcp(address: str, timeout: float) -> tuple[bool, str]:
+    """One connection to `host:port`: (connected, what happened). Never raises."""
     host, _, port = address.rpartition(":")
     try:
         with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):

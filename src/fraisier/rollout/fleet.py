@@ -13,7 +13,7 @@ from typing import Any
 from fraisier.domain.model import ReleaseStatus, make_release_id
 from fraisier.engine.context import DeploymentRun
 from fraisier.engine.git import GitError
-from fraisier.engine.health import _http, _tcp
+from fraisier.engine.health import probe_http, probe_tcp
 from fraisier.engine.saga import FinishEarly, SkipStep, StepFailed
 from fraisier.engine.steps import fetch
 from fraisier.rollout.hosts import HostRun
@@ -219,16 +219,16 @@ class Fleet:
         last = "not attempted"
         for attempt in range(1, retries + 1):
             if url is not None:
-                ok, last = _http(url, timeout, check.expect_status if check else 200,
-                                 dict(check.headers) if check else {})
+                ok, last = probe_http(url, timeout, check.expect_status if check else 200,
+                                      dict(check.headers) if check else {})
             elif check.kind == "command":
                 result = self.run_command(host, "health check", check.command, release_id,
                                           check=False)
                 ok, last = result.ok, ("command succeeded" if result.ok else result.describe())
             elif check.kind == "url":
-                ok, last = _http(str(check.url), timeout, check.expect_status, dict(check.headers))
+                ok, last = probe_http(str(check.url), timeout, check.expect_status, dict(check.headers))
             else:
-                ok, last = _tcp(check.tcp, timeout)
+                ok, last = probe_tcp(check.tcp, timeout)
             self.run.log(f"[{host.name}] health check {attempt}/{retries}: {last}")
             if ok:
                 return last

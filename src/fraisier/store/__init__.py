@@ -8,6 +8,7 @@
     store.views     history, status, statistics    store.audit    tb_audit (append-only)
     store.polls     poll mode's last heads         store.notifications  notifier cursor,
                                                    deliveries and attempts
+    store.tokens    tb_api_token
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from fraisier.store.queue import NotFound, Queue
 from fraisier.store.records import DeploymentRecord, ReleaseRecord, StepRecord
 from fraisier.store.releases import Releases
 from fraisier.store.runs import Backups, Runs
+from fraisier.store.tokens import Tokens
 from fraisier.store.views import Views
 from fraisier.store.webhooks import WebhookEvents
 from fraisier.store.workers import Workers
@@ -60,6 +62,7 @@ class Store:
         self.audit = AuditLog(db)  # who changed what: append-only
         self.polls = Polls(db)  # poll mode
         self.notifications = Notifications(db)  # the notifier's cursor, deliveries, attempts
+        self.tokens = Tokens(db)
 
     @property
     def backend(self) -> str:

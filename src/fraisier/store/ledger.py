@@ -151,6 +151,25 @@ class Ledger:
                              payload={"log_id": log_id, "stream": stream, "line": line})
         return log_id
 
+    def logs_for(self, deployment_ids: list[int], *, after: int, limit: int,
+                 total: int) -> dict[int, list[Row]]:
+        """`logs(id, after=after, limit=limit)` of several deployments in one query, and at
+        most `total` lines in all (in deployment, then line order)."""
+        found: dict[int, list[Row]] = {i: [] for i in deployment_ids}
+        if not deployment_ids or total <= 0:
+            return found
+        marks = ",".join("?" * len(deployment_ids))
+        rows = self.db.fetchall(
+            "SELECT id, deployment_id, logged_at, stream, line FROM ("
+            " SELECT id, deployment_id, logged_at, stream, line, ROW_NUMBER() OVER"
+            " (PARTITION BY deployment_id ORDER BY id) AS n FROM tb_deployment_log"
+            f" WHERE deployment_id IN ({marks}) AND id > ?) AS numbered"
+            " WHERE n <= ? ORDER BY deployment_id, id LIMIT ?",
+            [*deployment_ids, after, limit, total])
+        for row in rows:
+            found[int(row.pop("deployment_id"))].append(row)
+        return found
+
     def logs(self, deployment_id: int, *, after: int = 0, limit: int = 10_000) -> list[dict[str, Any]]:
         return self.db.fetchall(
             "SELECT id, logged_at, stream, line FROM tb_deployment_log"

@@ -70,6 +70,21 @@ class Queue:
         return record
 
     # -- writes ------------------------------------------------------------------------
+    def get_many(self, deployment_ids: list[int]) -> dict[int, DeploymentRecord]:
+        """Several deployments (without steps) in one query, by id; missing ids are absent."""
+        if not deployment_ids:
+            return {}
+        marks = ",".join("?" * len(deployment_ids))
+        rows = self.db.fetchall(f"SELECT * FROM tb_deployment WHERE id IN ({marks})",
+                                list(deployment_ids))
+        return {int(row["id"]): DeploymentRecord.from_row(row) for row in rows}
+
+    def status(self, deployment_id: int) -> str | None:
+        """The deployment's status, None when there is no such deployment."""
+        value = self.db.scalar("SELECT status FROM tb_deployment WHERE id = ?",
+                               (deployment_id,))
+        return None if value is None else str(value)
+
     def enqueue(self, fraise: str, environment: str, *, trigger: str, branch: str = "",
                 requested_commit: str | None = None, force: bool = False,
                 options: dict[str, Any] | None = None, retry_of: int | None = None,

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +29,9 @@ if TYPE_CHECKING:
     from fraisier.store import Store
 
 POSTGRES_SETTLE_SECONDS = 10.0
+
+# Runs a blocking call off the event loop and awaits it (asyncio.to_thread's shape).
+InThread = Callable[[Callable[[], Any]], Awaitable[Any]]
 
 
 class OutboxTail:
@@ -97,15 +100,18 @@ class OutboxTail:
             sleep(interval)
 
     async def follow_async(self, *, interval: float = 0.2,
-                           stop: Callable[[], bool] | None = None
+                           stop: Callable[[], bool] | None = None,
+                           in_thread: InThread | None = None,
                            ) -> AsyncIterator[dict[str, Any]]:
         """`follow` for the event loop: every database read runs on a worker thread, so a
-        slow query never stalls other requests."""
+        slow query never stalls other requests. `in_thread` picks the threads (default:
+        asyncio's), e.g. the API's own bounded pool."""
+        run: InThread = in_thread or asyncio.to_thread
         while True:
-            for event in await asyncio.to_thread(lambda: list(self.drain())):
+            for event in await run(lambda: list(self.drain())):
                 yield event
-            if stop is not None and await asyncio.to_thread(stop):
-                for event in await asyncio.to_thread(lambda: list(self.drain())):
+            if stop is not None and await run(stop):
+                for event in await run(lambda: list(self.drain())):
                     yield event
                 return
             await asyncio.sleep(interval)

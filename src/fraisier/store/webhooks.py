@@ -49,6 +49,13 @@ class WebhookEvents:
             row["deployment_ids"] = json.loads(row["deployment_ids"] or "[]")
         return rows
 
+    def get(self, event_id: int) -> Row | None:
+        """One recorded request (from v_webhook_event), None when there is no such id."""
+        row = self.db.fetchone("SELECT * FROM v_webhook_event WHERE id = ?", (event_id,))
+        if row is not None:
+            row["deployment_ids"] = json.loads(row["deployment_ids"] or "[]")
+        return row
+
     def prune(self, received_before: str, *, limit: int = 5000, chunk: int = 1000) -> int:
         """Delete up to `limit` requests received before `received_before` (a
         utc_timestamp), oldest first; how many. A transaction per chunk: the webhook

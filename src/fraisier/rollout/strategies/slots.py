@@ -21,7 +21,7 @@ from typing import Any
 
 from fraisier.domain.model import DeploymentStatus, ReleaseStatus, Trigger
 from fraisier.engine.context import DeploymentRun
-from fraisier.engine.health import _http
+from fraisier.engine.health import probe_http
 from fraisier.engine.saga import Irreversible, SkipStep, Step, StepFailed
 from fraisier.rollout.analysis import AnalysisFailed, check_prometheus, probe_during
 from fraisier.rollout.fleet import Fleet
@@ -180,7 +180,7 @@ class Slots:
     def ensure_running(self, name: str) -> dict[str, Any]:
         """Start slot `name` and check it, unless it already answers its health URL."""
         slot = self.slot(name)
-        ok, detail = _http(slot.health_url, 2.0, 200, {})
+        ok, detail = probe_http(slot.health_url, 2.0)
         if ok:
             self.run.log(f"slot {name} still running: {detail}")
             return {"restarted": False}

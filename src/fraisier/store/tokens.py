@@ -1,4 +1,4 @@
-"""API tokens: created once, shown once, stored as a SHA-256 hash.
+"""tb_api_token: API tokens, created once, shown once, stored as a SHA-256 hash.
 
 The token is 32 random bytes, so a plain (unsalted, fast) hash is enough: nobody can
 guess or brute-force 256 bits, and a fast hash lets every request find its token by an
@@ -12,12 +12,13 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
+from typing import Any
 
-from fraisier.domain.audit import Actor, AuditOutcome
+from fraisier.domain.audit import Actor, AuditOutcome, local_actor
 from fraisier.domain.model import is_valid_name, parse_timestamp, utc_now, utc_timestamp
 from fraisier.domain.redaction import register_secret
-from fraisier.engine.service import record_action
-from fraisier.store.db import Conflict, Database
+from fraisier.store.audit import AuditLog
+from fraisier.store.db import Conflict, Database, Row
 
 TOKEN_PREFIX = "frs_"
 
@@ -49,7 +50,7 @@ class TokenInfo:
     def active(self) -> bool:
         return self.revoked_at is None
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "scope": self.scope.value, "created_at": self.created_at,
                 "last_used_at": self.last_used_at, "revoked_at": self.revoked_at}
 
@@ -63,7 +64,7 @@ MAX_TOKEN_NAME = 64
 
 
 class Tokens:
-    def __init__(self, db: Database):
+    def __init__(self, db: Database) -> None:
         self.db = db
 
     def create(self, name: str, scope: Scope | str, *, actor: Actor | None = None) -> str:
@@ -73,12 +74,17 @@ class Tokens:
         try:
             token = self._create(name, Scope(scope))
         except TokenError as exc:
-            record_action(self.db, actor, "token.create", label,
-                          AuditOutcome.REFUSED, detail=str(exc))
+            self._audit(actor, "token.create", label, AuditOutcome.REFUSED, detail=str(exc))
             raise
-        record_action(self.db, actor, "token.create", label, AuditOutcome.OK,
+        self._audit(actor, "token.create", label, AuditOutcome.OK,
                       detail=f"scope {Scope(scope).value}")
         return token
+
+    def _audit(self, actor: Actor | None, action: str, subject: str, outcome: AuditOutcome,
+               *, detail: str = "") -> None:
+        """One audit entry; without an actor, the person running this process did it."""
+        AuditLog(self.db).append(actor or local_actor(), action, subject, outcome,
+                                 detail=detail)
 
     def _create(self, name: str, scope: Scope) -> str:
         if len(name) > MAX_TOKEN_NAME:
@@ -110,7 +116,7 @@ class Tokens:
                 " RETURNING id",
                 (utc_timestamp(), name),
             )
-        record_action(self.db, actor, "token.revoke", f"token {name}",
+        self._audit(actor, "token.revoke", f"token {name}",
                       AuditOutcome.OK if row is not None else AuditOutcome.REFUSED,
                       detail="" if row is not None else "no active token of that name")
         return row is not None
@@ -131,7 +137,7 @@ class Tokens:
         self._touch(row)
         return _info(row)
 
-    def _touch(self, row: dict) -> None:
+    def _touch(self, row: Row) -> None:
         """Record use at most once a minute: a write per request would contend with the
         worker for SQLite's write lock."""
         now = utc_now()
@@ -143,6 +149,6 @@ class Tokens:
                                 (row["last_used_at"], row["id"]))
 
 
-def _info(row: dict) -> TokenInfo:
+def _info(row: Row) -> TokenInfo:
     return TokenInfo(name=row["name"], scope=Scope(row["scope"]), created_at=row["created_at"],
                      last_used_at=row["last_used_at"], revoked_at=row["revoked_at"])
