@@ -89,3 +89,24 @@ def test_jobs_and_backups_of_a_target(sqlite_api):
     assert data == {"jobs": [], "backups": []}
     assert sqlite_api.codes('{ backups(fraiseId: "nope", environment: "x") { id } }') == [
         "NOT_FOUND"]
+
+
+def test_event_cursor_then_after_delivers_a_change_made_in_between(sqlite_api):
+    """The overview reads `eventCursor` before its data and subscribes with `after:` it: a
+    status change committed in between still reaches it (without `after`, the subscription
+    would start at the newest event and miss it)."""
+    from fraisier.cli.remote import RemoteApi
+
+    client = RemoteApi(sqlite_api.url, sqlite_api.tokens["read"])
+    cursor = client.execute("{ eventCursor }")["eventCursor"]
+    assert cursor == sqlite_api.store.events.last_id()
+    queued = request_deployment(sqlite_api.store, sqlite_api.config, "hello", "production",
+                                trigger=Trigger.CLI)
+    assert client.execute("{ eventCursor }")["eventCursor"] > cursor
+    changes = client.subscribe(
+        "subscription($after: Int) { deploymentStatusChanged(after: $after) {"
+        " eventId deploymentId status } }", {"after": cursor})
+    first = next(changes)["deploymentStatusChanged"]
+    changes.close()
+    assert (first["deploymentId"], first["status"]) == (queued.id, "QUEUED")
+    assert first["eventId"] > cursor

@@ -115,6 +115,13 @@ class Query:
         return await api(info).history(fraise_id, environment, status, limit, offset, after,
                                        trigger=trigger, top_level=True)
 
+    @strawberry.field(description="The id of the newest event so far. A page reads it before "
+                      "its data, then subscribes with `after:` it, so no change committed in "
+                      "between is missed.")
+    async def event_cursor(self, info: Info) -> int:
+        await _require(info, Scope.READ)
+        return await api(info).read(api(info).store.events.last_id)
+
     @strawberry.field(description="Who is asking: the token's name and scope. A client uses "
                       "it to check a token and to offer only what its scope allows.")
     async def viewer(self, info: Info) -> Viewer:

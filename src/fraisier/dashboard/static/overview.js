@@ -112,15 +112,18 @@ export async function render(ctx, _params) {
   }
 
   const refresh = debounce(() => draw().catch((e) => clear(body, notice("error", e.message))), 30);
+  // The cursor is read before the data: a change committed after it reaches the page
+  // through the subscriptions below, even one committed while the page draws.
+  const { eventCursor } = await ctx.client.request("{ eventCursor }");
   await draw();
   const tick = setInterval(() => {
     for (const el of body.querySelectorAll(".elapsed")) el.textContent = duration(elapsedSince(el.dataset.since));
   }, 1000);
   const stops = [
-    ctx.client.subscribe(STATUS_SUB, {}, {
+    ctx.client.subscribe(STATUS_SUB, { after: eventCursor }, {
       cursor: (d) => d.deploymentStatusChanged.eventId, next: refresh, onResume: refresh,
     }),
-    ctx.client.subscribe(WEBHOOK_SUB, {}, {
+    ctx.client.subscribe(WEBHOOK_SUB, { after: eventCursor }, {
       cursor: (d) => d.webhookReceived.eventId,
       next: (d) => { if (d.webhookReceived.outcome === "REJECTED") refresh(); },
     }),
