@@ -39,21 +39,16 @@ import httpx
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks" / "webhook_load"))
-from run import FIXTURE, SECRET, free_port, sign, start, stop, wait_http  # noqa: E402
-
-CONFIG = """\
-state: {{url: "sqlite:///{work}/state.db"}}
-git:
-  github: {{webhook_secret: {secret}}}
-webhook:
-  rate_limit_per_minute: 100000000
-  duplicate_window_seconds: 0
-fraises:
-  hello:
-    repository: git@github.com:Codertocat/Hello-World.git
-    environments:
-      production: {{branch: master, app_path: {work}/srv}}
-"""
+from run import (  # noqa: E402 - the load benchmark's fixture, secret and configuration
+    CONFIG,
+    FIXTURE,
+    SECRET,
+    free_port,
+    sign,
+    start,
+    stop,
+    wait_http,
+)
 
 FIELDS = "deploymentHistory(limit: 500) { id logs(limit: 500) { line } steps { name } }"
 QUERY = "{ " + " ".join(f"a{n}: {FIELDS}" for n in range(30)) + " }"

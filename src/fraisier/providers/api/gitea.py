@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fraisier.providers.api._http import DEFAULT_TIMEOUT, ApiError, HttpClient, Response
+from fraisier.providers.api._http import DEFAULT_TIMEOUT, HttpClient, Response
+from fraisier.providers.api._issues import RepositoryIssues
 
 
-class GiteaApi:
-    has_issues = True
-
+class GiteaApi(RepositoryIssues):
     def __init__(self, token: str, repository: str, *, api_url: str,
                  timeout: float = DEFAULT_TIMEOUT, name: str = "gitea") -> None:
         self.name = name
@@ -24,17 +23,3 @@ class GiteaApi:
         if target_url:
             body["target_url"] = target_url
         return self.http.request("POST", f"{self.repo}/statuses/{sha}", body)
-
-    def open_issue(self, title: str, body: str) -> tuple[str, str | None]:
-        answer = self.http.request("POST", f"{self.repo}/issues", {"title": title,
-                                                                   "body": body})
-        number = answer.field("number")
-        if number is None:
-            raise ApiError(f"POST {self.repo}/issues: no number in the answer", answer.status)
-        return str(number), answer.field("html_url")
-
-    def comment_issue(self, issue: str, body: str) -> Response:
-        return self.http.request("POST", f"{self.repo}/issues/{issue}/comments", {"body": body})
-
-    def close_issue(self, issue: str) -> Response:
-        return self.http.request("PATCH", f"{self.repo}/issues/{issue}", {"state": "closed"})

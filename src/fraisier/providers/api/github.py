@@ -6,15 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 from fraisier.providers.api._http import DEFAULT_TIMEOUT, ApiError, HttpClient, Response
+from fraisier.providers.api._issues import RepositoryIssues
 
 GITHUB_API = "https://api.github.com"
 DEPLOYMENT_STATES = ("error", "failure", "inactive", "in_progress", "queued", "pending",
                      "success")
 
 
-class GitHubApi:
+class GitHubApi(RepositoryIssues):
     name = "github"
-    has_issues = True
 
     def __init__(self, token: str, repository: str, *, api_url: str | None = None,
                  timeout: float = DEFAULT_TIMEOUT) -> None:
@@ -61,17 +61,3 @@ class GitHubApi:
             body["environment_url"] = environment_url
         return self.http.request("POST", f"{self.repo}/deployments/{deployment_id}/statuses",
                                  body)
-
-    def open_issue(self, title: str, body: str) -> tuple[str, str | None]:
-        answer = self.http.request("POST", f"{self.repo}/issues", {"title": title,
-                                                                   "body": body})
-        number = answer.field("number")
-        if number is None:
-            raise ApiError(f"POST {self.repo}/issues: no number in the answer", answer.status)
-        return str(number), answer.field("html_url")
-
-    def comment_issue(self, issue: str, body: str) -> Response:
-        return self.http.request("POST", f"{self.repo}/issues/{issue}/comments", {"body": body})
-
-    def close_issue(self, issue: str) -> Response:
-        return self.http.request("PATCH", f"{self.repo}/issues/{issue}", {"state": "closed"})
