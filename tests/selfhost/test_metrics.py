@@ -18,6 +18,7 @@ from fraisier.store import open_store
 from fraisier.store.metrics import DURATION_BUCKETS
 from tests.cli._cli_support import run_fraisier
 from tests.selfhost._support import one_commit_repository
+from tests.support.waiting import wait_for
 from tests.webhooks._server import Server
 
 TOKEN = "m" * 40
@@ -99,13 +100,8 @@ def scraped(tmp_path):
 
 
 def wait_until_idle(store) -> None:
-    import time
-
-    deadline = time.monotonic() + 60
-    while store.db.scalar("SELECT COUNT(*) FROM tb_deployment WHERE status IN"
-                          " ('queued', 'running')"):
-        assert time.monotonic() < deadline, "deployments did not finish"
-        time.sleep(0.05)
+    wait_for(lambda: not store.db.scalar("SELECT COUNT(*) FROM tb_deployment WHERE status IN"
+                                         " ('queued', 'running')"), what="deployments to finish")
 
 
 def test_exposition_matches_the_state_database(scraped):
@@ -173,9 +169,9 @@ def test_exposition_matches_the_state_database(scraped):
 def test_notification_attempts_come_from_the_database(scraped):
     server, store, _ = scraped
     # The notifier (a thread of the server's worker) gives up on the dead channel.
-    wait_until(lambda: store.db.scalar("SELECT COUNT(*) FROM tb_notification_attempt") and
-               not store.db.scalar("SELECT COUNT(*) FROM tb_notification"
-                                   " WHERE status = 'pending'"))
+    wait_for(lambda: store.db.scalar("SELECT COUNT(*) FROM tb_notification_attempt") and
+             not store.db.scalar("SELECT COUNT(*) FROM tb_notification"
+                                 " WHERE status = 'pending'"), what="the notifier to give up")
     answer = httpx.get(f"{server.url}/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
     expected: dict[tuple, int] = {}
     for row in store.db.fetchall("SELECT channel, kind, status FROM tb_notification_attempt"):
@@ -185,15 +181,6 @@ def test_notification_attempts_come_from_the_database(scraped):
            if name == "fraisier_notification_attempts_total"}
     assert got == expected
     assert {dict(k)["status"] for k in got} == {"gave_up"}
-
-
-def wait_until(condition) -> None:
-    import time
-
-    deadline = time.monotonic() + 60
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
 
 
 def test_queued_and_running_come_from_the_database_not_this_process(scraped):
