@@ -110,3 +110,32 @@ def test_event_cursor_then_after_delivers_a_change_made_in_between(sqlite_api):
     changes.close()
     assert (first["deploymentId"], first["status"]) == (queued.id, "QUEUED")
     assert first["eventId"] > cursor
+
+
+def test_requested_by_names_the_token_the_local_user_and_the_pusher(sqlite_api):
+    import getpass
+
+    store, config = sqlite_api.store, sqlite_api.config
+    by_token = sqlite_api.gql('mutation { deploy(fraiseId: "hello", environment: "production") '
+                              '{ id } }', token="deploy")["deploy"]["id"]
+    # A later request supersedes the queued one; each names its own asker.
+    by_cli = request_deployment(store, config, "hello", "production", trigger=Trigger.CLI).id
+    pushed = store.webhooks.record(provider="github", event_type="push", outcome="accepted",
+                                   sender="octocat", branch="main")
+    by_push = store.queue.enqueue("hello", "production", trigger=Trigger.WEBHOOK.value,
+                                  branch="main", force=True, webhook_event_id=pushed)
+    nobody = store.queue.enqueue("hello", "production", trigger=Trigger.SCHEDULE.value,
+                                 branch="main", force=True)
+    query = "query($id: Int!) { deployment(id: $id) { requestedBy { name kind source } } }"
+
+    def requester(deployment_id):
+        return sqlite_api.gql(query, {"id": deployment_id})["deployment"]["requestedBy"]
+
+    assert requester(by_token) == {"name": "test-deploy", "kind": "token",
+                                   "source": "api from 127.0.0.1"}
+    from_cli = requester(by_cli)
+    assert (from_cli["name"], from_cli["kind"]) == (getpass.getuser(), "os_user")
+    assert from_cli["source"].startswith("cli on ")
+    assert requester(by_push.id) == {"name": "octocat", "kind": "pusher",
+                                     "source": "github push"}
+    assert requester(nobody.id) is None

@@ -102,6 +102,7 @@ def test_roll_back_from_the_releases_view_serves_the_previous_version(make_dashb
     rows = page.get_by_role("region", name="Releases of hello/production").locator("tbody tr")
     expect(rows).to_have_count(2)
     expect(rows.nth(0)).to_contain_text("current")
+    expect(rows.nth(0)).to_contain_text("by ui-deploy (token)")  # who asked, from the audit log
     rows.nth(1).get_by_role("button", name="Roll back to this").click()
     dialog = page.get_by_role("dialog")
     expect(dialog).to_contain_text("restarts the app and checks its health")

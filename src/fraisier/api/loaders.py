@@ -12,6 +12,7 @@ from typing import Any
 from strawberry.dataloader import DataLoader
 
 from fraisier.api.threads import in_db_thread
+from fraisier.store.audit import Requester
 from fraisier.store.db import Row
 from fraisier.store.records import DeploymentRecord, StepRecord
 
@@ -22,6 +23,7 @@ class Loaders:
         self.status = DataLoader(self._status, cache=False)
         self.deployment = DataLoader(self._deployments, cache=False)
         self.steps = DataLoader(self._steps, cache=False)
+        self.requesters = DataLoader(self._requesters, cache=False)
 
     async def _status(self, keys: list[tuple[str, str]]) -> list[Row | None]:
         found = await in_db_thread(self.store.views.status_of, list(keys))
@@ -34,3 +36,7 @@ class Loaders:
     async def _steps(self, ids: list[int]) -> list[list[StepRecord]]:
         found = await in_db_thread(self.store.ledger.steps_for, list(dict.fromkeys(ids)))
         return [found[i] for i in ids]
+
+    async def _requesters(self, ids: list[int]) -> list[Requester | None]:
+        found = await in_db_thread(self.store.audit.requesters, list(dict.fromkeys(ids)))
+        return [found.get(i) for i in ids]

@@ -80,6 +80,15 @@ class LogLine:
     line: str
 
 
+@strawberry.type(description="Who asked for a deployment.")
+class Requester:
+    name: str = strawberry.field(description="A token's name, a local user's login, the "
+                                 "Fraisier process, or the person who pushed.")
+    kind: str = strawberry.field(description="token, os_user, system or pusher.")
+    source: str = strawberry.field(description="Where from: the API client's address, the "
+                                   "host of a local CLI, or the provider of a push.")
+
+
 @strawberry.type
 class Deployment:
     id: int
@@ -125,6 +134,14 @@ class Deployment:
     def commit_url(self, info: Info) -> str | None:
         fraise = api(info).config.fraises.get(self.fraise_id)
         return commit_web_url(fraise.repository, self.commit_sha) if fraise else None
+
+    @strawberry.field(description="Who asked for it: the audit log's actor for a deploy, "
+                      "retry or rollback request (the latest, when requests were coalesced), "
+                      "the pusher for a webhook; null when nobody is recorded (e.g. a "
+                      "schedule).")
+    async def requested_by(self, info: Info) -> Requester | None:
+        found = await api(info).loaders.requesters.load(self.id)
+        return Requester(name=found.name, kind=found.kind, source=found.source) if found else None
 
     @strawberry.field
     async def steps(self, info: Info) -> list[DeploymentStep]:

@@ -38,6 +38,21 @@ class AuditRecord:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class Requester:
+    """Who asked for a deployment: an audit log actor (a token, a person at the CLI,
+    Fraisier itself) or, for a push, the pusher as the provider named them."""
+
+    name: str
+    kind: str  # an ActorKind value, or "pusher"
+    source: str
+
+
+# The actions whose audit entry names the deployment they queued (a cancel names the one it
+# stopped, so it is not one of them).
+REQUESTING_ACTIONS = ("deploy", "retry", "rollback")
+
+
 class AuditLog:
     def __init__(self, db: Database):
         self.db = db
@@ -66,3 +81,26 @@ class AuditLog:
         rows = self.db.fetchall(f"SELECT * FROM tb_audit{where} ORDER BY id DESC LIMIT ?",
                                 (*params, limit))
         return [AuditRecord.from_row(row) for row in rows]
+
+    def requesters(self, deployment_ids: list[int]) -> dict[int, Requester]:
+        """Who asked for each of these deployments: the actor of the accepted request that
+        queued it, or for a push the pusher (a webhook request has no audit entry)."""
+        if not deployment_ids:
+            return {}
+        marks = ",".join("?" * len(deployment_ids))
+        found: dict[int, Requester] = {}
+        for row in self.db.fetchall(
+                f"SELECT d.id, w.sender, w.provider FROM tb_deployment d"
+                f" JOIN tb_webhook_event w ON w.id = d.webhook_event_id"
+                f" WHERE d.id IN ({marks}) AND w.sender <> ''", deployment_ids):
+            found[int(row["id"])] = Requester(row["sender"], "pusher",
+                                              f"{row['provider']} push")
+        actions = ",".join("?" * len(REQUESTING_ACTIONS))
+        for row in self.db.fetchall(
+                f"SELECT deployment_id, actor, actor_kind, source FROM tb_audit"
+                f" WHERE deployment_id IN ({marks}) AND outcome = ?"
+                f" AND action IN ({actions}) ORDER BY id",
+                (*deployment_ids, AuditOutcome.OK.value, *REQUESTING_ACTIONS)):
+            found[int(row["deployment_id"])] = Requester(row["actor"], row["actor_kind"],
+                                                         row["source"])
+        return found

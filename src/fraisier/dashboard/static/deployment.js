@@ -2,11 +2,12 @@
 // pause, search, ANSI colours, failing lines highlighted), and cancel / retry / roll back.
 
 import { FINAL, ansi, clear, commitLink, debounce, duration, h, link, notice, status,
-  when } from "./ui.js";
+  requester, when } from "./ui.js";
 
 const QUERY = `query Deployment($id: Int!) { deployment(id: $id) {
   id fraiseId environment status trigger commitSha commitUrl branch release previousRelease
   queuedAt startedAt completedAt durationSeconds errorMessage retryOf supersededBy cancelRequested
+  requestedBy { name kind source }
   commit { message author committedAt }
   steps { position name status startedAt completedAt error compensationStatus compensationError }
 } }`;
@@ -115,7 +116,8 @@ export async function render(ctx, params) {
           h("span", { class: "muted" }, d.branch),
           d.commit ? h("span", {}, ` ${d.commit.message.split("\n")[0]} — ${d.commit.author}`) : null),
         h("dt", {}, "Trigger"), h("dd", {}, d.trigger.toLowerCase(),
-          d.retryOf ? [" of ", link(`/deployment/${d.retryOf}`, `#${d.retryOf}`)] : null),
+          d.retryOf ? [" of ", link(`/deployment/${d.retryOf}`, `#${d.retryOf}`)] : null,
+          d.requestedBy ? [" by ", requester(d.requestedBy)] : null),
         h("dt", {}, "Release"), h("dd", {}, d.release || "—",
           d.previousRelease ? h("span", { class: "muted" }, ` (before: ${d.previousRelease})`) : null),
         h("dt", {}, "Queued"), h("dd", {}, when(d.queuedAt)),

@@ -1,13 +1,15 @@
 // Releases of one environment: the live one marked, each with its commit and the deployment
 // that built it; "Roll back to this" asks for confirmation and says what will happen.
 
-import { clear, commitLink, field, h, link, notice, select, status, table, when } from "./ui.js";
+import { clear, commitLink, field, h, link, notice, requester, select, status, table, when }
+  from "./ui.js";
 
 const FRAISES = `{ fraises { id environments { name } } }`;
 const QUERY = `query Releases($fraise: String!, $env: String!) {
   releases(fraiseId: $fraise, environment: $env) {
     releaseId status commitSha createdAt activatedAt host
-    deployment { id trigger commitUrl commit { message author } } } }`;
+    deployment { id trigger commitUrl commit { message author }
+      requestedBy { name kind source } } } }`;
 const ROLLBACK = `mutation($fraise: String!, $env: String!, $to: String, $down: Boolean!) {
   rollback(fraiseId: $fraise, environment: $env, toRelease: $to, migrateDown: $down) { id } }`;
 
@@ -75,7 +77,8 @@ export async function render(ctx, params) {
       when(r.createdAt), when(r.activatedAt),
       r.deployment ? h("span", {}, link(`/deployment/${r.deployment.id}`, `#${r.deployment.id}`), " ",
         r.deployment.trigger.toLowerCase(),
-        r.deployment.commit ? ` · ${r.deployment.commit.author}` : "") : "—",
+        r.deployment.requestedBy ? [" by ", requester(r.deployment.requestedBy)] : null,
+        r.deployment.commit ? ` · author ${r.deployment.commit.author}` : "") : "—",
       ctx.can("DEPLOY") && r.status === "PREVIOUS" && !r.host
         ? h("button", { type: "button", onclick: () => confirm(r) }, "Roll back to this") : null,
     ]), { caption: `Releases of ${fraise}/${env}`, empty: "No release yet." }));

@@ -47,6 +47,14 @@ export function when(iso) {
   return h("time", { datetime: iso, title: absolute, class: "rel" }, ago(iso));
 }
 
+// Who asked for a deployment: the token, the local user or the pusher; where from on hover.
+export function requester(by) {
+  if (!by) return null;
+  const label = by.kind === "pusher" ? `${by.name} (push)` : by.kind === "token"
+    ? `${by.name} (token)` : by.name;
+  return h("span", { class: "requester", title: by.source }, label);
+}
+
 // Keep relative times current without redrawing the views.
 setInterval(() => {
   for (const el of document.querySelectorAll("time.rel")) el.textContent = ago(el.dateTime);
