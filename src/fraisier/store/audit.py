@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -82,7 +83,7 @@ class AuditLog:
                                 (*params, limit))
         return [AuditRecord.from_row(row) for row in rows]
 
-    def requesters(self, deployment_ids: list[int]) -> dict[int, Requester]:
+    def requesters(self, deployment_ids: Sequence[int]) -> dict[int, Requester]:
         """Who asked for each of these deployments: the actor of the accepted request that
         queued it, or for a push the pusher (a webhook request has no audit entry)."""
         if not deployment_ids:
