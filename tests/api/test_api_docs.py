@@ -25,6 +25,7 @@ def test_every_example_in_the_api_docs_runs(sqlite_api):
             store, config, "hello", "production", trigger=Trigger.CLI, force=True).id)
     store.webhooks.record(provider="github", event_type="push", outcome="ignored",
                           reason="no mapping", branch="feature", commit_sha="b" * 40)
+    store.health.record("hello", "production", True, "GET http://127.0.0.1/health: HTTP 200")
     client = RemoteApi(sqlite_api.url, sqlite_api.tokens["admin"])
     env = dict(os.environ, FRAISIER_SERVER=sqlite_api.url.removesuffix("/graphql"),
                FRAISIER_TOKEN=sqlite_api.tokens["admin"])

@@ -34,6 +34,9 @@ def test_reads_match_local_mode(live_api):
     live_api.store.webhooks.record(provider="github", event_type="push", outcome="ignored",
                                    reason="no mapping", branch="feature", ref="refs/heads/feature",
                                    sender="octocat")
+    # As the worker's health watch records a live release that stopped answering.
+    live_api.store.health.record("hello", "production", False,
+                                 "GET http://127.0.0.1:1/health: HTTP 503 (expected 200)")
     local = ["-c", str(live_api.config_path)]
     for command in (["status", "--json"], ["history", "--json"], ["stats", "--json"],
                     ["logs", str(record.id), "--json"], ["webhooks", "--json"], ["status"],
@@ -43,6 +46,8 @@ def test_reads_match_local_mode(live_api):
         assert here.returncode == 0 and there.returncode == 0, there.stderr
         if "--json" in command:
             assert json.loads(there.stdout) == json.loads(here.stdout), command
+            if command[0] == "status":
+                assert json.loads(here.stdout)[0]["health"]["ok"] is False
         else:
             assert there.stdout == here.stdout, command
 

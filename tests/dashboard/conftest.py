@@ -22,6 +22,7 @@ from fraisier.store.tokens import Tokens
 from tests.api.conftest import sqlite_api, start_server, stop, wait_until_up  # noqa: F401
 from tests.engine.sample import HOOKS_PY, make_sample
 from tests.support.services import require
+from tests.support.waiting import wait_for
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
@@ -70,6 +71,18 @@ class Dashboard:
     def status(self, deployment_id: int) -> str:
         return self.store.queue.get(deployment_id, with_steps=False).status
 
+    def deploy_and_wait(self) -> int:
+        """Queue a deployment as the CLI would; the server's worker runs it. Its id, once
+        it has ended."""
+        from fraisier.domain.model import FINAL_STATUSES, Trigger
+        from fraisier.engine.service import request_deployment
+
+        record = request_deployment(self.store, self.config, "hello", "production",
+                                    trigger=Trigger.CLI)
+        wait_for(lambda: self.status(record.id) in FINAL_STATUSES, timeout=120,
+                 what=f"deployment {record.id} to end")
+        return record.id
+
     def app_says(self) -> str:
         return httpx.get(f"http://127.0.0.1:{self.workspace.port}/", timeout=5).text.strip()
 
@@ -83,10 +96,15 @@ def _with_github_secret(config_path: Path) -> None:
 def make_dashboard(tmp_path) -> Iterator[Callable[..., Dashboard]]:
     made: list[Dashboard] = []
 
-    def make(*, worker: bool = True, anonymous_read: bool = False) -> Dashboard:
+    def make(*, worker: bool = True, anonymous_read: bool = False,
+             health_watch: float | None = None) -> Dashboard:
         workspace = make_sample(tmp_path / f"d{len(made)}")
         workspace.commit("Gate the build", {"hooks.py": GATED_HOOKS_PY})
         _with_github_secret(workspace.config_path)
+        if health_watch is not None:  # seconds between the worker's checks of the live app
+            text = workspace.config_path.read_text()
+            workspace.config_path.write_text(text.replace(
+                "          timeout: 2\n", f"          timeout: 2\n          watch_interval: {health_watch}\n"))
         if anonymous_read:
             workspace.config_path.write_text(workspace.config_path.read_text()
                                              + "api:\n  anonymous_read: true\n")

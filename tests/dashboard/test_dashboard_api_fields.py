@@ -139,3 +139,27 @@ def test_requested_by_names_the_token_the_local_user_and_the_pusher(sqlite_api):
     assert requester(by_push.id) == {"name": "octocat", "kind": "pusher",
                                      "source": "github push"}
     assert requester(nobody.id) is None
+
+
+def test_environment_health_and_its_changes_live(sqlite_api):
+    from fraisier.cli.remote import RemoteApi
+
+    query = '{ fraise(id: "hello") { environments { health { ok detail since } } } }'
+    assert sqlite_api.gql(query)["fraise"]["environments"][0]["health"] is None  # not seen yet
+    client = RemoteApi(sqlite_api.url, sqlite_api.tokens["read"])
+    cursor = client.execute("{ eventCursor }")["eventCursor"]
+    # What the worker's health watch records (tests/worker/test_health_watch.py runs it).
+    store = sqlite_api.store
+    assert store.health.record("hello", "production", False, "GET http://x/health: HTTP 503")
+    assert not store.health.record("hello", "production", False, "GET http://x/health: HTTP 503")
+    health = sqlite_api.gql(query)["fraise"]["environments"][0]["health"]
+    assert health["ok"] is False and health["detail"].endswith("HTTP 503")
+    changes = client.subscribe(
+        'subscription($after: Int) { healthChanged(after: $after, fraiseId: "hello") {'
+        " eventId fraiseId environment ok detail } }", {"after": cursor})
+    first = next(changes)["healthChanged"]
+    assert store.health.record("hello", "production", True, "GET http://x/health: HTTP 200")
+    second = next(changes)["healthChanged"]
+    changes.close()
+    assert (first["ok"], first["environment"], second["ok"]) == (False, "production", True)
+    assert second["eventId"] > first["eventId"] > cursor

@@ -86,6 +86,22 @@ def test_sign_in_deploy_live_and_a_failed_health_check_rolls_back(make_dashboard
     assert origins <= {f"http://127.0.0.1:{dashboard.port}", f"ws://127.0.0.1:{dashboard.port}"}
 
 
+def test_a_live_release_that_stops_answering_needs_attention(make_dashboard, page):
+    dashboard = make_dashboard(health_watch=0.5)
+    sign_in(page, dashboard, "read")
+    deployed = dashboard.deploy_and_wait()
+    assert dashboard.status(deployed) == "succeeded"
+    attention = page.get_by_role("region", name="Needs attention")
+    expect(attention).to_contain_text("every live release answers")
+    dashboard.workspace.stop_app()  # the app dies after its deployment went fine
+    # The worker's health watch sees it; the page is told live (no reload).
+    expect(attention).to_contain_text("health failing", timeout=30_000)
+    expect(attention).to_contain_text("hello/production")
+    expect(attention).to_contain_text(f"127.0.0.1:{dashboard.workspace.port}/health")
+    health = dashboard.store.health.of([("hello", "production")])[("hello", "production")]
+    assert not health.ok
+
+
 def test_roll_back_from_the_releases_view_serves_the_previous_version(make_dashboard, page):
     dashboard = make_dashboard()
     sign_in(page, dashboard, "deploy")

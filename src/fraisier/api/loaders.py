@@ -14,6 +14,7 @@ from strawberry.dataloader import DataLoader
 from fraisier.api.threads import in_db_thread
 from fraisier.store.audit import Requester
 from fraisier.store.db import Row
+from fraisier.store.health import HealthState
 from fraisier.store.records import DeploymentRecord, StepRecord
 
 
@@ -24,6 +25,7 @@ class Loaders:
         self.deployment = DataLoader(self._deployments, cache=False)
         self.steps = DataLoader(self._steps, cache=False)
         self.requesters = DataLoader(self._requesters, cache=False)
+        self.health = DataLoader(self._health, cache=False)
 
     async def _status(self, keys: list[tuple[str, str]]) -> list[Row | None]:
         found = await in_db_thread(self.store.views.status_of, list(keys))
@@ -40,3 +42,7 @@ class Loaders:
     async def _requesters(self, ids: list[int]) -> list[Requester | None]:
         found = await in_db_thread(self.store.audit.requesters, list(dict.fromkeys(ids)))
         return [found.get(i) for i in ids]
+
+    async def _health(self, keys: list[tuple[str, str]]) -> list[HealthState | None]:
+        found = await in_db_thread(self.store.health.of, list(keys))
+        return [found.get(key) for key in keys]

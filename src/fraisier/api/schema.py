@@ -33,6 +33,7 @@ from fraisier.api.types import (
     DeploymentStatusEnum,
     DeploymentStatusEvent,
     Fraise,
+    HealthChangedEvent,
     Job,
     LogEventKind,
     NotificationAttempt,
@@ -359,6 +360,25 @@ async def _tail(info: Info, after: int | None, **filters: Any) -> OutboxTail:
     return await api(info).read(build)
 
 
+async def _target_events(info: Info, type_: EventType, fraise_id: str | None,
+                         environment: str | None, after: int | None
+                         ) -> AsyncGenerator[dict[str, Any], None]:
+    """Outbox events of one type, of one fraise (and environment) when given, live; ends
+    with UNAUTHENTICATED when the token is revoked."""
+    await _require(info, Scope.READ)
+    watch = _watch(info)
+    if fraise_id is not None:
+        api(info).check_target(fraise_id, environment)
+    tail = await _tail(info, after, types=(type_.value,))
+    async for event in tail.follow_async(interval=POLL_SECONDS, stop=watch.revoked,
+                                         in_thread=in_db_thread):
+        if (fraise_id and event["fraise"] != fraise_id) or (
+                environment and event["environment"] != environment):
+            continue
+        yield event
+    watch.raise_if_revoked()
+
+
 @strawberry.type
 class Subscription:
     @strawberry.subscription(description="Every status change of a deployment. `after`: the "
@@ -366,23 +386,14 @@ class Subscription:
     async def deployment_status_changed(
             self, info: Info, fraise_id: str | None = None, environment: str | None = None,
             after: int | None = None) -> AsyncGenerator[DeploymentStatusEvent, None]:
-        await _require(info, Scope.READ)
-        watch = _watch(info)
-        if fraise_id is not None:
-            api(info).check_target(fraise_id, environment)
-        tail = await _tail(info, after, types=(EventType.DEPLOYMENT_STATUS.value,))
-        async for event in tail.follow_async(interval=POLL_SECONDS, stop=watch.revoked,
-                                             in_thread=in_db_thread):
-            if (fraise_id and event["fraise"] != fraise_id) or (
-                    environment and event["environment"] != environment):
-                continue
+        async for event in _target_events(info, EventType.DEPLOYMENT_STATUS, fraise_id,
+                                          environment, after):
             payload = event["payload"]
             yield DeploymentStatusEvent(
                 event_id=event["id"], deployment_id=event["deployment_id"],
                 fraise_id=event["fraise"], environment=event["environment"],
                 status=DeploymentStatus(payload["status"]), error_message=payload.get("error"),
                 at=event["created_at"])
-        watch.raise_if_revoked()
 
     @strawberry.subscription(description="Every request to the webhook endpoint.")
     async def webhook_received(self, info: Info, after: int | None = None
@@ -400,6 +411,19 @@ class Subscription:
                 repository=payload.get("repository", ""), branch=payload.get("branch"),
                 commit_sha=payload.get("commit_sha"), at=event["created_at"])
         watch.raise_if_revoked()
+
+    @strawberry.subscription(description="Every change of a live release's health between "
+                             "deployments (health_check.watch_interval). `after`: the last "
+                             "eventId seen, to resume without missing events.")
+    async def health_changed(
+            self, info: Info, fraise_id: str | None = None, environment: str | None = None,
+            after: int | None = None) -> AsyncGenerator[HealthChangedEvent, None]:
+        async for event in _target_events(info, EventType.HEALTH_CHANGED, fraise_id,
+                                          environment, after):
+            payload = event["payload"]
+            yield HealthChangedEvent(event_id=event["id"], fraise_id=event["fraise"],
+                                     environment=event["environment"], ok=bool(payload["ok"]),
+                                     detail=payload.get("detail", ""), at=event["created_at"])
 
     @strawberry.subscription(description="Steps, log lines and status changes of one "
                              "deployment: everything so far (after `after`), then live; ends "

@@ -221,6 +221,16 @@ class Environment:
                           canary_weights=weights)
                 for state in host_states(api(info).store, target)]
 
+    @strawberry.field(description="The live release's health between deployments, as the "
+                      "worker last saw it; null when it is not watched (no health check, "
+                      "watch_interval 0, a fleet environment) or not checked yet.")
+    async def health(self, info: Info) -> EnvironmentHealth | None:
+        seen = await api(info).loaders.health.load((self.fraise_id, self.name))
+        if seen is None:
+            return None
+        return EnvironmentHealth(ok=seen.ok, detail=seen.detail, checked_at=seen.checked_at,
+                                 since=seen.since)
+
     @strawberry.field
     async def last_deployment(self, info: Info) -> Deployment | None:
         row = await self._row(info)
@@ -229,6 +239,16 @@ class Environment:
         record = await api(info).loaders.deployment.load(int(row["last_deployment_id"]))
         api(info).charge(1)
         return Deployment.of(record) if record else None
+
+
+@strawberry.type(description="Whether the live release answered its health check the last "
+                 "time the worker looked, between deployments (health_check.watch_interval).")
+class EnvironmentHealth:
+    ok: bool
+    detail: str = strawberry.field(description="What the check saw, e.g. `GET "
+                                   "http://127.0.0.1:8000/health: HTTP 503 (expected 200)`.")
+    checked_at: str
+    since: str = strawberry.field(description="When it last went from ok to failing or back.")
 
 
 @strawberry.type(description="One host (or slot) of a fleet environment.")
@@ -569,6 +589,16 @@ class DeploymentLogEvent:
     compensation_status: StepStatusEnum | None = None
     status: DeploymentStatusEnum | None = None
     error_message: str | None = None
+
+
+@strawberry.type(description="A live release started or stopped answering its health check.")
+class HealthChangedEvent:
+    event_id: int = strawberry.field(description="Pass as `after` to resume after a reconnect.")
+    fraise_id: str
+    environment: str
+    ok: bool
+    detail: str
+    at: str
 
 
 @strawberry.type

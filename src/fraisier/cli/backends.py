@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from fraisier.cli.context import AppContext
     from fraisier.cli.deploy import LiveProgress
     from fraisier.cli.remote import RemoteApi
+    from fraisier.store.health import HealthState
     from fraisier.store.records import DeploymentRecord
 
 
@@ -80,6 +81,8 @@ class LocalBackend:
             raise click.ClickException(f"unknown fraise {fraise!r}")
         known = {(row["fraise"], row["environment"]): row
                  for row in app.read_store.views.status(fraise, environment)}
+        health = app.read_store.health.of([(t.fraise, t.environment)
+                                           for t in app.summary.targets])
         entries = []
         for target in app.summary.targets:
             if (fraise and target.fraise != fraise) or (
@@ -94,6 +97,7 @@ class LocalBackend:
                 "last_deployment_id": row.get("last_deployment_id"),
                 "last_status": row.get("last_status"),
                 "last_completed_at": row.get("last_completed_at"),
+                "health": _health_entry(health.get((target.fraise, target.environment))),
             })
         return entries
 
@@ -229,7 +233,8 @@ class RemoteBackend:
     def status_entries(self, fraise: str | None, environment: str | None
                        ) -> list[dict[str, Any]]:
         data = self.api.execute("""{ fraises { id environments { name branch currentRelease
-            currentCommitSha lastDeployment { id status completedAt } } } }""")
+            currentCommitSha lastDeployment { id status completedAt }
+            health { ok detail checkedAt since } } } }""")
         if fraise and fraise not in {f["id"] for f in data["fraises"]}:
             raise click.ClickException(f"unknown fraise {fraise!r}")
         entries = []
@@ -246,6 +251,10 @@ class RemoteBackend:
                     "last_deployment_id": last.get("id"),
                     "last_status": _lower(last.get("status")),
                     "last_completed_at": last.get("completedAt"),
+                    "health": env["health"] and {
+                        "ok": env["health"]["ok"], "detail": env["health"]["detail"],
+                        "checked_at": env["health"]["checkedAt"],
+                        "since": env["health"]["since"]},
                 })
         return entries
 
@@ -359,3 +368,10 @@ class RemoteBackend:
 def not_remote(command: str) -> str:
     return (f"`fraisier {command}` is not available with --server: run it on the server, "
             "or without --server / FRAISIER_SERVER")
+
+
+def _health_entry(state: HealthState | None) -> dict[str, Any] | None:
+    if state is None:
+        return None
+    return {"ok": state.ok, "detail": state.detail, "checked_at": state.checked_at,
+            "since": state.since}

@@ -171,10 +171,22 @@ def show_status(entries: list[dict], as_json: bool) -> None:
         echo_json(entries)
         return
     table("Status", ["fraise", "env", "branch", "live release", "commit", "last deploy",
-                     "result", "at"],
+                     "result", "at", "health"],
           [[e["fraise"], e["environment"], e["branch"], release_label(e["current_release"]),
             short(e["current_commit_sha"]), str(e["last_deployment_id"] or "-"),
-            styled(e["last_status"]), when(e["last_completed_at"])] for e in entries])
+            styled(e["last_status"]), when(e["last_completed_at"]), health_label(e["health"])]
+           for e in entries])
+
+
+def health_label(health: dict | None) -> str:
+    """What the worker's health watch last saw: ok, or failing since when and why."""
+    if health is None:
+        return "-"
+    if health["ok"]:
+        return "[green]ok[/green]"
+    from rich.markup import escape
+
+    return f"[red]failing[/red] since {when(health['since'])}: {escape(health['detail'])}"
 
 
 def show_stats(data: dict, days: int, as_json: bool) -> None:

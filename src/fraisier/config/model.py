@@ -75,6 +75,10 @@ class HealthCheckConfig(_Strict):
     interval: float = Field(1.0, ge=0)  # seconds between attempts
     expect_status: int = Field(200, ge=100, le=599)
     headers: dict[str, str] = {}
+    # Seconds between checks of the live release by the worker, between deployments (one
+    # attempt each; what it sees shows in `fraisier status`, the API and the dashboard).
+    # 0: never.
+    watch_interval: float = Field(60.0, ge=0)
 
     @model_validator(mode="after")
     def _exactly_one_probe(self) -> HealthCheckConfig:

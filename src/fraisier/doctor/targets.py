@@ -125,11 +125,9 @@ def check_health(target: Target) -> Check | None:
     check = target.health_check
     if check is None:
         return None
-    from fraisier.engine.health import check_once
+    from fraisier.engine.health import probe_live
 
-    current = target.app_path / "current"
-    ok, detail = check_once(check, cwd=current if current.is_dir() else target.app_path,
-                          env={**os.environ, **target.env})
+    ok, detail = probe_live(target)
     if ok:
         return passed("health check", detail, target.name)
     return failed("health check", detail,

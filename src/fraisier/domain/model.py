@@ -82,6 +82,7 @@ class EventType(StrEnum):
     DEPLOYMENT_STEP = "deployment.step"
     DEPLOYMENT_LOG = "deployment.log"
     WEBHOOK_RECEIVED = "webhook.received"
+    HEALTH_CHANGED = "health.changed"  # a live release started or stopped answering its check
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from fraisier.engine.process import run_command
 
 if TYPE_CHECKING:
     from fraisier.config.model import HealthCheckConfig
+    from fraisier.config.resolve import Target
 
 
 class HealthCheckFailed(Exception):
@@ -39,9 +40,18 @@ def check_health(check: HealthCheckConfig, *, cwd: Path, env: Mapping[str, str],
     raise HealthCheckFailed(f"health check failed after {check.retries} attempts: {last}")
 
 
-def check_once(check: HealthCheckConfig, *, cwd: Path,
-               env: Mapping[str, str]) -> tuple[bool, str]:
-    """One attempt, no retries: (passed, what was seen). `fraisier doctor` asks this."""
+def probe_live(target: Target) -> tuple[bool, str]:
+    """One attempt of `target`'s health check against what is live now (a command check runs
+    in the live release, with the environment's `env`): `fraisier doctor` and the worker's
+    health watch ask this between deployments."""
+    check = target.health_check
+    if check is None:
+        return True, "no health check configured"
+    current = target.app_path / "current"
+    cwd = current if current.is_dir() else target.app_path
+    env = {**target.env, "FRAISIER_FRAISE": target.fraise,
+           "FRAISIER_ENVIRONMENT": target.environment,
+           "FRAISIER_APP_PATH": str(target.app_path), "FRAISIER_RELEASE_DIR": str(cwd)}
     return _attempt(check, cwd=cwd, env=env)
 
 

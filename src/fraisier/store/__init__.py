@@ -21,6 +21,7 @@ from fraisier.domain.redaction import redact
 from fraisier.store.audit import AuditLog
 from fraisier.store.db import Conflict, Database, StoreError, StoreUnavailable
 from fraisier.store.events import Events
+from fraisier.store.health import Health
 from fraisier.store.ledger import Ledger
 from fraisier.store.migrate import apply_migrations
 from fraisier.store.notifications import Notifications
@@ -61,6 +62,7 @@ class Store:
         self.runs, self.backups = Runs(db, self.events), Backups(db, self.events)
         self.audit = AuditLog(db)  # who changed what: append-only
         self.polls = Polls(db)  # poll mode
+        self.health = Health(db, self.events)  # live releases' health between deployments
         self.notifications = Notifications(db)  # the notifier's cursor, deliveries, attempts
         self.tokens = Tokens(db)
 

@@ -5,7 +5,9 @@ deploy` knows to queue instead of running in-process) and takes over deployments
 expired (their worker died). Each is recovered on a thread of its own, its lease renewed by
 housekeeping like a running deployment's: undoing a rollout on many hosts takes time.
 Housekeeping also deletes recorded webhook requests older than `webhook.retention_days`,
-a few thousand per beat until none is left, then again an hour later.
+a few thousand per beat until none is left, then again an hour later. Two more threads poll
+repositories (poll mode, worker/poller.py) and watch the live releases' health between
+deployments (worker/health_watch.py).
 
 Stopping: no more claims; running deployments get `shutdown_grace_seconds` to finish, then
 they are cancelled (their compensations run), and whatever is still running when the process
@@ -67,6 +69,9 @@ class Worker:
         from fraisier.worker.poller import Poller
 
         self.poller = Poller(config, store, owner=self.name)  # environments with `poll:`
+        from fraisier.worker.health_watch import HealthWatch
+
+        self.health_watch = HealthWatch(config, store)  # live releases between deployments
         self.reloader: ConfigReloader | None = None  # set by the process that reloads
         self.notifier: Notifier | None = None  # delivers notifications on a thread of its own
 
@@ -76,6 +81,7 @@ class Worker:
         self.store.events.listeners.append(self.wakeup.wake)
         self._helpers.append(self._thread("housekeeping", self._housekeeping))
         self._helpers.append(self._thread("poll", lambda: self.poller.run(self._done)))
+        self._helpers.append(self._thread("health", lambda: self.health_watch.run(self._done)))
         if self.store.backend == "postgres":
             self._helpers.append(self._thread(
                 "listen", lambda: listen_postgres(self.store.db.url, WAKE_CHANNEL, self.wakeup,
@@ -198,6 +204,7 @@ class Worker:
         poll mode and the notifier's channels); those running keep theirs."""
         self.config = config
         self.poller.config = config
+        self.health_watch.config = config
         if self.notifier is not None:
             self.notifier.config = config
 

@@ -7,7 +7,7 @@ import { FAILED, clear, commitLink, debounce, duration, elapsedSince, h, link, n
 
 const QUERY = `query Overview($since: Int!) {
   fraises { id type description environments {
-    name branch status strategy
+    name branch status strategy health { ok detail since }
     liveRelease { releaseId activatedAt deployment { id trigger commitSha commitUrl
       commit { message author } } }
     lastDeployment { id status trigger errorMessage completedAt queuedAt durationSeconds }
@@ -21,6 +21,7 @@ const QUERY = `query Overview($since: Int!) {
 
 const STATUS_SUB = `subscription($after: Int) { deploymentStatusChanged(after: $after) {
   eventId deploymentId status } }`;
+const HEALTH_SUB = `subscription($after: Int) { healthChanged(after: $after) { eventId ok } }`;
 const WEBHOOK_SUB = `subscription($after: Int) { webhookReceived(after: $after) {
   eventId outcome } }`;
 
@@ -72,6 +73,11 @@ function attention(data) {
           link(`/deployment/${d.id}`, `${fraise.id}/${env.name} #${d.id}`), " ",
           when(d.completedAt), d.errorMessage ? h("span", { class: "error-text" }, ` ${d.errorMessage}`) : null));
       }
+      if (env.health && !env.health.ok) {
+        items.push(h("li", {}, h("span", { class: "badge s-failed" }, "health failing"), " ",
+          link(`/releases?fraise=${fraise.id}&env=${env.name}`, `${fraise.id}/${env.name}`),
+          " since ", when(env.health.since), h("span", { class: "error-text" }, ` ${env.health.detail}`)));
+      }
     }
   }
   const hourAgo = Date.now() - 3600 * 1000;
@@ -83,7 +89,8 @@ function attention(data) {
   }
   return h("section", { class: "card attention", "aria-labelledby": "attention-title" },
     h("h2", { id: "attention-title" }, "Needs attention"),
-    items.length ? h("ul", {}, items) : h("p", { class: "muted" }, "Nothing: every last deployment went fine."));
+    items.length ? h("ul", {}, items)
+      : h("p", { class: "muted" }, "Nothing: every last deployment went fine, and every live release answers."));
 }
 
 export async function render(ctx, _params) {
@@ -122,6 +129,9 @@ export async function render(ctx, _params) {
   const stops = [
     ctx.client.subscribe(STATUS_SUB, { after: eventCursor }, {
       cursor: (d) => d.deploymentStatusChanged.eventId, next: refresh, onResume: refresh,
+    }),
+    ctx.client.subscribe(HEALTH_SUB, { after: eventCursor }, {
+      cursor: (d) => d.healthChanged.eventId, next: refresh, onResume: refresh,
     }),
     ctx.client.subscribe(WEBHOOK_SUB, { after: eventCursor }, {
       cursor: (d) => d.webhookReceived.eventId,
