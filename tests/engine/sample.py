@@ -20,6 +20,11 @@ app = pathlib.Path(os.environ["FRAISIER_APP_PATH"])
 db = app / "db.txt"
 action = sys.argv[1]
 
+def note_pid(name):
+    # Written aside, then renamed: a test waiting for the file never reads it half written.
+    (app / (name + ".tmp")).write_text(str(os.getpid()))
+    os.replace(app / (name + ".tmp"), app / name)
+
 def fail_if(marker):
     if (here / marker).exists():
         print(f"{action}: failing because {marker} is present")
@@ -34,7 +39,7 @@ if action == "install":
     print("installing")
 elif action == "build":
     if (here / "SLOW_BUILD").exists():
-        (app / "build.pid").write_text(str(os.getpid()))
+        note_pid("build.pid")
         print("building slowly", flush=True)
         time.sleep(60)
     fail_if("FAIL_BUILD")
@@ -49,7 +54,7 @@ elif action == "migrate-up":
     if wanted and wanted not in revisions:
         db.write_text("\\n".join(revisions + [wanted]) + "\\n")
     if (here / "SLOW_MIGRATE").exists():  # half applied, and still going
-        (app / "migrate.pid").write_text(str(os.getpid()))
+        note_pid("migrate.pid")
         with open(app / "m.log", "a") as m:
             m.write("up-start\\n")
         time.sleep(60)
