@@ -59,7 +59,7 @@ http.server.ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler)
 # Start/stop/restart the app of the release `current` (or FRAISIER_RELEASE_DIR) points at.
 # A stopped process counts as gone once it is a zombie: the machine's init may not reap it.
 CONTROL_PY = '''\
-import os, pathlib, signal, subprocess, sys, time
+import os, pathlib, signal, socket, subprocess, sys, time
 app_path = pathlib.Path(os.environ["FRAISIER_APP_PATH"])
 release = pathlib.Path(os.environ.get("FRAISIER_RELEASE_DIR") or app_path / "current")
 pid_file = app_path / "app.pid"
@@ -95,6 +95,16 @@ def start():
                                 stdout=log, stderr=log, stdin=subprocess.DEVNULL,
                                 start_new_session=True)
     pid_file.write_text(str(proc.pid))
+    # Return once it listens (as `systemctl restart` of a notify service does), so the
+    # health check judges the release rather than how fast a loaded machine starts Python.
+    port = int(os.environ.get("PORT", "0"))
+    deadline = time.monotonic() + 30
+    while port and proc.poll() is None and time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.02)
     print(f"started {release.name} as pid {proc.pid}")
 
 

@@ -13,8 +13,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from fraisier.domain.model import FINAL_STATUSES
 from fraisier.store import open_store
 from tests.cli._cli_support import fraisier_executable, run_fraisier
+from tests.support import waiting
 from tests.webhooks._server import Process, Server
 
 SECRET = "r" * 40
@@ -174,11 +176,10 @@ def test_a_deployment_of_a_target_the_worker_does_not_know_says_what_to_do(proje
     try:
         record = store.queue.enqueue("api", "production", trigger="cli", branch="main")
         worker.start()
-        deadline = time.monotonic() + 30
-        while store.queue.get(record.id).status == "queued":
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
-        final = store.queue.get(record.id)
+        # Claimed (running) first, then failed: wait for the end, not for the claim.
+        final = waiting.wait_for(
+            lambda: (r := store.queue.get(record.id)).status in FINAL_STATUSES and r,
+            timeout=60, what="the deployment to end")
     finally:
         worker.stop(0)
         store.close()

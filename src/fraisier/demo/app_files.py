@@ -37,6 +37,7 @@ CONTROL_PY = '''\
 """Start, stop or restart the sample service from the release `current` points at."""
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -71,6 +72,16 @@ def start():
                             stdout=log, stderr=log, stdin=subprocess.DEVNULL,
                             start_new_session=True)
     pid_file.write_text(str(proc.pid))
+    # Return once the service listens, as `systemctl restart` of a notify service does: the
+    # health check then judges the release, not how fast a busy machine starts Python.
+    port = int(os.environ.get("PORT", "0"))
+    deadline = time.monotonic() + 30
+    while port and proc.poll() is None and time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.02)
     print(f"started {release.name} as pid {proc.pid}")
 
 
