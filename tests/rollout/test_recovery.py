@@ -65,10 +65,21 @@ def _crash_then_recover(project, where: str, only: str | None = None, *,
         queued = request_rollback(store, config, "web", "production")
     else:
         queued = request_deployment(store, config, "web", "production", trigger=Trigger.CLI)
-    crashed = subprocess.run([sys.executable, str(CRASH_WORKER), str(project.config_path),
-                              where, *([only] if only else [])],
-                             capture_output=True, timeout=180)
-    assert crashed.returncode == -signal.SIGKILL, crashed.stderr.decode()[-2000:]
+    crashed = subprocess.Popen([sys.executable, str(CRASH_WORKER), str(project.config_path),
+                                where, *([only] if only else [])],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        # It dies at `where`; a deployment that ended before getting there never will.
+        ended = wait_for(lambda: crashed.poll() is not None or store.queue.get(
+            queued.id, with_steps=False).status not in ("queued", "running"),
+            what=f"the worker to die at {where}", timeout=300)
+        assert ended and crashed.poll() is not None, (
+            f"the deployment ended before {where}: {store.queue.get(queued.id).error}")
+    finally:
+        if crashed.poll() is None:
+            crashed.kill()
+        stderr = crashed.communicate(timeout=30)[1]
+    assert crashed.returncode == -signal.SIGKILL, stderr.decode()[-2000:]
     assert store.queue.get(queued.id, with_steps=False).status == "running"
     if meanwhile is not None:
         meanwhile()
