@@ -6,15 +6,18 @@ Which database: the fraise's `backups` jobs when it has any, else `migrate.datab
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fraisier.config.kinds import BackupJobConfig
 from fraisier.engine.context import DeploymentRun
 from fraisier.engine.saga import Step, StepFailed
 from fraisier.kinds.backups import take_backup
 
+if TYPE_CHECKING:
+    from fraisier.config.resolve import Target
 
-def pre_deploy_jobs(target) -> dict[str, BackupJobConfig]:
+
+def pre_deploy_jobs(target: Target) -> dict[str, BackupJobConfig]:
     if target.kind.backups:
         return dict(target.kind.backups)
     url = target.migrate.database_url if target.migrate is not None else None

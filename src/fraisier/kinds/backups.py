@@ -14,8 +14,9 @@ import os
 import sqlite3
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import quote
 
 from fraisier.domain.model import parse_timestamp, utc_now
@@ -23,11 +24,21 @@ from fraisier.engine.process import CommandNotFound, run_command
 from fraisier.kinds.libpq import database_name, libpq_env, redact
 from fraisier.kinds.runs import active_release_dir, start_run, target_env
 
+if TYPE_CHECKING:
+    import psycopg
+    from psycopg import sql
+
+    from fraisier.config.kinds import BackupJobConfig
+    from fraisier.config.resolve import Target
+    from fraisier.store import Store
+    from fraisier.store.runs import BackupRecord
+
 logger = logging.getLogger("fraisier.backups")
 
 EXTENSIONS = {"postgres": ".dump", "sqlite": ".sqlite3", "command": ".bak"}
 DEFAULT_TIMEOUT = 3600.0
 Log = Callable[[str], None]
+_T = TypeVar("_T")
 
 
 class BackupError(Exception):
@@ -38,7 +49,21 @@ class BackupCorrupted(BackupError):
     pass
 
 
-def backup_root(target) -> Path:
+def _required(value: _T | None, what: str) -> _T:
+    """A setting the configuration's validation guarantees for this kind of backup."""
+    if value is None:
+        raise BackupError(f"{what} is not set")
+    return value
+
+
+def _recorded(store: Store, backup_id: int) -> BackupRecord:
+    record = store.backups.get(backup_id)
+    if record is None:
+        raise BackupError(f"backup {backup_id} is not in the store")
+    return record
+
+
+def backup_root(target: Target) -> Path:
     return Path(target.kind.backup_dir or Path(target.app_path) / "backups")
 
 
@@ -68,9 +93,10 @@ def _write_atomically(path: Path, text: str) -> None:
 
 # -- taking a backup ----------------------------------------------------------------------
 
-def take_backup(store, target, job_name: str, job, *, trigger: str = "cli",
-                deployment_id: int | None = None, owner: str | None = None,
-                scheduled_for: str | None = None, log: Log | None = None):
+def take_backup(store: Store, target: Target, job_name: str, job: BackupJobConfig, *,
+                trigger: str = "cli", deployment_id: int | None = None,
+                owner: str | None = None, scheduled_for: str | None = None,
+                log: Log | None = None) -> BackupRecord:
     """Take one backup of `job`; returns its BackupRecord (status `good` or `failed`).
 
     Raises store.Conflict when the same backup job is already running.
@@ -86,7 +112,7 @@ def take_backup(store, target, job_name: str, job, *, trigger: str = "cli",
     stamp = utc_now().strftime("%Y%m%dT%H%M%SZ")
     final = folder / f"{job_name}-{stamp}-{backup_id}{job.extension or EXTENSIONS[job.kind]}"
     partial = folder / f".{final.name}.partial"
-    error = None
+    error: str | None = None
     try:
         folder.mkdir(parents=True, exist_ok=True)
         _clear_leftovers(store, target, job_name, folder, backup_id, log)
@@ -126,7 +152,7 @@ def take_backup(store, target, job_name: str, job, *, trigger: str = "cli",
             error = f"after backup {backup_id}: {exc}"
     store.runs.finish(run_id, "failed" if error else "succeeded", exit_code=None,
                       duration_seconds=time.monotonic() - started, error=error)
-    record = store.backups.get(backup_id)
+    record = _recorded(store, backup_id)
     logger.log(logging.WARNING if error else logging.INFO, "backup %s %s/%s %s %s%s",
                backup_id, target.fraise, target.environment, job_name, record.status,
                f": {error}" if error else f" ({record.size_bytes} bytes)",
@@ -136,7 +162,7 @@ def take_backup(store, target, job_name: str, job, *, trigger: str = "cli",
     return record
 
 
-def _clear_leftovers(store, target, job_name: str, folder: Path, backup_id: int,
+def _clear_leftovers(store: Store, target: Target, job_name: str, folder: Path, backup_id: int,
                      log: Log) -> None:
     """We hold this job's run, so anything half-done in its folder is from a run that died."""
     for leftover in folder.glob(".*.partial"):
@@ -148,22 +174,23 @@ def _clear_leftovers(store, target, job_name: str, folder: Path, backup_id: int,
             store.backups.update(stale.id, status="failed", error="interrupted")
 
 
-def _dump(target, job, partial: Path, log: Log) -> None:
+def _dump(target: Target, job: BackupJobConfig, partial: Path, log: Log) -> None:
     timeout = job.timeout or DEFAULT_TIMEOUT
     if job.kind == "postgres":
-        env = libpq_env(job.database_url)
+        url = _required(job.database_url, "database_url")
+        env = libpq_env(url)
         _run(["pg_dump", "-Fc", "--no-owner", "-f", str(partial)], env=env, timeout=timeout,
-             log=log, what=f"pg_dump of {redact(job.database_url)}", cwd=partial.parent)
+             log=log, what=f"pg_dump of {redact(url)}", cwd=partial.parent)
     elif job.kind == "sqlite":
-        _sqlite_copy(Path(job.path), partial)
+        _sqlite_copy(Path(_required(job.path, "path")), partial)
     else:
         release, release_dir = active_release_dir(target)
         env = target_env(target, release_dir, FRAISIER_BACKUP_FILE=str(partial))
-        _run(job.command.argv, env=env, timeout=timeout, log=log, what="backup command",
+        _run(_required(job.command, "command").argv, env=env, timeout=timeout, log=log, what="backup command",
              cwd=release_dir or partial.parent)
 
 
-def _run(argv: list[str], *, env, timeout: float, log: Log, what: str, cwd: Path) -> str:
+def _run(argv: list[str], *, env: dict[str, str], timeout: float, log: Log, what: str, cwd: Path) -> str:
     try:
         result = run_command(argv, cwd=cwd, env=env, timeout=timeout, on_line=log)
     except CommandNotFound as exc:
@@ -190,12 +217,13 @@ def _sqlite_copy(source: Path, destination: Path) -> None:
         src.close()
 
 
-def _sync(target, job, final: Path, backup_id: int, store, log: Log) -> str | None:
+def _sync(target: Target, job: BackupJobConfig, final: Path, backup_id: int, store: Store,
+          log: Log) -> str | None:
     release, release_dir = active_release_dir(target)
     env = target_env(target, release_dir, FRAISIER_BACKUP_FILE=str(final),
                      FRAISIER_BACKUP_ID=str(backup_id))
     try:
-        _run(job.sync.argv, env=env, timeout=job.timeout or DEFAULT_TIMEOUT, log=log,
+        _run(_required(job.sync, "sync").argv, env=env, timeout=job.timeout or DEFAULT_TIMEOUT, log=log,
              what="sync", cwd=release_dir or final.parent)
     except BackupError as exc:
         store.backups.update(backup_id, synced="failed")
@@ -206,14 +234,16 @@ def _sync(target, job, final: Path, backup_id: int, store, log: Log) -> str | No
 
 # -- verification -------------------------------------------------------------------------
 
-def verify_file(job, path: Path, log: Log | None = None) -> tuple[bool, str]:
+def verify_file(job: BackupJobConfig, path: Path,
+                log: Log | None = None) -> tuple[bool, str]:
     """Check a backup file can be read back: (ok, what was found)."""
     log = log or _quiet
     try:
         if job.kind == "postgres":
             if job.verify == "restore":
-                _pg_restore(path, job.verify_database_url, clean=True, log=log)
-                return True, _pg_count(job.verify_database_url, job.verify_table)
+                scratch_url = _required(job.verify_database_url, "verify_database_url")
+                _pg_restore(path, scratch_url, clean=True, log=log)
+                return True, _pg_count(scratch_url, job.verify_table)
             listing = _run(["pg_restore", "--list", str(path)], env={},
                            timeout=job.timeout or DEFAULT_TIMEOUT, log=_quiet,
                            what="pg_restore --list", cwd=path.parent)
@@ -236,18 +266,28 @@ def verify_file(job, path: Path, log: Log | None = None) -> tuple[bool, str]:
 def _sqlite_check(path: Path, table: str | None) -> str:
     conn = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True)
     try:
-        result = conn.execute("PRAGMA integrity_check").fetchone()[0]
+        result = _sqlite_scalar(conn, "PRAGMA integrity_check")
         if result != "ok":
             raise BackupError(f"integrity_check: {result}")
         if table:
-            count = conn.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
+            count = _sqlite_scalar(conn, f'SELECT count(*) FROM "{table}"')
             if count == 0:
                 raise BackupError(f"table {table} is empty")
             return f"integrity ok, {table}: {count} rows"
-        tables = conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'")
-        return f"integrity ok, {tables.fetchone()[0]} tables"
+        tables = _sqlite_scalar(conn, "SELECT count(*) FROM sqlite_master WHERE type = 'table'")
+        return f"integrity ok, {tables} tables"
     finally:
         conn.close()
+
+
+def _sqlite_scalar(conn: sqlite3.Connection, query: str) -> object:
+    row = conn.execute(query).fetchone()
+    return None if row is None else row[0]
+
+
+def _pg_scalar(conn: psycopg.Connection[tuple[object, ...]], query: str | sql.Composed) -> object:
+    row = conn.execute(query).fetchone()
+    return None if row is None else row[0]
 
 
 def _pg_restore(path: Path, url: str, *, clean: bool, log: Log) -> None:
@@ -266,24 +306,28 @@ def _pg_count(url: str, table: str | None) -> str:
         if table:
             schema, _, name = table.rpartition(".")
             ident = sql.Identifier(schema, name) if schema else sql.Identifier(name)
-            count = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(ident)).fetchone()[0]
+            count = _pg_scalar(conn, sql.SQL("SELECT count(*) FROM {}").format(ident))
             if count == 0:
                 raise BackupError(f"restored table {table} is empty")
             return f"restored, {table}: {count} rows"
         return f"restored, {_pg_relations(conn)} tables"
 
 
-def _pg_relations(conn) -> int:
-    return conn.execute(
+def _pg_relations(conn: psycopg.Connection[tuple[object, ...]]) -> int:
+    count = _pg_scalar(
+        conn,
         "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
         " WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')"
         " AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
-        " AND n.nspname NOT LIKE 'pg_toast%'").fetchone()[0]
+        " AND n.nspname NOT LIKE 'pg_toast%'")
+    assert isinstance(count, int)  # count(*) is never NULL
+    return count
 
 
 # -- retention ----------------------------------------------------------------------------
 
-def prune(store, target, job_name: str, job, *, now=None) -> list[int]:
+def prune(store: Store, target: Target, job_name: str, job: BackupJobConfig, *,
+          now: datetime | None = None) -> list[int]:
     """Delete good backups past `keep_last` or older than `retention_days`; the newest good
     backup is never deleted, whatever the rules say."""
     if job.keep_last is None and job.retention_days is None:
@@ -291,7 +335,7 @@ def prune(store, target, job_name: str, job, *, now=None) -> list[int]:
     now = now or utc_now()
     good = store.backups.list(target.fraise, target.environment, job=job_name, status="good",
                               limit=100_000)
-    pruned = []
+    pruned: list[int] = []
     for index, backup in enumerate(good):
         if index == 0:
             continue  # the newest good backup
@@ -309,7 +353,7 @@ def prune(store, target, job_name: str, job, *, now=None) -> list[int]:
 
 # -- restore ------------------------------------------------------------------------------
 
-def check_intact(backup) -> Path:
+def check_intact(backup: BackupRecord) -> Path:
     """The backup file, after checking it is there and matches its recorded checksum."""
     if backup.status != "good" or not backup.path:
         raise BackupError(f"backup {backup.id} is {backup.status}, not a good backup")
@@ -333,18 +377,18 @@ def target_is_empty(kind: str, to: str) -> bool:
     path = sqlite_path(to)
     if not path.exists() or path.stat().st_size == 0:
         return True
-    conn = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True)
+    db = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True)
     try:
-        return conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
+        return _sqlite_scalar(db, "SELECT count(*) FROM sqlite_master") == 0
     finally:
-        conn.close()
+        db.close()
 
 
 def sqlite_path(to: str) -> Path:
     return Path(to.removeprefix("sqlite:///")) if to.startswith("sqlite:///") else Path(to)
 
 
-def restore_backup(backup, to: str, *, force: bool = False, log: Log | None = None) -> None:
+def restore_backup(backup: BackupRecord, to: str, *, force: bool = False, log: Log | None = None) -> None:
     """Restore a good backup into the database `to`; refuses a non-empty one unless `force`."""
     log = log or _quiet
     if backup.kind == "command":
@@ -361,7 +405,7 @@ def restore_backup(backup, to: str, *, force: bool = False, log: Log | None = No
     destination.parent.mkdir(parents=True, exist_ok=True)
     src = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True)
     try:
-        if src.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
+        if _sqlite_scalar(src, "PRAGMA integrity_check") != "ok":
             raise BackupCorrupted(f"backup file {path} fails integrity_check")
         dst = sqlite3.connect(destination)
         try:

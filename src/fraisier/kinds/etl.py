@@ -8,20 +8,34 @@ failed script fails the deployment, so the previous release is put back. `on_suc
 
 from __future__ import annotations
 
-from typing import Any
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from fraisier.engine.context import DeploymentRun
 from fraisier.engine.saga import StepFailed
-from fraisier.kinds.runs import active_release_dir, execute_run, target_env
+from fraisier.kinds.runs import (
+    LineCallback,
+    active_release_dir,
+    execute_run,
+    recorded_run,
+    target_env,
+)
+
+if TYPE_CHECKING:
+    from fraisier.config.resolve import Target
+    from fraisier.store import Store
+    from fraisier.store.runs import RunRecord
 
 ETL_RUN = "script"
 
 
-def _timeout(target) -> float:
+def _timeout(target: Target) -> float:
     return target.kind.script_timeout or target.timeout
 
 
-def notify(target, record, *, cwd, env, on_line) -> None:
+def notify(target: Target, record: RunRecord, *, cwd: Path, env: dict[str, str],
+           on_line: LineCallback | None) -> None:
     """Run on_success / on_failure; their failure is logged, never changes the run's outcome."""
     from fraisier.engine.process import CommandNotFound, run_command
 
@@ -65,7 +79,9 @@ class NoActiveRelease(Exception):
     pass
 
 
-def run_etl(store, target, *, trigger: str = "cli", on_line=None, cancel=None):
+def run_etl(store: Store, target: Target, *, trigger: str = "cli",
+            on_line: LineCallback | None = None,
+            cancel: threading.Event | None = None) -> RunRecord:
     """Run the ETL script again on the active release, without deploying. Returns the RunRecord.
 
     Raises NoActiveRelease when nothing is deployed, store.Conflict when a run is going on.
@@ -80,4 +96,4 @@ def run_etl(store, target, *, trigger: str = "cli", on_line=None, cancel=None):
                             env=env, timeout=_timeout(target), trigger=trigger,
                             release=release, on_line=on_line, cancel=cancel)
     notify(target, record, cwd=release_dir, env=env, on_line=on_line)
-    return store.runs.get(record.id)
+    return recorded_run(store, record.id)

@@ -3,13 +3,27 @@ that carry a `schedule`. Both backends (systemd, builtin) and `fraisier run` use
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from fraisier.config.commands import CommandSpec
 from fraisier.config.kinds import BackupJobConfig
 from fraisier.domain.cron import CronSchedule, parse_cron
 from fraisier.kinds.backups import take_backup
-from fraisier.kinds.runs import active_release_dir, execute_run, start_run, target_env
+from fraisier.kinds.runs import (
+    LineCallback,
+    active_release_dir,
+    execute_run,
+    recorded_run,
+    start_run,
+    target_env,
+)
+
+if TYPE_CHECKING:
+    from fraisier.config.resolve import Target
+    from fraisier.store import Store
+    from fraisier.store.runs import RunRecord
 
 
 @dataclass(frozen=True)
@@ -23,7 +37,7 @@ class JobSpec:
     backup: BackupJobConfig | None = None
 
 
-def jobs_of(target) -> dict[str, JobSpec]:
+def jobs_of(target: Target) -> dict[str, JobSpec]:
     found: dict[str, JobSpec] = {}
     for name, job in target.kind.jobs.items():
         found[name] = JobSpec(name, "job", parse_cron(job.schedule) if job.schedule else None,
@@ -42,8 +56,9 @@ def dependents_of(jobs: dict[str, JobSpec], name: str) -> list[JobSpec]:
     return [job for job in jobs.values() if name in job.depends_on]
 
 
-def run_dependents(store, target, name: str, *, owner: str | None = None, on_line=None,
-                   cancel=None) -> list:
+def run_dependents(store: Store, target: Target, name: str, *, owner: str | None = None,
+                   on_line: LineCallback | None = None,
+                   cancel: threading.Event | None = None) -> list[RunRecord]:
     """The one rule for `depends_on`, whatever ran `name` (the scheduler, `fraisier run`,
     `fraisier backup run`): once it succeeded, each job that depends on it runs (trigger
     `dependency`), then, after each success, the jobs that depend on that one. Returns their
@@ -51,7 +66,7 @@ def run_dependents(store, target, name: str, *, owner: str | None = None, on_lin
     from fraisier.store.db import Conflict
 
     jobs = jobs_of(target)
-    records = []
+    records: list[RunRecord] = []
     pending = [job.name for job in dependents_of(jobs, name)]
     seen = {name}
     while pending:
@@ -72,28 +87,33 @@ def run_dependents(store, target, name: str, *, owner: str | None = None, on_lin
     return records
 
 
-def unscheduled_backups(target) -> list[str]:
+def unscheduled_backups(target: Target) -> list[str]:
     """Backup jobs that nothing runs by itself: taken only with `fraisier backup run` (or
     before a deployment); listed by `fraisier jobs` all the same."""
     listed = jobs_of(target)
     return [name for name in target.kind.backups if name not in listed]
 
 
-def run_job(store, target, job: JobSpec, *, trigger: str, scheduled_for: str | None = None,
-            owner: str | None = None, on_line=None, cancel=None):
+def run_job(store: Store, target: Target, job: JobSpec, *, trigger: str,
+            scheduled_for: str | None = None, owner: str | None = None,
+            on_line: LineCallback | None = None,
+            cancel: threading.Event | None = None) -> RunRecord:
     """Run one job now and record it; returns its RunRecord. Raises store.Conflict when the
     job is already running."""
     if job.kind == "backup":
-        record = take_backup(store, target, job.name, job.backup, trigger=trigger, owner=owner,
+        assert job.backup is not None  # jobs_of gives every backup job its settings
+        backup = take_backup(store, target, job.name, job.backup, trigger=trigger, owner=owner,
                              scheduled_for=scheduled_for, log=on_line)
-        return store.runs.get(record.run_id)
+        assert backup.run_id is not None  # take_backup records every backup as a run
+        return recorded_run(store, backup.run_id)
+    assert job.command is not None  # jobs_of gives every `job` its command
     release, release_dir = active_release_dir(target)
     if release_dir is None:
         run_id = start_run(store, target, "job", job.name, trigger=trigger,
                            scheduled_for=scheduled_for, owner=owner)
         store.runs.finish(run_id, "failed", exit_code=None, duration_seconds=0.0,
                           error="no active release: deploy the fraise first")
-        return store.runs.get(run_id)
+        return recorded_run(store, run_id)
     extra = {"FRAISIER_JOB": job.name}
     for dependency in job.depends_on:
         # A job that follows a backup job gets the newest good backup of it, e.g. to upload.

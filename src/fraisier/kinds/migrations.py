@@ -18,8 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from fraisier.config.commands import CommandSpec
+from fraisier.config.model import MigrateConfig
 from fraisier.engine import steps
 from fraisier.engine.context import DeploymentRun
+from fraisier.engine.process import ProcessResult
 from fraisier.engine.saga import Irreversible, SkipStep, Step, StepFailed
 
 # confiture's documented exit codes
@@ -31,10 +33,25 @@ def _cmd(*argv: str) -> CommandSpec:
     return CommandSpec(list(argv))
 
 
+def _migrate(run: DeploymentRun) -> MigrateConfig:
+    """The target's `migrate` settings; a preset only runs when they are there."""
+    if run.target.migrate is None:
+        raise StepFailed(f"{run.target.name} has no `migrate` configured")
+    return run.target.migrate
+
+
+def _preset(migrate: MigrateConfig) -> type[Preset]:
+    if migrate.tool is None:
+        raise StepFailed("`migrate.tool` is not set")
+    return PRESETS[migrate.tool]
+
+
 def _env(run: DeploymentRun) -> dict[str, str]:
-    url = run.target.migrate.database_url
-    extra = {"DATABASE_URL": url, "CONFITURE_DATABASE_URL": url} if url else {}
-    return run.env(**extra)
+    url = _migrate(run).database_url
+    env = run.env()
+    if url:
+        env.update(DATABASE_URL=url, CONFITURE_DATABASE_URL=url)
+    return env
 
 
 def _lines(output: str) -> list[str]:
@@ -59,8 +76,9 @@ class Preset:
     def down_to(self, run: DeploymentRun, revision: str) -> None:
         raise NotImplementedError
 
-    def _run(self, run: DeploymentRun, label: str, command: CommandSpec, *, check: bool = True):
-        return run.run(label, command, timeout=run.target.migrate.timeout, env=_env(run),
+    def _run(self, run: DeploymentRun, label: str, command: CommandSpec, *,
+             check: bool = True) -> ProcessResult:
+        return run.run(label, command, timeout=_migrate(run).timeout, env=_env(run),
                        check=check, cwd=self.cwd)
 
 
@@ -162,8 +180,7 @@ PRESETS: dict[str, type[Preset]] = {p.name: p for p in (Alembic, Confiture, Djan
 
 
 def preset_up(run: DeploymentRun) -> dict[str, Any]:
-    migrate = run.target.migrate
-    preset = PRESETS[migrate.tool]()
+    preset = _preset(_migrate(run))()
     before = preset.current(run)
     run.options["revision_before"] = before
     run.note_step("migrate", revision_before=before)
@@ -184,14 +201,16 @@ def _confiture_applied(run: DeploymentRun) -> int:
     import psycopg
 
     try:
-        with psycopg.connect(run.target.migrate.database_url, connect_timeout=10) as conn:
-            return int(conn.execute("SELECT count(*) FROM tb_confiture").fetchone()[0])
+        # No URL: libpq's own defaults (PG* variables), as for any psycopg connection.
+        with psycopg.connect(_migrate(run).database_url or "", connect_timeout=10) as conn:
+            row = conn.execute("SELECT count(*) FROM tb_confiture").fetchone()
+            return int(row[0]) if row is not None else 0
     except psycopg.Error:
         return 0
 
 
 def preset_down(run: DeploymentRun) -> None:
-    migrate = run.target.migrate
+    preset = _preset(_migrate(run))
     if "revision_before" not in run.options:
         # After a crash the run is rebuilt from the database: the ledger has the revision.
         for recorded in run.store.ledger.steps(run.deployment_id):
@@ -199,7 +218,7 @@ def preset_down(run: DeploymentRun) -> None:
                 run.options["revision_before"] = recorded.data["revision_before"]
     if "revision_before" not in run.options:
         raise Irreversible("the revision before migrate was not recorded")
-    PRESETS[migrate.tool]().down_to(run, str(run.options["revision_before"]))
+    preset().down_to(run, str(run.options["revision_before"]))
 
 
 def rollback_to_release(run: DeploymentRun) -> dict[str, Any]:
@@ -216,8 +235,9 @@ def rollback_to_release(run: DeploymentRun) -> dict[str, Any]:
     revision = str(recorded[0]["revision_after"])
     live = run.layout.release_dir(run.previous_release_id) if run.previous_release_id else None
     run.log(f"database back to revision {revision or '(none)'}")
-    PRESETS[target.migrate.tool](cwd=live).down_to(run, revision)
-    return {"tool": target.migrate.tool, "revision": revision}
+    preset = _preset(_migrate(run))
+    preset(cwd=live).down_to(run, revision)
+    return {"tool": preset.name, "revision": revision}
 
 
 def migrate_step(run: DeploymentRun) -> Step:

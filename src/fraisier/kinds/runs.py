@@ -10,16 +10,23 @@ import socket
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fraisier.engine.layout import Layout
 from fraisier.engine.process import CommandNotFound, ProcessResult, run_command
 from fraisier.store.db import Conflict
 
+if TYPE_CHECKING:
+    from fraisier.config.commands import CommandSpec
+    from fraisier.config.resolve import Target
+    from fraisier.store import Store
+    from fraisier.store.runs import RunRecord
+
 LineCallback = Callable[[str], None]
 log = logging.getLogger("fraisier.runs")
 
 
-def target_env(target, release_dir: Path | None, **extra: str) -> dict[str, str]:
+def target_env(target: Target, release_dir: Path | None, **extra: str) -> dict[str, str]:
     """What a run adds to the base environment: the target's `env` and FRAISIER_* values."""
     env = dict(target.env)
     env.update({
@@ -32,7 +39,7 @@ def target_env(target, release_dir: Path | None, **extra: str) -> dict[str, str]
     return env
 
 
-def active_release_dir(target) -> tuple[str | None, Path | None]:
+def active_release_dir(target: Target) -> tuple[str | None, Path | None]:
     layout = Layout(target.app_path)
     release = layout.current_release_id()
     return (release, layout.release_dir(release)) if release else (None, None)
@@ -59,21 +66,32 @@ def _process_gone(owner: str | None) -> bool:
     return False
 
 
-def start_run(store, target, kind: str, name: str, *, owner: str | None = None,
-              **fields) -> int:
+def start_run(store: Store, target: Target, kind: str, name: str, *, owner: str | None = None,
+              trigger: str, release: str | None = None, deployment_id: int | None = None,
+              scheduled_for: str | None = None) -> int:
     """Record a run as running. A run of the same job left `running` by a process of this
     machine that has died is closed as abandoned first; a live one raises store.Conflict."""
     owner = owner or process_owner()
     try:
         return store.runs.start(target.fraise, target.environment, kind, name, owner=owner,
-                                **fields)
+                                trigger=trigger, release=release, deployment_id=deployment_id,
+                                scheduled_for=scheduled_for)
     except Conflict:
         running = store.runs.running(target.fraise, target.environment, kind, name)
         if running is None or not _process_gone(running.owner):
             raise
         store.runs.abandon(running.id)
         return store.runs.start(target.fraise, target.environment, kind, name, owner=owner,
-                                **fields)
+                                trigger=trigger, release=release, deployment_id=deployment_id,
+                                scheduled_for=scheduled_for)
+
+
+def recorded_run(store: Store, run_id: int) -> RunRecord:
+    """The record of a run this process started (it is never deleted while it runs)."""
+    record = store.runs.get(run_id)
+    if record is None:
+        raise LookupError(f"run {run_id} is not in the store")
+    return record
 
 
 def status_of(result: ProcessResult | None) -> str:
@@ -84,11 +102,12 @@ def status_of(result: ProcessResult | None) -> str:
     return "succeeded" if result.ok else "failed"
 
 
-def execute_run(store, target, kind: str, name: str, command, *, cwd: Path, env: dict[str, str],
+def execute_run(store: Store, target: Target, kind: str, name: str, command: CommandSpec, *, cwd: Path, env: dict[str, str],
                 timeout: float, trigger: str, release: str | None = None,
                 deployment_id: int | None = None, scheduled_for: str | None = None,
                 owner: str | None = None, on_line: LineCallback | None = None,
-                cancel: threading.Event | None = None):
+                cancel: threading.Event | None = None
+                ) -> tuple[RunRecord, ProcessResult | None]:
     """Record and run `command`; returns (RunRecord, ProcessResult | None).
 
     Raises store.Conflict (before running anything) when this job is already running.
@@ -110,12 +129,12 @@ def execute_run(store, target, kind: str, name: str, command, *, cwd: Path, env:
             exit_code=result.returncode if result else None,
             duration_seconds=result.duration_seconds if result else 0.0,
             output_tail=result.output_tail if result else "", error=error)
-    record = store.runs.get(run_id)
+    record = recorded_run(store, run_id)
     log_run(record, kind, name, target)
     return record, result
 
 
-def log_run(record, kind: str, name: str, target) -> None:
+def log_run(record: RunRecord, kind: str, name: str, target: Target) -> None:
     """One line per finished run (etl, scheduled job) in the process log."""
     failed = record.status != "succeeded"
     duration = f" ({record.duration_seconds:.1f} s)" if record.duration_seconds else ""

@@ -5,6 +5,7 @@ written and enabled, and the compensation puts back the units that were there be
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fraisier.config.commands import CommandSpec
@@ -14,7 +15,7 @@ from fraisier.kinds.jobs import jobs_of
 from fraisier.kinds.systemd import SystemdError, apply_units, owned_units, render_units
 
 
-def _systemctl(run: DeploymentRun):
+def _systemctl(run: DeploymentRun) -> Callable[[list[str]], None]:
     def call(argv: list[str]) -> None:
         run.run("systemctl", CommandSpec(argv), cwd=run.layout.app_path)
     return call

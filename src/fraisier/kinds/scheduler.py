@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from fraisier.domain.model import parse_timestamp, utc_now, utc_timestamp
 from fraisier.kinds.jobs import (
@@ -28,6 +29,15 @@ from fraisier.kinds.jobs import (
 from fraisier.kinds.runs import process_owner, start_run
 from fraisier.store.db import Conflict
 
+if TYPE_CHECKING:
+    from fraisier.config import FraisierConfig
+    from fraisier.config.resolve import Target
+    from fraisier.store import Store
+    from fraisier.store.runs import RunRecord
+
+RunFuture = Future["RunRecord | None"]
+JobKey = tuple[str, str, str]
+
 logger = logging.getLogger(__name__)
 # A slot is "on time" when the scheduler reaches it within this long; older ones were missed.
 ON_TIME = timedelta(minutes=2)
@@ -35,25 +45,25 @@ _MAX_SLOTS_SCANNED = 100_000
 
 
 class Scheduler:
-    def __init__(self, store, config, *, clock: Callable[[], datetime] = utc_now,
+    def __init__(self, store: Store, config: FraisierConfig, *, clock: Callable[[], datetime] = utc_now,
                  owner: str | None = None, max_workers: int = 4,
-                 on_line: Callable[[str], None] | None = None):
+                 on_line: Callable[[str], None] | None = None) -> None:
         self.store, self.config, self.clock = store, config, clock
         self.owner = owner or process_owner("scheduler")
         self.on_line = on_line
         self.started_at = clock()
-        self._running: set[tuple[str, str, str]] = set()
+        self._running: set[JobKey] = set()
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="job")
 
     # -- what is due -----------------------------------------------------------------
-    def targets(self):
+    def targets(self) -> Iterator[Target]:
         for target in self.config.targets():
             kind = str(getattr(target.type, "value", target.type))
             if kind in ("scheduled", "backup") and target.kind.scheduler == "builtin":
                 yield target
 
-    def due_slot(self, target, job: JobSpec, now: datetime) -> tuple[datetime, bool] | None:
+    def due_slot(self, target: Target, job: JobSpec, now: datetime) -> tuple[datetime, bool] | None:
         """(latest due time, on time?) or None when the job is not due."""
         if job.schedule is None:
             return None
@@ -70,10 +80,10 @@ class Scheduler:
         return slot, now - slot <= ON_TIME
 
     # -- running ---------------------------------------------------------------------
-    def run_pending(self, now: datetime | None = None, *, wait: bool = True) -> list[Future]:
+    def run_pending(self, now: datetime | None = None, *, wait: bool = True) -> list[RunFuture]:
         """Start every due job; with `wait`, return only once they (and dependents) ended."""
         now = now or self.clock()
-        started: list[Future] = []
+        started: list[RunFuture] = []
         for target in self.targets():
             jobs = jobs_of(target)
             for job in jobs.values():
@@ -92,7 +102,7 @@ class Scheduler:
                 future.result()
         return started
 
-    def _record_skipped(self, target, job: JobSpec, slot: datetime) -> None:
+    def _record_skipped(self, target: Target, job: JobSpec, slot: datetime) -> None:
         try:
             run_id = start_run(self.store, target, job.kind, job.name, trigger="schedule",
                                scheduled_for=utc_timestamp(slot), owner=self.owner)
@@ -101,8 +111,8 @@ class Scheduler:
         self.store.runs.finish(run_id, "skipped", exit_code=None, duration_seconds=0.0,
                                error="missed while the scheduler was down (catch_up: skip)")
 
-    def _start(self, target, jobs, job: JobSpec, trigger: str,
-               scheduled_for: str | None) -> Future | None:
+    def _start(self, target: Target, jobs: dict[str, JobSpec], job: JobSpec, trigger: str,
+               scheduled_for: str | None) -> RunFuture | None:
         key = (target.fraise, target.environment, job.name)
         with self._lock:
             if key in self._running:
@@ -110,7 +120,8 @@ class Scheduler:
             self._running.add(key)
         return self._pool.submit(self._run, target, jobs, job, trigger, scheduled_for, key)
 
-    def _run(self, target, jobs, job: JobSpec, trigger: str, scheduled_for: str | None, key):
+    def _run(self, target: Target, jobs: dict[str, JobSpec], job: JobSpec, trigger: str,
+             scheduled_for: str | None, key: JobKey) -> RunRecord | None:
         from fraisier.secrets import SecretError, resolve_target
 
         try:
@@ -159,10 +170,11 @@ class Scheduler:
         self._pool.shutdown(wait=True)
 
 
-def job_overview(store, config, fraise: str | None = None, *, now: datetime | None = None):
+def job_overview(store: Store, config: FraisierConfig, fraise: str | None = None, *,
+                 now: datetime | None = None) -> list[dict[str, Any]]:
     """Each job of each target with its last run and next run time."""
     now = now or utc_now()
-    rows = []
+    rows: list[dict[str, Any]] = []
     for target in config.targets():
         if fraise and target.fraise != fraise:
             continue

@@ -12,11 +12,16 @@ machine without systemd as PID 1 can record the calls instead of making them.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fraisier.config.commands import systemctl_argv
 from fraisier.kinds.jobs import JobSpec, dependents_of
+
+if TYPE_CHECKING:
+    from fraisier.config.resolve import Target
 
 MARKER = "# fraisier-target: "
 
@@ -25,7 +30,7 @@ class SystemdError(Exception):
     pass
 
 
-def unit_base(target, job_name: str) -> str:
+def unit_base(target: Target, job_name: str) -> str:
     return f"fraisier-{target.fraise}-{target.environment}-{job_name}"
 
 
@@ -36,7 +41,7 @@ def _quote(arg: str) -> str:
     return '"' + escaped.replace("$", "$$") + '"'
 
 
-def render_units(target, jobs: dict[str, JobSpec]) -> dict[str, str]:
+def render_units(target: Target, jobs: dict[str, JobSpec]) -> dict[str, str]:
     """File name -> content for every unit this target needs."""
     if target.kind.config_path is None:
         raise SystemdError("the systemd scheduler needs the configuration file's path")
@@ -70,7 +75,7 @@ def render_units(target, jobs: dict[str, JobSpec]) -> dict[str, str]:
     return units
 
 
-def owned_units(directory: Path, target) -> dict[str, str]:
+def owned_units(directory: Path, target: Target) -> dict[str, str]:
     """The unit files in `directory` that Fraisier wrote for this target."""
     found: dict[str, str] = {}
     prefix = f"fraisier-{target.fraise}-{target.environment}-"
@@ -93,7 +98,8 @@ class UnitChange:
     disabled: list[str]
 
 
-def apply_units(directory: Path, target, wanted: dict[str, str], run_command) -> UnitChange:
+def apply_units(directory: Path, target: Target, wanted: dict[str, str],
+                run_command: Callable[[list[str]], None]) -> UnitChange:
     """Make `directory` hold exactly `wanted` for this target, then tell systemd.
 
     `run_command(argv)` runs one systemctl call (the caller logs it and raises on failure).
