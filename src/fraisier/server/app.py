@@ -19,35 +19,44 @@ import asyncio
 import hmac
 import logging
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import Route
+from starlette.types import ASGIApp
 
 from fraisier.ingest import RateLimiter
 from fraisier.ingest.handler import Ingest
 from fraisier.server.webhook_endpoint import WebhookEndpoint
 from fraisier.store import StoreError
 
+if TYPE_CHECKING:
+    from fraisier.config import FraisierConfig
+    from fraisier.reloader import ConfigReloader
+    from fraisier.store import Store
+
 log = logging.getLogger("fraisier.server")
 
 
-def load_webhook_secrets(config):
+def load_webhook_secrets(config: FraisierConfig) -> FraisierConfig:
     """The configuration with its webhook secrets fetched (when the server loads it), every
     log record of this process redacted from now on."""
     from fraisier.domain.redaction import install_log_redaction
     from fraisier.secrets import resolve_webhook_secrets
 
     install_log_redaction()
-    return resolve_webhook_secrets(config)
+    resolved: FraisierConfig = resolve_webhook_secrets(config)
+    return resolved
 
 
-def create_app(config, store, *, worker: bool = True, routers: Iterable = (),
-               mounts: Mapping[str, object] | None = None,
-               ingest_process: bool = False, reloader=None) -> FastAPI:
+def create_app(config: FraisierConfig, store: Store, *, worker: bool = True,
+               routers: Iterable[APIRouter] = (), mounts: Mapping[str, ASGIApp] | None = None,
+               ingest_process: bool = False,
+               reloader: ConfigReloader | None = None) -> FastAPI:
     """`reloader` (a fraisier.reloader.ConfigReloader): reload fraises.yaml while serving;
     the current configuration is then `app.state.config`."""
     config = load_webhook_secrets(config)  # raises SecretError when a backend is down
@@ -57,7 +66,7 @@ def create_app(config, store, *, worker: bool = True, routers: Iterable = (),
     proxies = config.webhook.trusted_proxies
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI):
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         running = scheduler = None
         stop_scheduler = threading.Event()
         if worker:
@@ -84,9 +93,11 @@ def create_app(config, store, *, worker: bool = True, routers: Iterable = (),
                 reloader.listeners.append(running.reconfigure)
             if scheduler is not None:
                 reloader.listeners.append(lambda new: setattr(scheduler, "config", new))
-            # The webhook endpoint and its ingest process belong to the event loop.
-            reloader.listeners.append(
-                lambda new: loop.call_soon_threadsafe(reconfigure, new))
+            def on_loop(new: FraisierConfig) -> None:
+                # The webhook endpoint and its ingest process belong to the event loop.
+                loop.call_soon_threadsafe(reconfigure, new)
+
+            reloader.listeners.append(on_loop)
             reloader.start(stop_reloading)
         try:
             yield
@@ -107,7 +118,7 @@ def create_app(config, store, *, worker: bool = True, routers: Iterable = (),
     app.state.ingest = ingest
     app.state.config = config
 
-    def reconfigure(new) -> None:
+    def reconfigure(new: FraisierConfig) -> None:
         """A reloaded configuration, from the next request on (on the event loop)."""
         old_ingest = endpoint.ingest
         endpoint.ingest = app.state.ingest = Ingest(new, store)
@@ -130,7 +141,7 @@ def create_app(config, store, *, worker: bool = True, routers: Iterable = (),
     app.router.routes.append(Route("/webhook/{provider}", endpoint, methods=["POST"]))
 
     @app.get("/healthz")
-    async def healthz() -> dict:
+    async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
     @app.get("/readyz")
@@ -172,7 +183,7 @@ def _bearer_matches(header: str, token: str) -> bool:
                                                               token.encode())
 
 
-def _recover_orphans(app: FastAPI, store, done: threading.Event) -> None:
+def _recover_orphans(app: FastAPI, store: Store, done: threading.Event) -> None:
     from fraisier.worker.inline import recover_orphans
 
     while not done.is_set():

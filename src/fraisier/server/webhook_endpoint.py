@@ -13,18 +13,29 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import orjson
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from fraisier.ingest import IngestResult, RateLimiter, WebhookRequest, client_address
 from fraisier.ingest.handler import Ingest, Receipt, unavailable
 from fraisier.providers import lower_headers
 from fraisier.store import StoreError
 
+if TYPE_CHECKING:
+    from fraisier.config.fields import Network
+    from fraisier.ingest.ingest_process import IngestProcess
+
+# A written request handed from the writer thread to the event loop: its future, its result,
+# the error that stopped it.
+_Settled = tuple["asyncio.Future[Any]", Any, "BaseException | None"]
+
 
 class WebhookEndpoint:
-    def __init__(self, ingest: Ingest, limiter: RateLimiter, max_body: int, proxies, *,
-                 ingest_process: bool = False):
+    def __init__(self, ingest: Ingest, limiter: RateLimiter, max_body: int,
+                 proxies: Sequence[Network], *, ingest_process: bool = False) -> None:
         self.ingest = ingest
         self.limiter = limiter
         self.max_body = max_body
@@ -35,7 +46,7 @@ class WebhookEndpoint:
         # Who verifies and records: a child process fed from this event loop (`fraisier
         # serve`; see ingest/ingest_process.py for why), or this process with ingest's
         # writer thread.
-        self.process = None
+        self.process: IngestProcess | None = None
         if ingest_process:
             from fraisier.ingest.ingest_process import IngestProcess
 
@@ -43,10 +54,10 @@ class WebhookEndpoint:
                                          on_queued=ingest.store.events.notify)
         # Written requests, handed from the writer thread to the event loop: one wake-up of
         # the loop per batch, not one per request.
-        self._settled: deque = deque()
+        self._settled: deque[_Settled] = deque()
         self._draining = False
 
-    async def __call__(self, scope, receive, send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # Lowered here once (ASGI names are lower-case already); providers reuse it as is.
         headers = lower_headers([(name.decode("latin-1"), value.decode("latin-1"))
                                  for name, value in scope["headers"]])
@@ -68,7 +79,7 @@ class WebhookEndpoint:
                                       f"{self.body_timeout:g} seconds", close=True)
         if body is None:
             return await self._refuse(send, bare, 413, f"body larger than {self.max_body} bytes")
-        if body is _GONE:
+        if isinstance(body, _Gone):
             return  # the client went away: there is nobody to answer
         request = WebhookRequest(headers=headers, body=body, source_ip=source,
                                  provider=provider)
@@ -81,9 +92,10 @@ class WebhookEndpoint:
             result = unavailable(exc)
         await _send_json(send, result)
 
-    async def _read_capped(self, receive):
+    async def _read_capped(self, receive: Receive) -> bytes | _Gone | None:
         """The whole body; None as soon as it exceeds the limit; _GONE on disconnect."""
-        chunks, size = [], 0
+        chunks: list[bytes] = []
+        size = 0
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
@@ -96,7 +108,7 @@ class WebhookEndpoint:
             if not message.get("more_body", False):
                 return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
-    async def _refuse(self, send, request: WebhookRequest, status_code: int,
+    async def _refuse(self, send: Send, request: WebhookRequest, status_code: int,
                       reason: str, *, close: bool = False) -> None:
         try:
             result = await self._commit(self.ingest.refusal(request, status_code, reason))
@@ -109,14 +121,14 @@ class WebhookEndpoint:
         if self.process is not None:
             await self.process.close()
 
-    def _commit(self, receipt: Receipt) -> asyncio.Future:
+    def _commit(self, receipt: Receipt) -> asyncio.Future[Any]:
         """The result of writing `receipt`, once committed, without blocking the event loop."""
         if self.process is not None:
             return self.process.submit(receipt)  # recorded by the ingest process
         loop = asyncio.get_running_loop()
-        future = loop.create_future()
+        future: asyncio.Future[Any] = loop.create_future()
 
-        def done(result, error) -> None:  # on the writer thread
+        def done(result: Any, error: BaseException | None) -> None:  # on the writer thread
             self._settled.append((future, result, error))
             if not self._draining:
                 self._draining = True
@@ -139,7 +151,11 @@ class WebhookEndpoint:
                 future.set_result(result)
 
 
-_GONE = object()
+class _Gone:
+    """What _read_capped returns when the client disconnected before the body was in."""
+
+
+_GONE = _Gone()
 
 
 class WebhooksFirst:
@@ -148,11 +164,11 @@ class WebhooksFirst:
     everything else (and the lifespan) goes to the application, which routes the same two
     paths to the same endpoint when it is used on its own."""
 
-    def __init__(self, app, endpoint: WebhookEndpoint):
+    def __init__(self, app: ASGIApp, endpoint: WebhookEndpoint) -> None:
         self.app = app
         self.endpoint = endpoint
 
-    async def __call__(self, scope, receive, send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "POST":
             path = scope["path"]
             if path == "/webhook":
@@ -164,7 +180,7 @@ class WebhooksFirst:
         return await self.app(scope, receive, send)
 
 
-async def _send_json(send, result: IngestResult, *, close: bool = False) -> None:
+async def _send_json(send: Send, result: IngestResult, *, close: bool = False) -> None:
     body = orjson.dumps(result.body)
     headers = [(b"content-type", b"application/json"),
                (b"content-length", str(len(body)).encode())]
