@@ -14,8 +14,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import httpx
+
+if TYPE_CHECKING:
+    from fraisier.config.rollouts import PrometheusCheck
 
 MIN_PROBES_BEFORE_VERDICT = 5
 
@@ -93,7 +97,7 @@ def prometheus_values(url: str, query: str, *, timeout: float = 10.0) -> list[fl
     raise AnalysisFailed(f"prometheus query returned a {kind!r}, expected a vector or scalar")
 
 
-def check_prometheus(check, log: Callable[[str], None]) -> list[float]:
+def check_prometheus(check: PrometheusCheck, log: Callable[[str], None]) -> list[float]:
     values = prometheus_values(str(check.url), check.query)
     if not values:
         raise AnalysisFailed(f"prometheus query {check.query!r} returned no data")

@@ -8,23 +8,28 @@ import shutil
 import tarfile
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fraisier.domain.model import ReleaseStatus, make_release_id
 from fraisier.engine.context import DeploymentRun
 from fraisier.engine.git import GitError
 from fraisier.engine.health import probe_http, probe_tcp
+from fraisier.engine.process import ProcessResult
 from fraisier.engine.saga import FinishEarly, SkipStep, StepFailed
 from fraisier.engine.steps import fetch
+from fraisier.rollout import rollout_settings
 from fraisier.rollout.hosts import HostRun
 from fraisier.rollout.ssh import LocalExecutor, SshExecutor, control_dir
 
+if TYPE_CHECKING:
+    from fraisier.config.commands import CommandSpec
+
 
 class Fleet:
-    def __init__(self, run: DeploymentRun):
+    def __init__(self, run: DeploymentRun) -> None:
         self.run = run
         self.target = run.target
-        self.settings = run.target.rollout
+        self.settings = rollout_settings(run.target)
         self._control_dir: Path | None = None
         self._lock = threading.Lock()  # the hosts of a batch are attached from their threads
         self.hosts: dict[str, HostRun] = {}
@@ -56,8 +61,9 @@ class Fleet:
         runs on it)."""
         host = self.host(name)
         if name not in self._attached:
-            host.executor.connect()
-            host.executor.put_env(self.private_env(host), host.env_file)
+            executor = host.connected()
+            executor.connect()
+            executor.put_env(self.private_env(host), host.env_file)
             self._attached.add(name)
         return host
 
@@ -163,8 +169,9 @@ class Fleet:
                                              release_id, host=host.name)
         return record.commit_sha if record else ""
 
-    def run_command(self, host: HostRun, label: str, command, release_id: str | None,
-                    check: bool = True, **extra: str):
+    def run_command(self, host: HostRun, label: str, command: CommandSpec,
+                    release_id: str | None, check: bool = True,
+                    **extra: str) -> ProcessResult:
         return host.run(label, command.argv, check=check,
                         cwd=host.release_dir(release_id) if release_id else host.app_path,
                         env=self.public_env(host, release_id, **extra), cancel=self.run.cancel)
@@ -221,13 +228,17 @@ class Fleet:
             if url is not None:
                 ok, last = probe_http(url, timeout, check.expect_status if check else 200,
                                       dict(check.headers) if check else {})
+            elif check is None:  # not reached: without a URL there is a check (see above)
+                raise SkipStep("no health_check configured")
             elif check.kind == "command":
+                assert check.command is not None  # the kind says which one is set
                 result = self.run_command(host, "health check", check.command, release_id,
                                           check=False)
                 ok, last = result.ok, ("command succeeded" if result.ok else result.describe())
             elif check.kind == "url":
                 ok, last = probe_http(str(check.url), timeout, check.expect_status, dict(check.headers))
             else:
+                assert check.tcp is not None  # the kind says which one is set
                 ok, last = probe_tcp(check.tcp, timeout)
             self.run.log(f"[{host.name}] health check {attempt}/{retries}: {last}")
             if ok:

@@ -12,13 +12,15 @@ so nothing from outside is ever parsed as shell syntax.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from fraisier.engine.process import ProcessResult
 from fraisier.engine.saga import StepFailed
-from fraisier.rollout.ssh import HostUnreachable
+from fraisier.rollout.ssh import HostUnreachable, LocalExecutor, SshExecutor
+
+Executor = SshExecutor | LocalExecutor
 
 _ACTIVATE = ('ln -sfn "releases/$2" "$1/.current.tmp" && mv -T "$1/.current.tmp" "$1/current"')
 _UNPACK = 'rm -rf "$1" && mkdir -p "$1" && tar -xzf - -C "$1" && mv -T "$1" "$2"'
@@ -36,7 +38,7 @@ class HostRun:
     """One host taking part in a deployment, and what the deployment did to it."""
 
     name: str
-    executor: Any  # SshExecutor or LocalExecutor
+    executor: Executor | None  # None: an ssh host not connected yet (see Fleet.host)
     app_path: str
     timeout: float
     log: Callable[[str], None]
@@ -60,15 +62,27 @@ class HostRun:
     def env_file(self) -> str:
         return f"{self.app_path}/.fraisier/env"
 
+    def placed_release(self) -> str:
+        """The release this deployment put on the host (set once it is placed)."""
+        if self.release_id is None:
+            raise StepFailed(f"[{self.name}] no release placed on this host yet")
+        return self.release_id
+
     # -- commands ---------------------------------------------------------------------
-    def run(self, label: str, argv, *, cwd: str | None = None,
+    def connected(self) -> Executor:
+        """The executor its commands go through; Fleet.host sets it before any command."""
+        if self.executor is None:
+            raise StepFailed(f"[{self.name}] no connection to the host yet")
+        return self.executor
+
+    def run(self, label: str, argv: Sequence[str], *, cwd: str | None = None,
             env: Mapping[str, str] | None = None, timeout: float | None = None,
             stdin_data: bytes | None = None, check: bool = True, quiet: bool = False,
-            cancel=None) -> ProcessResult:
+            cancel: threading.Event | None = None) -> ProcessResult:
         if not quiet:
             self.log(f"[{self.name}] $ {label}: {' '.join(str(a) for a in argv)}")
         try:
-            result = self.executor.run(
+            result = self.connected().run(
                 argv, cwd=cwd, env=env, timeout=timeout or self.timeout, stdin_data=stdin_data,
                 on_line=None if quiet else (lambda line: self.log(f"[{self.name}] {line}")),
                 cancel=cancel)
@@ -79,8 +93,10 @@ class HostRun:
                              + (f": {result.output_tail[-300:]}" if quiet else ""))
         return result
 
-    def sh(self, label: str, script: str, *args: str, **kwargs) -> ProcessResult:
-        return self.run(label, ["sh", "-c", script, "sh", *args], quiet=True, **kwargs)
+    def sh(self, label: str, script: str, *args: str,
+           stdin_data: bytes | None = None) -> ProcessResult:
+        return self.run(label, ["sh", "-c", script, "sh", *args], quiet=True,
+                        stdin_data=stdin_data)
 
     # -- layout -----------------------------------------------------------------------
     def current_release_id(self) -> str | None:

@@ -13,10 +13,15 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fraisier.engine.process import run_command
+
+if TYPE_CHECKING:
+    from fraisier.config.rollouts import NginxConfig
 
 
 class NginxError(Exception):
@@ -58,7 +63,8 @@ def write_atomically(path: Path, content: str) -> None:
 
 
 class Nginx:
-    def __init__(self, config, log=lambda line: None):
+    def __init__(self, config: NginxConfig,
+                 log: Callable[[str], None] = lambda line: None) -> None:
         self.config = config
         self.log = log
 

@@ -27,8 +27,12 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fraisier.engine.process import CommandNotFound, ProcessResult, run_command
+
+if TYPE_CHECKING:
+    from fraisier.config.rollouts import HostConfig, SshConfig
 
 SSH_UNREACHABLE = 255  # ssh's own exit status for connection and authentication errors
 
@@ -45,6 +49,9 @@ class LocalExecutor:
     def __init__(self, base_env: Mapping[str, str] | None = None):
         self.private_env: dict[str, str] = {}
         self.base_env = dict(base_env or {})  # laid over the base of engine.process
+
+    def connect(self) -> None:
+        """Nothing to connect to: the commands run on this machine."""
 
     def put_env(self, values: Mapping[str, str], env_file: str) -> None:
         self.private_env = dict(values)
@@ -67,7 +74,7 @@ class LocalExecutor:
 class SshExecutor:
     """One host over ssh, multiplexed through a control socket private to one deployment."""
 
-    def __init__(self, host, ssh, control_dir: Path):
+    def __init__(self, host: HostConfig, ssh: SshConfig, control_dir: Path) -> None:
         self.host = host
         self.ssh = ssh
         self.name = host.name

@@ -6,12 +6,18 @@ treated it comes from that deployment's `host:<name>:*` steps.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from fraisier.domain.model import DeploymentStatus, StepStatus
 
+if TYPE_CHECKING:
+    from fraisier.config import Target
+    from fraisier.store import Store
+    from fraisier.store.records import StepRecord
 
-def _outcome(steps, deployment_running: bool) -> str:
+
+def _outcome(steps: Iterable[StepRecord], deployment_running: bool) -> str:
     statuses = {step.status for step in steps}
     compensations = {step.compensation_status for step in steps if step.compensation_status}
     if StepStatus.RUNNING.value in statuses:
@@ -32,7 +38,7 @@ def _outcome(steps, deployment_running: bool) -> str:
     return "updated"
 
 
-def host_states(store, target) -> list[dict[str, Any]]:
+def host_states(store: Store, target: Target) -> list[dict[str, Any]]:
     settings = target.rollout
     if settings is None:
         return []

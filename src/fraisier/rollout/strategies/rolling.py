@@ -17,23 +17,31 @@ migration goes down once, after every host is back on the code that matches it.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from fraisier.domain.model import ReleaseStatus, Trigger
 from fraisier.engine.context import DeploymentRun
+from fraisier.engine.process import ProcessResult
 from fraisier.engine.saga import STARTED, Irreversible, SkipStep, Step, StepFailed
+from fraisier.rollout import rollout_settings
 from fraisier.rollout.fleet import Fleet
 from fraisier.rollout.hosts import HostRun
 from fraisier.rollout.nginx import Nginx, Server
 from fraisier.store.records import StepRecord
 
+if TYPE_CHECKING:
+    from fraisier.config.commands import CommandSpec
+    from fraisier.config.rollouts import RolloutFields
+    from fraisier.store.records import DeploymentRecord
 
-def batch_size(settings) -> int:
+
+def batch_size(settings: RolloutFields) -> int:
     """How many hosts are worked on at once."""
     return settings.batch_size or settings.max_unavailable or 1
 
 
-def waves_of(settings) -> list[list[list[str]]]:
+def waves_of(settings: RolloutFields) -> list[list[list[str]]]:
     """Host names grouped into waves (by region) and batches, in config order."""
     hosts = settings.hosts or []
     if settings.waves:
@@ -45,10 +53,10 @@ def waves_of(settings) -> list[list[list[str]]]:
 
 
 class Rolling:
-    def __init__(self, run: DeploymentRun):
+    def __init__(self, run: DeploymentRun) -> None:
         self.run = run
         self.fleet = Fleet(run)
-        self.settings = run.target.rollout
+        self.settings = rollout_settings(run.target)
         self.down: set[str] = set()
         lb = self.settings.load_balancer
         self.nginx = Nginx(lb.nginx, log=run.log) if lb is not None else None
@@ -88,13 +96,17 @@ class Rolling:
         self._migrate_command(where, "migrate down", migrate.down,
                               {"FRAISIER_MIGRATE_REVISION": revision})
 
-    def _migrate_command(self, where: str | None, label: str, command, extra: dict[str, str]):
+    def _migrate_command(self, where: str | None, label: str, command: CommandSpec,
+                         extra: dict[str, str]) -> ProcessResult:
         run = self.run
-        timeout = run.target.migrate.timeout or run.target.timeout
+        migrate = run.target.migrate
+        timeout = (migrate.timeout if migrate is not None else None) or run.target.timeout
         if where is None:  # on the orchestrator, in the packaged tree
             assert self.fleet.local_tree is not None
             return run.run(label, command, cwd=self.fleet.local_tree, timeout=timeout,
                            env=run.env(release_dir=self.fleet.local_tree, **extra))
+        if run.release_id is None:
+            raise StepFailed("no release to migrate from: the package step has not run")
         host = self.fleet.attach(where)
         return host.run(label, command.argv, cwd=host.release_dir(run.release_id),
                         env=self.fleet.public_env(host, run.release_id, **extra),
@@ -234,17 +246,17 @@ class Rolling:
         for wave_number, batches in enumerate(waves_of(settings)):
             if wave_number and settings.pause_between_waves:
                 steps.append(Step(f"wave:{wave_number + 1}:pause",
-                                  lambda n=wave_number: self.pause(
-                                      settings.pause_between_waves, f"before wave {n + 1}")))
+                                  partial(self.pause, settings.pause_between_waves,
+                                          f"before wave {wave_number + 1}")))
             for batch_number, batch in enumerate(batches):
                 batch_key = f"wave {wave_number + 1} batch {batch_number + 1}"
                 for name in batch:
-                    steps.append(Step(f"host:{name}:release", lambda n=name: self.release(n),
-                                      compensate=lambda n=name: self.discard(n),
+                    steps.append(Step(f"host:{name}:release", partial(self.release, name),
+                                      compensate=partial(self.discard, name),
                                       parallel=f"{batch_key} release"))
                 if first_batch and settings.migrate_on == "first_host":
-                    steps.append(Step("migrate", lambda n=batch[0]: self.migrate_up(n),
-                                      compensate=lambda n=batch[0]: self.migrate_down(n)))
+                    steps.append(Step("migrate", partial(self.migrate_up, batch[0]),
+                                      compensate=partial(self.migrate_down, batch[0])))
                 first_batch = False
                 steps += self._batch_steps(batch, batch_key)
         steps.append(Step("finish", self.finish, compensate=self.unfinish))
@@ -253,25 +265,28 @@ class Rolling:
     def _batch_steps(self, batch: list[str], batch_key: str) -> list[Step]:
         """The hosts of a batch are worked on at once (`parallel`), except for drain and
         reattach: those rewrite the one nginx upstream file, quickly, one host at a time."""
-        steps = []
+        steps: list[Step] = []
         for name in batch:
-            steps.append(Step(f"host:{name}:drain", lambda n=name: self._drain([n], True),
-                              compensate=lambda n=name: self._undrain(n, False)))
+            steps.append(Step(f"host:{name}:drain", partial(self._drain, [name], True),
+                              compensate=partial(self._undrain, name, False)))
         for name in batch:
-            steps.append(Step(f"host:{name}:activate", lambda n=name: self.activate(n),
-                              compensate=lambda n=name: self.switch_back(self.fleet.attach(n)),
+            steps.append(Step(f"host:{name}:activate", partial(self.activate, name),
+                              compensate=partial(self._switch_back_on, name),
                               parallel=f"{batch_key} activate"))
         for name in batch:
-            steps.append(Step(f"host:{name}:restart", lambda n=name: self.restart(n),
-                              compensate=lambda n=name: self.restore(n),
+            steps.append(Step(f"host:{name}:restart", partial(self.restart, name),
+                              compensate=partial(self.restore, name),
                               compensate_on_failure=True, parallel=f"{batch_key} restart"))
         for name in batch:
-            steps.append(Step(f"host:{name}:health", lambda n=name: self.health(n),
+            steps.append(Step(f"host:{name}:health", partial(self.health, name),
                               parallel=f"{batch_key} health"))
         for name in batch:
-            steps.append(Step(f"host:{name}:reattach", lambda n=name: self._drain([n], False),
-                              compensate=lambda n=name: self._undrain(n, True)))
+            steps.append(Step(f"host:{name}:reattach", partial(self._drain, [name], False),
+                              compensate=partial(self._undrain, name, True)))
         return steps
+
+    def _switch_back_on(self, name: str) -> None:
+        self.switch_back(self.fleet.attach(name))
 
     def _undrain(self, name: str, down: bool) -> None:
         try:
@@ -312,13 +327,20 @@ class FleetRollback(Rolling):
         for wave_number, batches in enumerate(waves_of(self.settings)):
             for batch_number, batch in enumerate(batches):
                 for name in batch:
-                    steps.append(Step(f"host:{name}:rollback", lambda n=name: self.roll(n),
-                                      compensate=lambda n=name: self.restore(n),
+                    steps.append(Step(f"host:{name}:rollback", partial(self.roll, name),
+                                      compensate=partial(self.restore, name),
                                       compensate_on_failure=True,
                                       parallel=f"wave {wave_number + 1} batch "
                                                f"{batch_number + 1} rollback"))
-        steps.append(Step("finish", lambda: self.fleet.mark_active_fleet(run.release_id) or {}))
+        steps.append(Step("finish", self._finish_rollback))
         return steps
+
+    def _finish_rollback(self) -> dict[str, Any]:
+        """The chosen release (set by `choose`) is the one the whole fleet now runs."""
+        if self.run.release_id is None:
+            raise StepFailed("no release chosen to roll back to")
+        self.fleet.mark_active_fleet(self.run.release_id)
+        return {}
 
     def _choose(self, chosen: str | None) -> dict[str, Any]:
         if chosen is None:
@@ -355,7 +377,7 @@ class FleetRollback(Rolling):
         return {"host": name, "release": host.release_id, "previous": host.previous_release_id}
 
 
-def recovery_plan(run: DeploymentRun, record, ledger: dict[str, StepRecord]) -> list[Step]:
+def recovery_plan(run: DeploymentRun, record: DeploymentRecord, ledger: dict[str, StepRecord]) -> list[Step]:
     """The plan of a rolling deployment (or fleet rollback) whose worker died, with the
     state its steps had reached reloaded from the ledger."""
     rollback = record.trigger == Trigger.ROLLBACK.value

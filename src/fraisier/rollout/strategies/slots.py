@@ -17,17 +17,23 @@ rollback: the other slot still holds the release that was live before: start it 
 from __future__ import annotations
 
 import time
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from fraisier.domain.model import DeploymentStatus, ReleaseStatus, Trigger
 from fraisier.engine.context import DeploymentRun
 from fraisier.engine.health import probe_http
 from fraisier.engine.saga import Irreversible, SkipStep, Step, StepFailed
+from fraisier.rollout import required_setting, rollout_settings
 from fraisier.rollout.analysis import AnalysisFailed, check_prometheus, probe_during
 from fraisier.rollout.fleet import Fleet
 from fraisier.rollout.hosts import HostRun
 from fraisier.rollout.nginx import Nginx, NginxError, Server
 from fraisier.store.records import StepRecord
+
+if TYPE_CHECKING:
+    from fraisier.config.rollouts import SlotConfig
+    from fraisier.store.records import DeploymentRecord
 
 OTHER = {"blue": "green", "green": "blue"}
 HOLD_POLL_SECONDS = 0.5  # how often the hold looks for a queued rollback
@@ -37,12 +43,33 @@ class Slots:
     def __init__(self, run: DeploymentRun):
         self.run = run
         self.fleet = Fleet(run)
-        self.settings = run.target.rollout
-        self.nginx = Nginx(self.settings.load_balancer.nginx, log=run.log)
+        self.settings = rollout_settings(run.target)
+        self.slots_config = required_setting(self.settings.slots, run.target, "slots")
+        load_balancer = required_setting(self.settings.load_balancer, run.target,
+                                         "load_balancer")
+        self.nginx = Nginx(load_balancer.nginx, log=run.log)
         self.base: HostRun | None = None
         self.live: str | None = None  # slot live before this deployment
         self.new: str | None = None  # slot receiving the new release
         self.slot_hosts: dict[str, HostRun] = {}
+
+    @property
+    def new_slot(self) -> str:
+        """The slot receiving the release, once `slot:choose` chose it (or it was reloaded)."""
+        if self.new is None:
+            raise StepFailed("no slot chosen yet (slot:choose has not run)")
+        return self.new
+
+    def slot_config(self, name: str) -> SlotConfig:
+        config: SlotConfig = getattr(self.slots_config, name)
+        return config
+
+    def upstream(self, name: str) -> str:
+        config = self.slot_config(name)
+        return f"{config.address}:{config.port}"
+
+    def health_url(self, name: str) -> str:
+        return self.slot_config(name).health_url or f"http://{self.upstream(name)}/health"
 
     # -- where the slots live -----------------------------------------------------------
     def machine(self) -> HostRun:
@@ -51,20 +78,19 @@ class Slots:
                 self.base = self.fleet.attach(self.settings.hosts[0].name)
             else:
                 self.base = self.fleet.local()
-                self.base.executor.put_env(self.fleet.private_env(self.base), "")
+                self.base.connected().put_env(self.fleet.private_env(self.base), "")
         return self.base
 
     def slot(self, name: str) -> HostRun:
         """A view of one slot: same machine, the slot's own directory and port."""
         if name not in self.slot_hosts:
             base = self.machine()
-            config = getattr(self.settings.slots, name)
+            config = self.slot_config(name)
             self.slot_hosts[name] = HostRun(
                 name=name, executor=base.executor, app_path=f"{base.app_path}/{name}",
                 timeout=base.timeout, log=self.run.log,
                 exported={"PORT": str(config.port), "FRAISIER_SLOT": name},
-                health_url=config.health_url or f"http://{config.address}:{config.port}/health",
-                upstream=f"{config.address}:{config.port}")
+                health_url=self.health_url(name), upstream=self.upstream(name))
         return self.slot_hosts[name]
 
     def read_live(self) -> str | None:
@@ -82,7 +108,7 @@ class Slots:
 
     def route(self, weights: dict[str, int]) -> None:
         """Send traffic to slots by weight (a slot with weight 0 gets none)."""
-        servers = [Server(self.slot(name).upstream, weight=weight)
+        servers = [Server(self.upstream(name), weight=weight)
                    for name, weight in weights.items() if weight > 0]
         try:
             self.nginx.apply(servers)
@@ -97,14 +123,14 @@ class Slots:
         return {"live": self.live, "new": self.new}
 
     def release(self) -> dict[str, Any]:
-        slot = self.slot(self.new)
+        slot = self.slot(self.new_slot)
         slot.previous_release_id = slot.current_release_id()
         self.fleet.place_release(slot)
         return {"slot": self.new, "release": slot.release_id,
                 "previous": slot.previous_release_id}
 
     def discard(self) -> None:
-        slot = self.slot(self.new)
+        slot = self.slot(self.new_slot)
         if slot.release_id and slot.release_id != slot.previous_release_id:
             slot.remove(slot.release_id)
             self.fleet.mark(slot, slot.release_id, ReleaseStatus.FAILED)
@@ -113,7 +139,7 @@ class Slots:
         migrate = self.run.target.migrate
         if migrate is None or migrate.up is None:
             raise SkipStep("no migrate.up configured")
-        slot = self.slot(self.new)
+        slot = self.slot(self.new_slot)
         self.fleet.run_command(slot, "migrate up", migrate.up, slot.release_id)
         return {}
 
@@ -121,17 +147,17 @@ class Slots:
         migrate = self.run.target.migrate
         if migrate is None or migrate.down is None:
             raise Irreversible("database not rolled back (no migrate.down configured)")
-        slot = self.slot(self.new)
+        slot = self.slot(self.new_slot)
         self.fleet.run_command(slot, "migrate down", migrate.down, slot.release_id)
 
     def activate(self) -> dict[str, Any]:
-        slot = self.slot(self.new)
-        slot.activate(slot.release_id)
-        self.fleet.mark_active(slot, slot.release_id)
+        slot = self.slot(self.new_slot)
+        slot.activate(slot.placed_release())
+        self.fleet.mark_active(slot, slot.placed_release())
         return {"slot": self.new}
 
     def deactivate(self) -> None:
-        slot = self.slot(self.new)
+        slot = self.slot(self.new_slot)
         if slot.previous_release_id:
             slot.activate(slot.previous_release_id)
         else:
@@ -139,7 +165,7 @@ class Slots:
 
     def start(self, name: str) -> dict[str, Any]:
         slot = self.slot(name)
-        command = getattr(self.settings.slots, name).restart or self.run.target.restart
+        command = self.slot_config(name).restart or self.run.target.restart
         if command is None:
             raise StepFailed(f"slot {name}: no restart command configured")
         release = slot.release_id or slot.current_release_id()
@@ -148,7 +174,7 @@ class Slots:
 
     def stop(self, name: str) -> None:
         slot = self.slot(name)
-        command = getattr(self.settings.slots, name).stop
+        command = self.slot_config(name).stop
         if command is None:
             self.run.log(f"slot {name}: no stop command configured; left running")
             return
@@ -179,8 +205,8 @@ class Slots:
 
     def ensure_running(self, name: str) -> dict[str, Any]:
         """Start slot `name` and check it, unless it already answers its health URL."""
-        slot = self.slot(name)
-        ok, detail = probe_http(slot.health_url, 2.0)
+        self.slot(name)  # reaches the machine first, like every other slot step
+        ok, detail = probe_http(self.health_url(name), 2.0)
         if ok:
             self.run.log(f"slot {name} still running: {detail}")
             return {"restarted": False}
@@ -224,10 +250,10 @@ class Slots:
     def canary_step(self, weight: int, pause: float) -> dict[str, Any]:
         if self.live is None:
             raise SkipStep("no stable slot yet: the first release takes all traffic at once")
-        self.route({self.live: 100 - weight, self.new: weight} if weight < 100
-                   else {self.new: 100})
-        analysis = self.settings.canary.analysis
-        slot = self.slot(self.new)
+        new = self.new_slot
+        self.route({self.live: 100 - weight, new: weight} if weight < 100 else {new: 100})
+        analysis = required_setting(self.settings.canary, self.run.target, "canary").analysis
+        slot = self.slot(new)
         probe_url = f"http://{slot.upstream}{analysis.probe_path}"
         try:
             tally = probe_during(probe_url, seconds=pause, interval=analysis.interval,
@@ -257,7 +283,7 @@ class Slots:
         if new not in OTHER:
             return
         self.live, self.new = data.get("live", data.get("from")), new
-        slot = self.slot(self.new)
+        slot = self.slot(new)
         slot.release_id = self.run.release_id
         released = ledger.get("slot:release")
         if released is not None and released.data:
@@ -272,23 +298,23 @@ class Slots:
             Step("slot:release", self.release, compensate=self.discard),
             Step("migrate", self.migrate_up, compensate=self.migrate_down),
             Step("slot:activate", self.activate, compensate=self.deactivate),
-            Step("slot:start", lambda: self.start(self.new),
-                 compensate=lambda: self.stop(self.new), compensate_on_failure=True),
-            Step("slot:health", lambda: self.health(self.new)),
+            Step("slot:start", lambda: self.start(self.new_slot),
+                 compensate=lambda: self.stop(self.new_slot), compensate_on_failure=True),
+            Step("slot:health", lambda: self.health(self.new_slot)),
         ]
 
     def blue_green(self, requested_commit: str | None) -> list[Step]:
         return [*self.common(requested_commit),
-                Step("switch", lambda: self.switch(self.new), compensate=self.switch_back),
+                Step("switch", lambda: self.switch(self.new_slot), compensate=self.switch_back),
                 Step("hold", self.hold_then_stop_old)]
 
     def canary(self, requested_commit: str | None) -> list[Step]:
         steps = self.common(requested_commit)
-        for step in self.settings.canary.steps:
+        for step in required_setting(self.settings.canary, self.run.target, "canary").steps:
             steps.append(Step(f"canary:{step.weight}",
-                              lambda w=step.weight, p=step.pause: self.canary_step(w, p),
+                              partial(self.canary_step, step.weight, step.pause),
                               compensate=self.canary_abort, compensate_on_failure=True))
-        steps += [Step("promote", lambda: self.switch(self.new), compensate=self.switch_back),
+        steps += [Step("promote", lambda: self.switch(self.new_slot), compensate=self.switch_back),
                   Step("hold", self.hold_then_stop_old)]
         return steps
 
@@ -297,29 +323,35 @@ class Slots:
             self.live = self.read_live()
             if self.live is None:
                 raise StepFailed("no live slot: nothing to roll back")
-            self.new = OTHER[self.live]
-            release = self.slot(self.new).current_release_id()
+            self.new = new = OTHER[self.live]
+            release = self.slot(new).current_release_id()
             if release is None:
-                raise StepFailed(f"slot {self.new} holds no release to switch back to")
-            self.slot(self.new).release_id = release
+                raise StepFailed(f"slot {new} holds no release to switch back to")
+            self.slot(new).release_id = release
             self.run.release_id = release
             self.run.store.queue.update(self.run.deployment_id, release=release)
             return {"from": self.live, "to": self.new, "release": release}
 
         return [Step("slot:choose", choose),
-                Step("slot:start", lambda: self.ensure_running(self.new)),
-                Step("switch", lambda: self.switch(self.new),
-                     compensate=lambda: self.switch(self.live))]
+                Step("slot:start", lambda: self.ensure_running(self.new_slot)),
+                Step("switch", lambda: self.switch(self.new_slot),
+                     compensate=self.switch_to_live)]
+
+    def switch_to_live(self) -> None:
+        """Traffic back to the slot that was live before a switch back."""
+        if self.live is None:
+            raise Irreversible("no earlier slot to send traffic back to")
+        self.switch(self.live)
 
 
-def recovery_plan(run: DeploymentRun, record, ledger: dict[str, StepRecord]) -> list[Step]:
+def recovery_plan(run: DeploymentRun, record: DeploymentRecord, ledger: dict[str, StepRecord]) -> list[Step]:
     """The plan of a blue-green or canary deployment (or switch back) whose worker died,
     with the state its steps had reached reloaded from the ledger."""
     slots = Slots(run)
     slots.reload(ledger)
     if record.trigger == Trigger.ROLLBACK.value:
         return slots.rollback()
-    if run.target.rollout.effective_strategy == "canary":
+    if rollout_settings(run.target).effective_strategy == "canary":
         return slots.canary(record.requested_commit)
     return slots.blue_green(record.requested_commit)
 
