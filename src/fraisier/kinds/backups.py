@@ -186,11 +186,13 @@ def _dump(target: Target, job: BackupJobConfig, partial: Path, log: Log) -> None
     else:
         release, release_dir = active_release_dir(target)
         env = target_env(target, release_dir, FRAISIER_BACKUP_FILE=str(partial))
-        _run(_required(job.command, "command").argv, env=env, timeout=timeout, log=log, what="backup command",
+        _run(_required(job.command, "command").argv, env=env, timeout=timeout, log=log,
+             what="backup command",
              cwd=release_dir or partial.parent)
 
 
-def _run(argv: list[str], *, env: dict[str, str], timeout: float, log: Log, what: str, cwd: Path) -> str:
+def _run(argv: list[str], *, env: dict[str, str], timeout: float, log: Log, what: str,
+         cwd: Path) -> str:
     try:
         result = run_command(argv, cwd=cwd, env=env, timeout=timeout, on_line=log)
     except CommandNotFound as exc:
@@ -223,7 +225,8 @@ def _sync(target: Target, job: BackupJobConfig, final: Path, backup_id: int, sto
     env = target_env(target, release_dir, FRAISIER_BACKUP_FILE=str(final),
                      FRAISIER_BACKUP_ID=str(backup_id))
     try:
-        _run(_required(job.sync, "sync").argv, env=env, timeout=job.timeout or DEFAULT_TIMEOUT, log=log,
+        _run(_required(job.sync, "sync").argv, env=env,
+             timeout=job.timeout or DEFAULT_TIMEOUT, log=log,
              what="sync", cwd=release_dir or final.parent)
     except BackupError as exc:
         store.backups.update(backup_id, synced="failed")
@@ -388,7 +391,8 @@ def sqlite_path(to: str) -> Path:
     return Path(to.removeprefix("sqlite:///")) if to.startswith("sqlite:///") else Path(to)
 
 
-def restore_backup(backup: BackupRecord, to: str, *, force: bool = False, log: Log | None = None) -> None:
+def restore_backup(backup: BackupRecord, to: str, *, force: bool = False,
+                   log: Log | None = None) -> None:
     """Restore a good backup into the database `to`; refuses a non-empty one unless `force`."""
     log = log or _quiet
     if backup.kind == "command":

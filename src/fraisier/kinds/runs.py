@@ -102,9 +102,9 @@ def status_of(result: ProcessResult | None) -> str:
     return "succeeded" if result.ok else "failed"
 
 
-def execute_run(store: Store, target: Target, kind: str, name: str, command: CommandSpec, *, cwd: Path, env: dict[str, str],
-                timeout: float, trigger: str, release: str | None = None,
-                deployment_id: int | None = None, scheduled_for: str | None = None,
+def execute_run(store: Store, target: Target, kind: str, name: str, command: CommandSpec, *,
+                cwd: Path, env: dict[str, str], timeout: float, trigger: str,
+                release: str | None = None, deployment_id: int | None = None, scheduled_for: str | None = None,
                 owner: str | None = None, on_line: LineCallback | None = None,
                 cancel: threading.Event | None = None
                 ) -> tuple[RunRecord, ProcessResult | None]:

@@ -45,8 +45,9 @@ _MAX_SLOTS_SCANNED = 100_000
 
 
 class Scheduler:
-    def __init__(self, store: Store, config: FraisierConfig, *, clock: Callable[[], datetime] = utc_now,
-                 owner: str | None = None, max_workers: int = 4,
+    def __init__(self, store: Store, config: FraisierConfig, *,
+                 clock: Callable[[], datetime] = utc_now, owner: str | None = None,
+                 max_workers: int = 4,
                  on_line: Callable[[str], None] | None = None) -> None:
         self.store, self.config, self.clock = store, config, clock
         self.owner = owner or process_owner("scheduler")

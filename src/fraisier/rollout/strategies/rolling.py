@@ -377,7 +377,8 @@ class FleetRollback(Rolling):
         return {"host": name, "release": host.release_id, "previous": host.previous_release_id}
 
 
-def recovery_plan(run: DeploymentRun, record: DeploymentRecord, ledger: dict[str, StepRecord]) -> list[Step]:
+def recovery_plan(run: DeploymentRun, record: DeploymentRecord,
+                  ledger: dict[str, StepRecord]) -> list[Step]:
     """The plan of a rolling deployment (or fleet rollback) whose worker died, with the
     state its steps had reached reloaded from the ledger."""
     rollback = record.trigger == Trigger.ROLLBACK.value

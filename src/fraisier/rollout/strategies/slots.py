@@ -344,7 +344,8 @@ class Slots:
         self.switch(self.live)
 
 
-def recovery_plan(run: DeploymentRun, record: DeploymentRecord, ledger: dict[str, StepRecord]) -> list[Step]:
+def recovery_plan(run: DeploymentRun, record: DeploymentRecord,
+                  ledger: dict[str, StepRecord]) -> list[Step]:
     """The plan of a blue-green or canary deployment (or switch back) whose worker died,
     with the state its steps had reached reloaded from the ledger."""
     slots = Slots(run)
