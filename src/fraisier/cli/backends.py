@@ -9,7 +9,7 @@ user as `Error: ...` and exit status 1.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, overload
 
 import click
 
@@ -196,6 +196,14 @@ DEPLOYMENT_FIELDS = """id fraiseId environment status trigger commitSha branch r
 
 LOG_EVENTS = """subscription($id: Int!, $after: Int! = 0) { deploymentLogs(id: $id, after: $after) {
   eventId kind line stepPosition stepName stepStatus status errorMessage } }"""
+
+
+@overload
+def _lower(value: str) -> str: ...
+
+
+@overload
+def _lower(value: str | None) -> str | None: ...
 
 
 def _lower(value: str | None) -> str | None:

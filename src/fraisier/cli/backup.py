@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
 import click
 
 from fraisier.cli import render
+
+if TYPE_CHECKING:
+    from fraisier.cli.context import AppContext
+    from fraisier.store.runs import BackupRecord
 
 
 @click.group()
@@ -18,7 +25,8 @@ def backup() -> None:
 @click.argument("job", required=False)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
-def run_backup(app, fraise: str, environment: str, job: str | None, as_json: bool) -> None:
+def run_backup(app: AppContext, fraise: str, environment: str, job: str | None,
+               as_json: bool) -> None:
     """Take a backup now: JOB, or every backup job of FRAISE. Exits 1 if one failed."""
     from fraisier.kinds.backup_step import pre_deploy_jobs
     from fraisier.kinds.backups import take_backup
@@ -57,7 +65,7 @@ def run_backup(app, fraise: str, environment: str, job: str | None, as_json: boo
     raise SystemExit(0 if ok else 1)
 
 
-def _table(records) -> None:
+def _table(records: Iterable[BackupRecord]) -> None:
     render.table(None, ["id", "job", "kind", "status", "taken", "size", "verified", "synced",
                         "path", "error"],
                  [[str(r.id), r.job, r.kind, render.styled(r.status), render.when(r.started_at),
@@ -72,7 +80,7 @@ def _table(records) -> None:
 @click.option("--all", "show_all", is_flag=True, help="Include failed and pruned backups.")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
-def list_backups(app, fraise: str, environment: str, job: str | None, show_all: bool,
+def list_backups(app: AppContext, fraise: str, environment: str, job: str | None, show_all: bool,
                  as_json: bool) -> None:
     """Backups of FRAISE in ENVIRONMENT, newest first (good ones unless --all)."""
     app.target(fraise, environment)
@@ -93,7 +101,7 @@ def list_backups(app, fraise: str, environment: str, job: str | None, show_all: 
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--force", is_flag=True, help="Restore even over a database that is not empty.")
 @click.pass_obj
-def restore(app, fraise: str, environment: str, backup_id: int, to: str, yes: bool,
+def restore(app: AppContext, fraise: str, environment: str, backup_id: int, to: str, yes: bool,
             force: bool) -> None:
     """Restore backup BACKUP_ID into the database given by --to."""
     from fraisier.kinds.backups import BackupError, restore_backup

@@ -5,40 +5,50 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
+if TYPE_CHECKING:
+    from fraisier.cli.backends import Backend
+    from fraisier.cli.remote import RemoteApi
+    from fraisier.cli.summary import ConfigSummary, TargetSummary
+    from fraisier.config import FraisierConfig, Target
+    from fraisier.store import Store
+
 
 class AppContext:
-    remote = None  # a fraisier.cli.remote.RemoteApi when --server is given
+    remote: RemoteApi | None = None  # set when --server is given
 
-    def __init__(self, config_path: str):
+    def __init__(self, config_path: str) -> None:
         self.config_path = config_path
-        self._config = None
-        self._summary = None
-        self._store = None
-        self._read_store = None
+        self._config: FraisierConfig | None = None
+        self._summary: ConfigSummary | None = None
+        self._store: Store | None = None
+        self._read_store: Store | None = None
 
     @property
-    def config(self):
+    def config(self) -> FraisierConfig:
         if self._config is None:
             from fraisier.config import ConfigError, load_config
 
             try:
-                self._config = load_config(self.config_path)
+                config = load_config(self.config_path)
             except ConfigError as exc:
                 print_problems(exc)
                 raise SystemExit(1) from exc
             from fraisier.cli import summary
             from fraisier.domain.redaction import REDACTOR
 
-            REDACTOR.add_url(self._config.state.url)
-            self._summary = summary.summarize(self._config)
-            summary.save(Path(self._config.config_path), self._summary)
+            self._config = config
+            REDACTOR.add_url(config.state.url)
+            self._summary = summary.summarize(config)
+            if config.config_path is not None:  # set by load_config
+                summary.save(Path(config.config_path), self._summary)
         return self._config
 
     @property
-    def summary(self):
+    def summary(self) -> ConfigSummary:
         """State URL and targets, without validating the file again when it has not changed."""
         if self._summary is None:
             from fraisier.cli import summary
@@ -46,13 +56,16 @@ class AppContext:
             path = Path(self.config_path).expanduser()
             if path.is_dir():
                 path = path / "fraises.yaml"
-            self._summary = summary.load_cached(path.resolve()) if path.is_file() else None
-            if self._summary is None:
+            cached = summary.load_cached(path.resolve()) if path.is_file() else None
+            if cached is None:
                 self.config  # noqa: B018 - validates, then fills in the summary
+            else:
+                self._summary = cached
+        assert self._summary is not None  # the config property fills it in
         return self._summary
 
     @property
-    def read_store(self):
+    def read_store(self) -> Store:
         """The state database for reading: no config sync, no engine import."""
         if self._store is not None:
             return self._store
@@ -70,7 +83,7 @@ class AppContext:
         return self._read_store
 
     @property
-    def store(self):
+    def store(self) -> Store:
         if self._store is None:
             from fraisier.domain.redaction import url_without_password
             from fraisier.engine.service import open_state
@@ -85,13 +98,13 @@ class AppContext:
         return self._store
 
     @property
-    def backend(self):
+    def backend(self) -> Backend:
         """Where reads and requests go: the server's API with --server, else here."""
         from fraisier.cli.backends import LocalBackend, RemoteBackend
 
         return RemoteBackend(self.remote) if self.remote is not None else LocalBackend(self)
 
-    def target(self, fraise: str, environment: str):
+    def target(self, fraise: str, environment: str) -> Target:
         from fraisier.config import UnknownTarget
 
         try:
@@ -99,19 +112,21 @@ class AppContext:
         except UnknownTarget as exc:
             raise click.ClickException(str(exc)) from exc
 
-    def resolved_target(self, fraise: str, environment: str):
+    def resolved_target(self, fraise: str, environment: str) -> Target:
         """The target with its secret references fetched (for a command about to run)."""
         from fraisier.secrets import SecretError, resolve_target
 
         try:
-            return resolve_target(self.config, self.target(fraise, environment))
+            resolved: Target = resolve_target(self.config, self.target(fraise, environment))
+            return resolved
         except SecretError as exc:
             raise click.ClickException(str(exc)) from exc
 
-    def summary_target(self, fraise: str, environment: str):
+    def summary_target(self, fraise: str, environment: str) -> TargetSummary:
         found = self.summary.target(fraise, environment)
         if found is None:
             self.target(fraise, environment)  # raises with the full explanation
+            raise click.ClickException(f"{fraise}/{environment} is not a known target")
         return found
 
     def close(self) -> None:
@@ -120,7 +135,7 @@ class AppContext:
                 store.close()
 
 
-def print_problems(error) -> None:
+def print_problems(error: Exception) -> None:
     """`Error: ...` for a file that cannot be read at all; otherwise a header naming the file,
     then one line per problem (key path, message, line)."""
     problems = getattr(error, "problems", None) or [str(error)]

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 import click
 
 from fraisier.cli import render
 from fraisier.cli.deploy import FOLLOW
+
+if TYPE_CHECKING:
+    from fraisier.cli.context import AppContext
 
 
 @click.command()
@@ -17,7 +21,7 @@ from fraisier.cli.deploy import FOLLOW
 @click.option("--timeout", default=300.0, show_default=True, help="Seconds to wait at most.")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
-def cancel(app, deployment_id: int, wait: bool, timeout: float, as_json: bool) -> None:
+def cancel(app: AppContext, deployment_id: int, wait: bool, timeout: float, as_json: bool) -> None:
     """Cancel a deployment: a queued one never starts; a running one has its command's process
     group killed by its worker, then its completed steps are undone; one whose process died
     is recovered here. Exits 1 when it is still running after --timeout."""
@@ -54,7 +58,7 @@ def cancel(app, deployment_id: int, wait: bool, timeout: float, as_json: bool) -
 @click.option("--json", "as_json", is_flag=True, help="Print the final deployment record as JSON.")
 @click.option("--quiet", is_flag=True, help="Show steps but not the commands' output.")
 @click.pass_obj
-def retry(app, deployment_id: int, follow: bool, as_json: bool, quiet: bool) -> None:
+def retry(app: AppContext, deployment_id: int, follow: bool, as_json: bool, quiet: bool) -> None:
     """Deploy again the commit of a deployment that ended without succeeding (a new
     deployment, trigger `retry`)."""
     from fraisier.cli.deploy import LiveProgress, _see_through

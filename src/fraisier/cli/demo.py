@@ -6,10 +6,14 @@ from __future__ import annotations
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from fraisier.cli import render
+
+if TYPE_CHECKING:
+    from fraisier.store.records import DeploymentRecord
 
 
 @click.command()
@@ -34,7 +38,7 @@ def demo(directory: Path | None, quiet: bool) -> None:
     config = load_config(workspace.config_path)
     store = open_state(config)
 
-    def deploy(title: str):
+    def deploy(title: str) -> DeploymentRecord:
         render.heading(out, title)
         record = request_deployment(store, config, "hello", "production", trigger=Trigger.CLI)
         final = deploy_now(store, config, record.id, observer=progress)

@@ -5,10 +5,19 @@ from __future__ import annotations
 import re
 import threading
 import time
+from types import FrameType
+from typing import TYPE_CHECKING
 
 import click
 
 from fraisier.cli import render
+
+if TYPE_CHECKING:
+    from fraisier.cli.context import AppContext
+    from fraisier.config import FraisierConfig
+    from fraisier.domain.model import StepStatus
+    from fraisier.store import Store
+    from fraisier.store.records import DeploymentRecord
 
 
 class LiveProgress:
@@ -17,13 +26,14 @@ class LiveProgress:
 
     STILL_RUNNING_EVERY = 30.0
 
-    def __init__(self, stderr: bool, show_output: bool = True):
+    def __init__(self, stderr: bool, show_output: bool = True) -> None:
         self.out = render.console(stderr=stderr)
         self.show_output = show_output
         self._started: dict[int, float] = {}
         self._ticker: threading.Event | None = None
 
-    def on_step(self, position, name, status, error) -> None:
+    def on_step(self, position: int, name: str, status: StepStatus,
+                error: str | None) -> None:
         marks = {"running": "[cyan]…[/cyan]", "succeeded": "[green]✓[/green]",
                  "failed": "[red]✗[/red]", "skipped": "[dim]-[/dim]"}
         if status.value == "running":
@@ -75,7 +85,8 @@ class LiveProgress:
 _RESTATED = re.compile(r"^(step \S+ failed: |deployment \d+ \w+: )")
 
 
-def _run_interruptibly(store, config, deployment_id: int, progress: LiveProgress):
+def _run_interruptibly(store: Store, config: FraisierConfig, deployment_id: int,
+                       progress: LiveProgress) -> DeploymentRecord:
     """Run here; a first Ctrl-C cancels cleanly (the command is stopped and the completed steps
     are undone), a second one stops at once."""
     import signal
@@ -85,7 +96,7 @@ def _run_interruptibly(store, config, deployment_id: int, progress: LiveProgress
 
     cancel = threading.Event()
 
-    def on_interrupt(signum, frame):
+    def on_interrupt(signum: int, frame: FrameType | None) -> None:
         if cancel.is_set():
             raise KeyboardInterrupt
         cancel.set()
@@ -99,7 +110,7 @@ def _run_interruptibly(store, config, deployment_id: int, progress: LiveProgress
         signal.signal(signal.SIGINT, previous)
 
 
-def _finish(record, as_json: bool, ok: tuple[str, ...] = ("succeeded",)) -> None:
+def _finish(record: DeploymentRecord, as_json: bool, ok: tuple[str, ...] = ("succeeded",)) -> None:
     if as_json:
         render.echo_json(record.to_json())
     else:
@@ -114,8 +125,8 @@ FOLLOW = click.option(
          "soon as it is queued.")
 
 
-def _see_through(app, record, as_json: bool, follow: bool, progress: LiveProgress,
-                 ok: tuple[str, ...] = ("succeeded",)) -> None:
+def _see_through(app: AppContext, record: DeploymentRecord, as_json: bool, follow: bool,
+                 progress: LiveProgress, ok: tuple[str, ...] = ("succeeded",)) -> None:
     """After queuing: follow it to its end and exit 0 when it ends in `ok`, or (with
     --no-follow) say it is queued and exit 0."""
     if not follow:
@@ -139,8 +150,8 @@ def _see_through(app, record, as_json: bool, follow: bool, progress: LiveProgres
 @click.option("--json", "as_json", is_flag=True, help="Print the final deployment record as JSON.")
 @click.option("--quiet", is_flag=True, help="Show steps but not the commands' output.")
 @click.pass_obj
-def deploy(app, fraise: str, environment: str, commit: str | None, force: bool, follow: bool,
-           as_json: bool, quiet: bool) -> None:
+def deploy(app: AppContext, fraise: str, environment: str, commit: str | None, force: bool,
+           follow: bool, as_json: bool, quiet: bool) -> None:
     """Deploy FRAISE to ENVIRONMENT now, with live step progress.
 
     Exits 0 when the deployment succeeded, 1 otherwise."""
@@ -151,7 +162,8 @@ def deploy(app, fraise: str, environment: str, commit: str | None, force: bool, 
     _see_through(app, record, as_json, follow, progress)
 
 
-def run_or_follow(app, record, progress, *, since: int = 0):
+def run_or_follow(app: AppContext, record: DeploymentRecord, progress: LiveProgress, *,
+                  since: int = 0) -> DeploymentRecord:
     """With a live worker, leave the queued deployment to it and follow its events; without
     one, run it right here."""
     from fraisier.store import Conflict
@@ -182,7 +194,8 @@ def run_or_follow(app, record, progress, *, since: int = 0):
         progress.close()
 
 
-def follow(store, deployment_id: int, progress, *, since: int = 0, poll: float = 0.2):
+def follow(store: Store, deployment_id: int, progress: LiveProgress, *, since: int = 0,
+           poll: float = 0.2) -> DeploymentRecord:
     """Print a deployment's steps and output from the event outbox until it is final."""
     from fraisier.domain.model import ACTIVE_STATUSES, EventType, StepStatus
     from fraisier.store.tail import OutboxTail
@@ -211,7 +224,7 @@ def follow(store, deployment_id: int, progress, *, since: int = 0, poll: float =
 @click.option("--json", "as_json", is_flag=True, help="Print the final deployment record as JSON.")
 @click.option("--quiet", is_flag=True, help="Show steps but not the commands' output.")
 @click.pass_obj
-def rollback(app, fraise: str, environment: str, to: str | None, migrate_down: bool,
+def rollback(app: AppContext, fraise: str, environment: str, to: str | None, migrate_down: bool,
              follow: bool, as_json: bool, quiet: bool) -> None:
     """Re-activate a previous good release of FRAISE in ENVIRONMENT, restart, health-check."""
     record = app.backend.rollback(fraise, environment, to, migrate_down)
@@ -221,7 +234,8 @@ def rollback(app, fraise: str, environment: str, to: str | None, migrate_down: b
     _see_through(app, record, as_json, follow, progress)
 
 
-def roll_back_here(app, record, progress):
+def roll_back_here(app: AppContext, record: DeploymentRecord,
+                   progress: LiveProgress) -> DeploymentRecord:
     """Run a queued rollback in this process; when another deployment holds the environment,
     wait behind it (or let a blue-green hold take it)."""
     from fraisier.store import Conflict
@@ -232,7 +246,8 @@ def roll_back_here(app, record, progress):
         return _rollback_when_free(app.store, app.config, record, progress)
 
 
-def _rollback_when_free(store, config, record, progress):
+def _rollback_when_free(store: Store, config: FraisierConfig, record: DeploymentRecord,
+                        progress: LiveProgress) -> DeploymentRecord:
     """Another deployment holds the environment. The rollback stays queued: a blue-green
     deployment in its hold takes it at once (it switches traffic back and retires the
     request); otherwise it runs here as soon as the environment is free, or a worker runs it."""

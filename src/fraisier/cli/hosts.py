@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from fraisier.cli import render
 
+if TYPE_CHECKING:
+    from fraisier.cli.context import AppContext
 
-def show_hosts(app, fraise: str | None, environment: str | None, as_json: bool) -> None:
+
+def show_hosts(app: AppContext, fraise: str | None, environment: str | None, as_json: bool) -> None:
     from fraisier.config import UnknownTarget
     from fraisier.rollout.status import host_states
 

@@ -76,7 +76,8 @@ class LazyGroup(click.Group):
             return None
         module_name, attribute = spec.split(":")
         module = importlib.import_module(f"fraisier.cli.{module_name}")
-        return getattr(module, attribute)
+        command: click.Command = getattr(module, attribute)
+        return command
 
     def invoke(self, ctx: click.Context) -> object:
         # The one place every `Error: ...` of the CLI passes: a state database failure met
@@ -87,7 +88,8 @@ class LazyGroup(click.Group):
         except click.ClickException as exc:
             from fraisier.domain.redaction import redact
 
-            exc.message = redact(exc.message)
+            # Redacted in place: the exception keeps its class (a UsageError exits 2).
+            exc.message = redact(exc.message)  # type: ignore[misc]  # click marks it Final
             raise
         except Exception as exc:
             from fraisier.store import StoreError

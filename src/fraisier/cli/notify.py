@@ -4,12 +4,15 @@ notifier` (the notifier alone, when no worker runs on this machine)."""
 from __future__ import annotations
 
 import signal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from fraisier.cli import render
 from fraisier.cli.serve import log_format_option
+
+if TYPE_CHECKING:
+    from fraisier.cli.context import AppContext
 
 
 @click.group()
@@ -52,7 +55,7 @@ def test(app: Any, channel: str | None, as_json: bool) -> None:
 @click.option("--status", type=click.Choice(["delivered", "failed", "gave_up", "skipped"]))
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_obj
-def notifications(app: Any, limit: int, deployment_id: int | None, channel: str | None,
+def notifications(app: AppContext, limit: int, deployment_id: int | None, channel: str | None,
                   status: str | None, as_json: bool) -> None:
     """Delivery attempts of notifications, commit statuses and issues, newest first."""
     rows = app.read_store.notifications.attempts(limit=limit, deployment_id=deployment_id,

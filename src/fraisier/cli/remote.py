@@ -20,7 +20,7 @@ class RemoteError(click.ClickException):
         self.code = code
 
 
-def _raise_errors(errors: list[dict]) -> None:
+def _raise_errors(errors: list[dict[str, Any]]) -> None:
     first = errors[0]
     code = (first.get("extensions") or {}).get("code")
     message = first.get("message", "request failed")
@@ -52,15 +52,17 @@ class RemoteApi:
             raise RemoteError(f"{self.url} answered {response.status_code}") from None
         if body.get("errors"):
             _raise_errors(body["errors"])
-        return body["data"]
+        data: dict[str, Any] = body["data"]
+        return data
 
     def subscribe(self, query: str, variables: dict[str, Any] | None = None, *,
                   protocol: str = TRANSPORT_WS) -> Iterator[dict[str, Any]]:
         """Yield each result's `data` until the server completes the subscription."""
         from websockets.sync.client import connect
+        from websockets.typing import Subprotocol
 
         init: dict[str, Any] = {"Authorization": f"Bearer {self.token}"} if self.token else {}
-        with connect(self.ws_url, subprotocols=[protocol], open_timeout=self.timeout,
+        with connect(self.ws_url, subprotocols=[Subprotocol(protocol)], open_timeout=self.timeout,
                      additional_headers=self._headers()) as ws:
             ws.send(json.dumps({"type": "connection_init", "payload": init}))
             while True:

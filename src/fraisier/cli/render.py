@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from fraisier.store.records import DeploymentRecord
 
 STATUS_STYLE = {
     "succeeded": "green", "running": "cyan", "queued": "blue", "failed": "red",
@@ -24,7 +30,7 @@ def echo_json(data: Any) -> None:
 UNBOUNDED_WIDTH = 100_000
 
 
-def console(stderr: bool = False):
+def console(stderr: bool = False) -> Console:
     from rich.console import Console
 
     stream = sys.stderr if stderr else sys.stdout
@@ -131,7 +137,7 @@ def _fit(columns: list[str], rows: list[list[str]], width: int
     return keep, {i: w for i, w in limits.items() if w < natural[i]}
 
 
-def deployment_rows(records) -> list[list[str]]:
+def deployment_rows(records: Iterable[DeploymentRecord]) -> list[list[str]]:
     return [[str(r.id), r.fraise, r.environment, styled(r.status), r.trigger,
              short(r.commit_sha or r.requested_commit), release_label(r.release),
              when(r.queued_at), seconds(r.duration_seconds), one_line(r.error)]
@@ -148,7 +154,7 @@ DEPLOYMENT_COLUMNS = ["id", "fraise", "env", "status", "trigger", "commit", "rel
                       "took", "error"]
 
 
-def show_deployment(record, *, steps: bool = True) -> None:
+def show_deployment(record: DeploymentRecord, *, steps: bool = True) -> None:
     out = console()
     out.print(f"[bold]deployment {record.id}[/bold]  {record.fraise}/{record.environment}  "
               f"{styled(record.status)}  trigger={record.trigger}")
@@ -166,7 +172,7 @@ def show_deployment(record, *, steps: bool = True) -> None:
 
 
 # -- listings shared by local and remote mode (same data, same output) ---------------------
-def show_status(entries: list[dict], as_json: bool) -> None:
+def show_status(entries: list[dict[str, Any]], as_json: bool) -> None:
     if as_json:
         echo_json(entries)
         return
@@ -189,7 +195,7 @@ def health_label(health: dict | None) -> str:
     return f"[red]failing[/red] since {when(health['since'])}: {escape(health['detail'])}"
 
 
-def show_stats(data: dict, days: int, as_json: bool) -> None:
+def show_stats(data: dict[str, Any], days: int, as_json: bool) -> None:
     if as_json:
         echo_json(data)
         return
@@ -202,7 +208,7 @@ def show_stats(data: dict, days: int, as_json: bool) -> None:
             seconds(data["average_duration_seconds"]), seconds(data["p95_duration_seconds"])]])
 
 
-def show_webhook_events(rows: list[dict], as_json: bool) -> None:
+def show_webhook_events(rows: list[dict[str, Any]], as_json: bool) -> None:
     if as_json:
         echo_json(rows)
         return

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
 import click
 
 from fraisier.cli import render
 
+if TYPE_CHECKING:
+    from fraisier.cli.context import AppContext
+    from fraisier.store.runs import RunRecord
+
 RUN_COLUMNS = ["id", "target", "name", "trigger", "status", "exit", "started", "took", "error"]
 
 
-def _run_rows(records) -> list[list[str]]:
+def _run_rows(records: Iterable[RunRecord]) -> list[list[str]]:
     return [[str(r.id), f"{r.fraise}/{r.environment}", r.name, r.trigger,
              render.styled(r.status), "-" if r.exit_code is None else str(r.exit_code),
              render.when(r.started_at), render.seconds(r.duration_seconds),
@@ -23,7 +30,7 @@ def _run_rows(records) -> list[list[str]]:
 @click.option("--trigger", type=click.Choice(["cli", "schedule"]), default="cli", hidden=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the run record as JSON.")
 @click.pass_obj
-def run_command(app, fraise: str, environment: str, job: str | None, trigger: str,
+def run_command(app: AppContext, fraise: str, environment: str, job: str | None, trigger: str,
                 as_json: bool) -> None:
     """Run the ETL script of FRAISE (or its JOB) on the active release, without deploying.
 
@@ -70,7 +77,7 @@ def run_command(app, fraise: str, environment: str, job: str | None, trigger: st
               help="How many runs, newest first.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_obj
-def runs(app, fraise: str, environment: str | None, name: str | None, limit: int,
+def runs(app: AppContext, fraise: str, environment: str | None, name: str | None, limit: int,
          as_json: bool) -> None:
     """Recorded runs of ETL scripts, jobs and backups of FRAISE, newest first."""
     if environment:
@@ -86,7 +93,7 @@ def runs(app, fraise: str, environment: str | None, name: str | None, limit: int
 @click.argument("fraise", required=False)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
-def jobs(app, fraise: str | None, as_json: bool) -> None:
+def jobs(app: AppContext, fraise: str | None, as_json: bool) -> None:
     """Scheduled jobs with their last run, its result, and the next run time (UTC)."""
     from fraisier.kinds.scheduler import job_overview
 
@@ -103,7 +110,7 @@ def jobs(app, fraise: str | None, as_json: bool) -> None:
                    render.when(r["next_run"])] for r in rows])
 
 
-def _when_it_runs(row: dict) -> str:
+def _when_it_runs(row: dict[str, Any]) -> str:
     parts = [row["schedule"]] if row["schedule"] else []
     if row["depends_on"]:
         parts.append("after " + ", ".join(row["depends_on"]))
@@ -118,7 +125,7 @@ def _when_it_runs(row: dict) -> str:
               help="Log to stderr (one line per run; `json`: one JSON object per line) "
                    "instead of printing the jobs' output.")
 @click.pass_obj
-def scheduler(app, poll: float, once: bool, log_format: str | None) -> None:
+def scheduler(app: AppContext, poll: float, once: bool, log_format: str | None) -> None:
     """Run the jobs of `scheduler: builtin` environments when they are due (UTC)."""
     import logging
     import signal

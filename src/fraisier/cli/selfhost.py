@@ -70,6 +70,8 @@ def setup(app: AppContext, out_dir: Path | None, install: bool, check: bool,
     if (install and (check or out_dir is not None)) or not (install or check or out_dir):
         raise click.UsageError("choose one of --out DIR, --install or --check [--out DIR]")
     config = app.config
+    if config.config_path is None:  # set whenever the configuration comes from a file
+        raise click.ClickException("the configuration has no file to point the services at")
     options = SetupOptions(
         config_path=Path(config.config_path), executable=Path(executable), user=user,
         group=user, listen_port=listen_port, server_name=server_name, https_port=https_port,

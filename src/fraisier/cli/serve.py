@@ -78,8 +78,8 @@ def serve(app: AppContext, host: str, port: int, no_worker: bool, log_format: st
     reloader = ConfigReloader(config, app.store, role="serve", prepare=load_webhook_secrets)
     signal.signal(signal.SIGHUP, lambda signum, frame: reloader.request())
     page_html, page_headers, pages, mounts = None, None, [], {}
-    settings = config.dashboard
-    if settings.enabled:
+    dashboard = config.dashboard
+    if dashboard.enabled:
         from fraisier.dashboard import (
             asset_mount,
             dashboard_assets,
@@ -88,9 +88,9 @@ def serve(app: AppContext, host: str, port: int, no_worker: bool, log_format: st
             security_headers,
         )
 
-        page_html, page_headers = explorer_html(settings.path), security_headers()
-        pages = [dashboard_pages(settings.path)]
-        mounts[asset_mount(settings.path)] = dashboard_assets()
+        page_html, page_headers = explorer_html(dashboard.path), security_headers()
+        pages = [dashboard_pages(dashboard.path)]
+        mounts[asset_mount(dashboard.path)] = dashboard_assets()
     application: Any = create_app(
         config, app.store, worker=not no_worker, ingest_process=True, reloader=reloader,
         routers=[graphql_router(lambda: reloader.current, app.store, path="/graphql",

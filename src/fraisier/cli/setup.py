@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from fraisier.cli.context import AppContext
 
 
 @click.command()
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
 @click.pass_obj
-def init(app, force: bool) -> None:
+def init(app: AppContext, force: bool) -> None:
     """Write a commented starter fraises.yaml."""
     from fraisier.config import STARTER_CONFIG
 
@@ -26,7 +30,7 @@ def init(app, force: bool) -> None:
 @click.option("--resolve", is_flag=True,
               help="Also fetch every secret reference and report each one that fails.")
 @click.pass_obj
-def validate(app, resolve: bool) -> None:
+def validate(app: AppContext, resolve: bool) -> None:
     """Check fraises.yaml; print every problem with its key path and line.
 
     Secret references are checked without being fetched unless --resolve is given."""

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from fraisier.cli import render
 from fraisier.domain.model import DeploymentStatus
 
+if TYPE_CHECKING:
+    from fraisier.cli.context import AppContext
+
 
 @click.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_obj
-def list_fraises(app, as_json: bool) -> None:
+def list_fraises(app: AppContext, as_json: bool) -> None:
     """List the configured fraises and their environments."""
     targets = app.summary.targets
     if as_json:
@@ -35,7 +39,7 @@ def list_fraises(app, as_json: bool) -> None:
 @click.option("--hosts", "per_host", is_flag=True,
               help="Per-host (or per-slot) state of FRAISE ENVIRONMENT.")
 @click.pass_obj
-def status(app, fraise: str | None, environment: str | None, as_json: bool,
+def status(app: AppContext, fraise: str | None, environment: str | None, as_json: bool,
            per_host: bool = False) -> None:
     """Show what is live in each environment and how its last deployment went."""
     if per_host and app.remote is not None:
@@ -64,7 +68,8 @@ DEPLOYMENT_STATUSES = [status.value for status in DeploymentStatus]
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 500))
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_obj
-def history(app, fraise, environment, status_, limit: int, as_json: bool) -> None:
+def history(app: AppContext, fraise: str | None, environment: str | None,
+            status_: str | None, limit: int, as_json: bool) -> None:
     """List deployments, newest first."""
     records = app.backend.history(fraise, environment, status_, limit, with_steps=as_json)
     if as_json:
@@ -79,7 +84,8 @@ def history(app, fraise, environment, status_, limit: int, as_json: bool) -> Non
 @click.option("--days", default=30, show_default=True, type=click.IntRange(1, 3650))
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_obj
-def stats(app, fraise, environment, days: int, as_json: bool) -> None:
+def stats(app: AppContext, fraise: str | None, environment: str | None, days: int,
+          as_json: bool) -> None:
     """Success rate and durations over the last N days."""
     data = app.backend.stats(fraise, environment, days)
     render.show_stats(data, days, as_json)
@@ -90,7 +96,7 @@ def stats(app, fraise, environment, days: int, as_json: bool) -> None:
 @click.option("--follow", is_flag=True, help="Keep printing steps and output until it ends.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_obj
-def logs(app, deployment_id: int, follow: bool, as_json: bool) -> None:
+def logs(app: AppContext, deployment_id: int, follow: bool, as_json: bool) -> None:
     """Print the steps and the output of one deployment."""
     backend = app.backend
     if follow:
@@ -117,7 +123,7 @@ def logs(app, deployment_id: int, follow: bool, as_json: bool) -> None:
 @click.argument("environment")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_obj
-def releases(app, fraise: str, environment: str, as_json: bool) -> None:
+def releases(app: AppContext, fraise: str, environment: str, as_json: bool) -> None:
     """List the releases of an environment, newest first."""
     from fraisier.engine.layout import Layout
 

@@ -15,6 +15,10 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from fraisier.config import FraisierConfig
 
 FORMAT = 1
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)")
@@ -44,7 +48,7 @@ class ConfigSummary:
         return None
 
 
-def summarize(config) -> ConfigSummary:
+def summarize(config: FraisierConfig) -> ConfigSummary:
     return ConfigSummary(
         state_url=config.state.url,
         fraises=tuple(config.fraises),

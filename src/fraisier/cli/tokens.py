@@ -3,9 +3,15 @@ printed once, at creation."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from fraisier.cli import render
+
+if TYPE_CHECKING:
+    from fraisier.cli.context import AppContext
+    from fraisier.store.tokens import Tokens
 
 
 @click.group()
@@ -13,7 +19,7 @@ def tokens() -> None:
     """Create, list and revoke API tokens."""
 
 
-def _tokens(app):
+def _tokens(app: AppContext) -> Tokens:
     return app.read_store.tokens
 
 
@@ -23,7 +29,7 @@ def _tokens(app):
               show_default=True, help="read: queries and subscriptions; deploy: also "
               "mutations; admin: also token management.")
 @click.pass_obj
-def create(app, name: str, scope: str) -> None:
+def create(app: AppContext, name: str, scope: str) -> None:
     """Create token NAME and print it (the only time it is shown)."""
     from fraisier.store.tokens import TokenError
 
@@ -38,7 +44,7 @@ def create(app, name: str, scope: str) -> None:
 @tokens.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_obj
-def list_tokens(app, as_json: bool) -> None:
+def list_tokens(app: AppContext, as_json: bool) -> None:
     """List tokens (names and scopes, never values)."""
     found = _tokens(app).list()
     if as_json:
@@ -52,7 +58,7 @@ def list_tokens(app, as_json: bool) -> None:
 @tokens.command("revoke")
 @click.argument("name")
 @click.pass_obj
-def revoke(app, name: str) -> None:
+def revoke(app: AppContext, name: str) -> None:
     """Revoke token NAME: requests using it are refused from now on."""
     if not _tokens(app).revoke(name):
         raise click.ClickException(f"no active token named {name!r}")

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from fraisier.cli import render
+
+if TYPE_CHECKING:
+    from fraisier.cli.context import AppContext
 
 PROVIDER_NAMES = ["github", "gitlab", "gitea", "forgejo", "bitbucket"]
 
@@ -25,7 +30,7 @@ def webhook() -> None:
 @click.argument("fraise")
 @click.argument("environment")
 @click.pass_obj
-def send(app, provider: str, url: str, branch: str | None, commit: str | None,
+def send(app: AppContext, provider: str, url: str, branch: str | None, commit: str | None,
          bitbucket_server: bool, fraise: str, environment: str) -> None:
     """Sign and send a realistic push for FRAISE/ENVIRONMENT, as PROVIDER would, and print the
     server's answer. Exits 0 on a 2xx answer."""
@@ -76,7 +81,8 @@ def _branch_head(repository: str, branch: str) -> str:
                                                "pong"]))
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_obj
-def webhooks(app, limit: int, provider: str | None, outcome: str | None, as_json: bool) -> None:
+def webhooks(app: AppContext, limit: int, provider: str | None, outcome: str | None,
+             as_json: bool) -> None:
     """Recent webhook requests and what became of them."""
     rows = app.backend.webhook_events(limit, provider, outcome)
     render.show_webhook_events(rows, as_json)

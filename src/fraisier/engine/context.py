@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from fraisier.domain.model import StepStatus
 from fraisier.domain.redaction import redact, redact_optional
@@ -33,8 +33,17 @@ if TYPE_CHECKING:
 MAX_LOG_LINES = 10_000  # per deployment; the rest is counted, not stored
 
 
+class ProgressObserver(Protocol):
+    """Live progress for whoever started the deployment (the CLI's LiveProgress prints it)."""
+
+    def on_step(self, position: int, name: str, status: StepStatus,
+                error: str | None) -> None: ...
+
+    def on_log(self, line: str) -> None: ...
+
+
 class Observer:
-    """Live progress for whoever started the deployment (the CLI prints it)."""
+    """The progress observer of a deployment nobody watches live: it ignores everything."""
 
     def on_step(self, position: int, name: str, status: StepStatus, error: str | None) -> None:
         pass
@@ -50,7 +59,7 @@ class DeploymentRun:
     deployment_id: int
     data_dir: Path
     step_names: list[str] = field(default_factory=list)
-    observer: Observer = field(default_factory=Observer)
+    observer: ProgressObserver = field(default_factory=Observer)
     cancel: threading.Event = field(default_factory=threading.Event)
     # Filled in as the saga goes.
     commit_sha: str | None = None

@@ -11,7 +11,7 @@ import threading
 from typing import TYPE_CHECKING, Protocol
 
 from fraisier.domain.model import DeploymentStatus
-from fraisier.engine.context import DeploymentRun, Observer
+from fraisier.engine.context import DeploymentRun, Observer, ProgressObserver
 from fraisier.engine.saga import Step, run_saga
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ class Planner(Protocol):
 
 
 def execute(store: Store, config: FraisierConfig, deployment_id: int, *, planner: Planner,
-            owner: str, lease_seconds: float = 30.0, observer: Observer | None = None,
+            owner: str, lease_seconds: float = 30.0, observer: ProgressObserver | None = None,
             cancel: threading.Event | None = None) -> DeploymentRecord:
     """Run a deployment this owner has claimed; returns the final DeploymentRecord.
 

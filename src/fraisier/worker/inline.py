@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING
 
-from fraisier.engine.context import Observer
+from fraisier.engine.context import ProgressObserver
 from fraisier.engine.runner import execute
 from fraisier.engine.service import owner_name
 from fraisier.planner import PLANNER
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 
 def deploy_now(store: Store, config: FraisierConfig, deployment_id: int, *,
-               observer: Observer | None = None,
+               observer: ProgressObserver | None = None,
                cancel: threading.Event | None = None) -> DeploymentRecord:
     """Claim a queued deployment and run it in this process; returns the final record."""
     owner = owner_name()
