@@ -24,7 +24,7 @@ def test_fraises_environments_and_history_after_a_deployment(live_api):
     first = _deploy(live_api)
     assert first.status == "succeeded"
     data = live_api.gql("""{ fraises { id name type description repository
-        environments { name branch appPath status currentRelease lastDeployed pinned
+        environments { name branch appPath status currentRelease lastDeployed
                        lastDeployment { id status release } } } }""")
     (fraise,) = data["fraises"]
     assert fraise["id"] == "hello" and fraise["type"] == "API"
@@ -33,7 +33,7 @@ def test_fraises_environments_and_history_after_a_deployment(live_api):
     assert env["status"] == "SUCCEEDED" and env["currentRelease"] == first.release
     assert env["lastDeployment"] == {"id": first.id, "status": "SUCCEEDED",
                                      "release": first.release}
-    assert env["pinned"] is False and env["lastDeployed"] == first.completed_at
+    assert env["lastDeployed"] == first.completed_at
 
     history = live_api.gql(HISTORY, {"fraise": "hello", "status": "SUCCEEDED"})
     (row,) = history["deploymentHistory"]

@@ -30,7 +30,6 @@ from fraisier.api.types import (
     Deployment,
     DeploymentLogEvent,
     DeploymentStatistics,
-    DeploymentStatusEnum,
     DeploymentStatusEvent,
     Fraise,
     HealthChangedEvent,
@@ -39,11 +38,8 @@ from fraisier.api.types import (
     NotificationAttempt,
     Release,
     Run,
-    TokenScopeEnum,
-    TriggerEnum,
     Viewer,
     WebhookEvent,
-    WebhookOutcomeEnum,
     WebhookReceivedEvent,
     api,
 )
@@ -109,9 +105,9 @@ class Query:
                       "older deployments are listed (cursor paging).")
     async def deployment_history(self, info: Info, fraise_id: str | None = None,
                                  environment: str | None = None,
-                                 status: DeploymentStatusEnum | None = None, limit: int = 50,
+                                 status: DeploymentStatus | None = None, limit: int = 50,
                                  offset: int = 0, after: int | None = None,
-                                 trigger: TriggerEnum | None = None) -> list[Deployment]:
+                                 trigger: Trigger | None = None) -> list[Deployment]:
         await _require(info, Scope.READ)
         return await api(info).history(fraise_id, environment, status, limit, offset, after,
                                        trigger=trigger, top_level=True)
@@ -199,7 +195,7 @@ class Query:
 
     @strawberry.field
     async def webhook_events(self, info: Info, limit: int = 50, provider: str | None = None,
-                             outcome: WebhookOutcomeEnum | None = None) -> list[WebhookEvent]:
+                             outcome: WebhookOutcome | None = None) -> list[WebhookEvent]:
         await _require(info, Scope.READ)
         webhooks = api(info).store.webhooks
         rows = await api(info).rows(limit, lambda n: webhooks.list(
@@ -331,7 +327,7 @@ class Mutation:
 
     @strawberry.mutation(description="Create an API token. Needs the admin scope.")
     async def create_api_token(self, info: Info, name: str,
-                               scope: TokenScopeEnum) -> CreatedApiToken:
+                               scope: Scope) -> CreatedApiToken:
         principal = await _require(info, Scope.ADMIN)
         tokens, actor = api(info).tokens, api(info).actor(principal)
         try:

@@ -25,13 +25,15 @@ from fraisier.store.tokens import Scope
 if TYPE_CHECKING:
     from fraisier.api.context import ApiContext
 
-DeploymentStatusEnum = strawberry.enum(DeploymentStatus, name="DeploymentStatus")
-FraiseTypeEnum = strawberry.enum(FraiseType, name="FraiseType")
-TriggerEnum = strawberry.enum(Trigger, name="Trigger")
-StepStatusEnum = strawberry.enum(StepStatus, name="StepStatus")
-ReleaseStatusEnum = strawberry.enum(ReleaseStatus, name="ReleaseStatus")
-WebhookOutcomeEnum = strawberry.enum(WebhookOutcome, name="WebhookOutcome")
-TokenScopeEnum = strawberry.enum(Scope, name="TokenScope")
+# The GraphQL enums. strawberry.enum marks the domain classes themselves (and returns them),
+# so fields are annotated with the domain enums.
+strawberry.enum(DeploymentStatus, name="DeploymentStatus")
+strawberry.enum(FraiseType, name="FraiseType")
+strawberry.enum(Trigger, name="Trigger")
+strawberry.enum(StepStatus, name="StepStatus")
+strawberry.enum(ReleaseStatus, name="ReleaseStatus")
+strawberry.enum(WebhookOutcome, name="WebhookOutcome")
+strawberry.enum(Scope, name="TokenScope")
 
 
 def api(info: Info) -> ApiContext:
@@ -42,11 +44,11 @@ def api(info: Info) -> ApiContext:
 class DeploymentStep:
     position: int
     name: str
-    status: StepStatusEnum
+    status: StepStatus
     started_at: str | None
     completed_at: str | None
     error: str | None
-    compensation_status: StepStatusEnum | None
+    compensation_status: StepStatus | None
     compensation_error: str | None
 
     @classmethod
@@ -94,8 +96,8 @@ class Deployment:
     id: int
     fraise_id: str
     environment: str
-    status: DeploymentStatusEnum
-    trigger: TriggerEnum
+    status: DeploymentStatus
+    trigger: Trigger
     commit_sha: str | None
     branch: str
     release: str | None
@@ -162,14 +164,12 @@ class Environment:
     name: str
     branch: str
     app_path: str
-    pinned: bool = strawberry.field(
-        description="Always false: Fraisier has no pinning yet.", default=False)
 
     async def _row(self, info: Info) -> dict | None:
         return await api(info).loaders.status.load((self.fraise_id, self.name))
 
     @strawberry.field(description="Status of the last deployment, null before the first.")
-    async def status(self, info: Info) -> DeploymentStatusEnum | None:
+    async def status(self, info: Info) -> DeploymentStatus | None:
         row = await self._row(info)
         return DeploymentStatus(row["last_status"]) if row else None
 
@@ -272,7 +272,7 @@ class HostState:
 class Fraise:
     id: str
     name: str
-    type: FraiseTypeEnum
+    type: FraiseType
     description: str
     repository: str
 
@@ -287,9 +287,9 @@ class Fraise:
 
     @strawberry.field
     async def deployment_history(self, info: Info, environment: str | None = None,
-                                 status: DeploymentStatusEnum | None = None, limit: int = 50,
+                                 status: DeploymentStatus | None = None, limit: int = 50,
                                  offset: int = 0, after: int | None = None,
-                                 trigger: TriggerEnum | None = None) -> list[Deployment]:
+                                 trigger: Trigger | None = None) -> list[Deployment]:
         return await api(info).history(self.id, environment, status, limit, offset, after,
                                        trigger=trigger)
 
@@ -301,7 +301,7 @@ class Release:
     environment: str
     host: str
     commit_sha: str
-    status: ReleaseStatusEnum
+    status: ReleaseStatus
     deployment_id: int | None
     created_at: str
     activated_at: str | None
@@ -366,7 +366,7 @@ class WebhookEvent:
     commit_sha: str | None
     sender: str
     received_at: str
-    outcome: WebhookOutcomeEnum
+    outcome: WebhookOutcome
     reason: str
     deployment_ids: list[int]
 
@@ -459,7 +459,7 @@ class DailyStatistics:
                  "reader when `api.anonymous_read` is on.")
 class Viewer:
     name: str | None
-    scope: TokenScopeEnum
+    scope: Scope
     anonymous: bool
 
 
@@ -513,7 +513,7 @@ class Backup:
 @strawberry.type
 class ApiToken:
     name: str
-    scope: TokenScopeEnum
+    scope: Scope
     created_at: str
     last_used_at: str | None
     revoked_at: str | None
@@ -546,7 +546,7 @@ class AuditEntry:
 @strawberry.type
 class CreatedApiToken:
     name: str
-    scope: TokenScopeEnum
+    scope: Scope
     token: str = strawberry.field(description="Shown once; only its hash is stored.")
 
 
@@ -564,7 +564,7 @@ class DeploymentStatusEvent:
     deployment_id: int
     fraise_id: str
     environment: str
-    status: DeploymentStatusEnum
+    status: DeploymentStatus
     error_message: str | None
     at: str
 
@@ -585,9 +585,9 @@ class DeploymentLogEvent:
     stream: str | None = None
     step_position: int | None = None
     step_name: str | None = None
-    step_status: StepStatusEnum | None = None
-    compensation_status: StepStatusEnum | None = None
-    status: DeploymentStatusEnum | None = None
+    step_status: StepStatus | None = None
+    compensation_status: StepStatus | None = None
+    status: DeploymentStatus | None = None
     error_message: str | None = None
 
 
@@ -606,7 +606,7 @@ class WebhookReceivedEvent:
     event_id: int = strawberry.field(description="Pass as `after` to resume after a reconnect.")
     webhook_event_id: int
     provider: str
-    outcome: WebhookOutcomeEnum
+    outcome: WebhookOutcome
     repository: str
     branch: str | None
     commit_sha: str | None
