@@ -7,28 +7,34 @@ router next to its webhook routes).
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 
 from fraisier.api.router import graphql_router
 
+if TYPE_CHECKING:
+    from fraisier.config import FraisierConfig
+    from fraisier.store import Store
 
-def create_api_app(config, store=None) -> FastAPI:
+
+def create_api_app(config: FraisierConfig, store: Store | None = None) -> FastAPI:
     from fraisier.engine.service import open_state
 
     owned = store is None
-    store = store if store is not None else open_state(config)
+    state = store if store is not None else open_state(config)
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI):
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
         if owned:
-            store.close()
+            state.close()
 
     app = FastAPI(title="Fraisier", lifespan=lifespan, docs_url=None, redoc_url=None,
                   openapi_url=None)
-    app.include_router(graphql_router(config, store), prefix="/graphql")
+    app.include_router(graphql_router(config, state), prefix="/graphql")
     return app
 
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from fraisier.api.errors import ApiError, Code
 from fraisier.store.tokens import Scope, Tokens
@@ -25,7 +26,7 @@ def bearer_from_header(value: str | None) -> str | None:
     return token.strip() if kind.lower() == "bearer" and token.strip() else ""
 
 
-def bearer_from_params(params: dict | None) -> str | None:
+def bearer_from_params(params: dict[str, Any] | None) -> str | None:
     """`connection_init` payloads in the wild: {"Authorization": "Bearer x"},
     {"authorization": ...}, {"token": "x"} or {"authToken": "x"}."""
     if not params:
@@ -34,8 +35,9 @@ def bearer_from_params(params: dict | None) -> str | None:
         if isinstance(params.get(key), str):
             return bearer_from_header(params[key])
     for key in ("token", "authToken"):
-        if isinstance(params.get(key), str):
-            return params[key]
+        token = params.get(key)
+        if isinstance(token, str):
+            return token
     return None
 
 

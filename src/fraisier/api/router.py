@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from fastapi import Depends, HTTPException, WebSocketException
 from starlette.requests import HTTPConnection, Request
@@ -25,6 +25,13 @@ from fraisier.api.context import ApiContext
 from fraisier.api.legacy_ws import LegacyWSHandler
 from fraisier.api.schema import build_schema
 from fraisier.ingest.limits import RateLimiter, client_address
+
+if TYPE_CHECKING:
+    from fraisier.config import FraisierConfig
+    from fraisier.config.fields import Network
+    from fraisier.store import Store
+
+ConnectionCheck = Callable[[HTTPConnection], Awaitable[None]]
 
 # GraphQL variables are shallow (an input object or a list of them); JSON nested deeper than
 # this is refused before any code walks it recursively (a RecursionError was a 500).
@@ -69,7 +76,7 @@ class _BoundedGraphQLRouter(GraphQLRouter):
             raise HTTPException(400, "Unable to parse request body as JSON") from None
 
 
-def _rate_limit(per_minute: int, trusted_proxies: list[str]):
+def _rate_limit(per_minute: int, trusted_proxies: Sequence[Network]) -> ConnectionCheck:
     """One bucket per source address, as for /webhook (X-Forwarded-For believed only from
     `webhook.trusted_proxies`). A WebSocket counts once, when it connects."""
     limiter = RateLimiter(per_minute)
@@ -88,7 +95,7 @@ def _rate_limit(per_minute: int, trusted_proxies: list[str]):
     return check
 
 
-def _body_limit(max_bytes: int, timeout: float):
+def _body_limit(max_bytes: int, timeout: float) -> ConnectionCheck:
     """Read the body here, bounded in size and in time (uvicorn has no body deadline: a
     client sending a byte a second would hold its connection as long as it likes)."""
     async def check(connection: HTTPConnection) -> None:
@@ -129,15 +136,13 @@ class _PackagedPageRouter(_BoundedGraphQLRouter):
         return HTMLResponse(self.page_html, headers=self.page_headers)
 
 
-def graphql_router(config, store: Any | Callable[[], Any], *, path: str = "",
-                   page_html: str | None = None,
-                   page_headers: dict[str, str] | None = None) -> GraphQLRouter:
+def graphql_router(config: FraisierConfig | Callable[[], FraisierConfig], store: Store, *,
+                   path: str = "", page_html: str | None = None,
+                   page_headers: dict[str, str] | None = None) -> GraphQLRouter[Any, Any]:
     """`config` may be a function giving the configuration in use (it changes when the
     server reloads it); each request reads it once. `page_html`: the page answered to a
     browser's `GET` (none: GET is not served)."""
     current = config if callable(config) else (lambda: config)
-    if callable(store) and not hasattr(store, "queue"):
-        store = store()
 
     def context(connection: HTTPConnection) -> dict[str, Any]:
         client = connection.client.host if connection.client else ""

@@ -4,7 +4,7 @@ and webhooks, subscriptions tail the tb_event outbox."""
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import strawberry
 from strawberry.extensions import (
@@ -18,6 +18,9 @@ from strawberry.extensions import (
 from strawberry.types import Info
 
 from fraisier.api.auth import Principal
+
+if TYPE_CHECKING:
+    from fraisier.config import FraisierConfig
 from fraisier.api.budget import RowBudgetExtension
 from fraisier.api.errors import QuietSchema, bad_input, not_found, refused, should_mask
 from fraisier.api.threads import in_db_thread, on_graphql_loop
@@ -448,7 +451,7 @@ class Subscription:
         watch.raise_if_revoked()
 
 
-def _log_event(event: dict) -> DeploymentLogEvent | None:
+def _log_event(event: dict[str, Any]) -> DeploymentLogEvent | None:
     payload = event["payload"]
     common = {"event_id": event["id"], "deployment_id": event["deployment_id"],
               "at": event["created_at"]}
@@ -479,7 +482,7 @@ class OffLoopSchema(QuietSchema):
         return await on_graphql_loop(super().execute(*args, **kwargs))
 
 
-def build_schema(config=None) -> strawberry.Schema:
+def build_schema(config: FraisierConfig | None = None) -> strawberry.Schema:
     """The schema with its request bounds (depth, aliases, tokens, rows read) and error
     masking."""
     from fraisier.config.api import ApiConfig

@@ -24,6 +24,9 @@ from fraisier.store.tokens import Scope
 
 if TYPE_CHECKING:
     from fraisier.api.context import ApiContext
+    from fraisier.config.model import FraiseConfig
+    from fraisier.store.records import DeploymentRecord, ReleaseRecord, StepRecord
+    from fraisier.store.runs import BackupRecord, RunRecord
 
 # The GraphQL enums. strawberry.enum marks the domain classes themselves (and returns them),
 # so fields are annotated with the domain enums.
@@ -37,7 +40,8 @@ strawberry.enum(Scope, name="TokenScope")
 
 
 def api(info: Info) -> ApiContext:
-    return info.context["api"]
+    context: ApiContext = info.context["api"]
+    return context
 
 
 @strawberry.type
@@ -52,7 +56,7 @@ class DeploymentStep:
     compensation_error: str | None
 
     @classmethod
-    def of(cls, step) -> DeploymentStep:
+    def of(cls, step: StepRecord) -> DeploymentStep:
         return cls(position=step.position, name=step.name, status=StepStatus(step.status),
                    started_at=step.started_at, completed_at=step.completed_at, error=step.error,
                    compensation_status=(StepStatus(step.compensation_status)
@@ -69,7 +73,7 @@ class GitCommit:
     committed_at: str | None
 
     @classmethod
-    def of(cls, row: dict) -> GitCommit:
+    def of(cls, row: dict[str, Any]) -> GitCommit:
         return cls(sha=row["sha"], branch=row["branch"] or "", message=row["message"] or "",
                    author=row["author"] or "", committed_at=row["committed_at"] or None)
 
@@ -112,7 +116,7 @@ class Deployment:
     cancel_requested: bool
 
     @classmethod
-    def of(cls, record) -> Deployment:
+    def of(cls, record: DeploymentRecord) -> Deployment:
         return cls(id=record.id, fraise_id=record.fraise, environment=record.environment,
                    status=DeploymentStatus(record.status), trigger=Trigger(record.trigger),
                    commit_sha=record.commit_sha or record.requested_commit, branch=record.branch,
@@ -165,7 +169,7 @@ class Environment:
     branch: str
     app_path: str
 
-    async def _row(self, info: Info) -> dict | None:
+    async def _row(self, info: Info) -> dict[str, Any] | None:
         return await api(info).loaders.status.load((self.fraise_id, self.name))
 
     @strawberry.field(description="Status of the last deployment, null before the first.")
@@ -277,7 +281,7 @@ class Fraise:
     repository: str
 
     @classmethod
-    def of(cls, name: str, fraise) -> Fraise:
+    def of(cls, name: str, fraise: FraiseConfig) -> Fraise:
         return cls(id=name, name=name, type=FraiseType(fraise.type), description=fraise.description,
                    repository=redact_url(fraise.repository))
 
@@ -307,7 +311,7 @@ class Release:
     activated_at: str | None
 
     @classmethod
-    def of(cls, record) -> Release:
+    def of(cls, record: ReleaseRecord) -> Release:
         return cls(release_id=record.release_id, fraise_id=record.fraise,
                    environment=record.environment, host=record.host,
                    commit_sha=record.commit_sha, status=ReleaseStatus(record.status),
@@ -343,7 +347,7 @@ class Run:
     error: str | None
 
     @classmethod
-    def of(cls, record) -> Run:
+    def of(cls, record: RunRecord) -> Run:
         return cls(id=record.id, fraise_id=record.fraise, environment=record.environment,
                    kind=record.kind, name=record.name, trigger=record.trigger,
                    status=record.status, release=record.release,
@@ -378,7 +382,7 @@ class WebhookEvent:
         return webhook_hint(self.provider, self.reason)
 
     @classmethod
-    def of(cls, row: dict) -> WebhookEvent:
+    def of(cls, row: dict[str, Any]) -> WebhookEvent:
         return cls(id=int(row["id"]), provider=row["provider"], event_type=row["event_type"],
                    delivery_id=row["delivery_id"], repository=redact_url(row["repository"]),
                    ref=row["ref"], branch=row["branch"], tag=row["tag"],
@@ -408,7 +412,7 @@ class NotificationAttempt:
     at: str
 
     @classmethod
-    def of(cls, row: dict) -> NotificationAttempt:
+    def of(cls, row: dict[str, Any]) -> NotificationAttempt:
         return cls(id=int(row["id"]), channel=row["channel"], kind=row["kind"],
                    event=row["event"], event_id=int(row["event_id"]),
                    deployment_id=row["deployment_id"], fraise_id=row["fraise"],
@@ -447,7 +451,7 @@ class DailyStatistics:
     average_duration_seconds: float | None
 
     @classmethod
-    def of(cls, row: dict) -> DailyStatistics:
+    def of(cls, row: dict[str, Any]) -> DailyStatistics:
         return cls(day=row["day"], total=row["total"], successful=row["succeeded"],
                    failed=row["failed"], rolled_back=row["rolled_back"],
                    rollback_failed=row["rollback_failed"], interrupted=row["interrupted"],
@@ -495,7 +499,7 @@ class Backup:
     error: str | None
 
     @classmethod
-    def of(cls, record) -> Backup:
+    def of(cls, record: BackupRecord) -> Backup:
         return cls(id=record.id, fraise_id=record.fraise, environment=record.environment,
                    job=record.job, kind=record.kind, status=record.status,
                    size_bytes=record.size_bytes, sha256=record.sha256, verify=record.verify,
