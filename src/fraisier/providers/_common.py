@@ -201,16 +201,17 @@ def load_json_object(body: bytes | str) -> dict[str, Any]:
     return value
 
 
-def obj(value: Any) -> dict[str, Any]:
+def as_mapping(value: Any) -> dict[str, Any]:
     """The value if it is a JSON object, else an empty one: optional sub-objects."""
     return value if isinstance(value, dict) else {}
 
 
-def lst(value: Any) -> list[Any]:
+def as_list(value: Any) -> list[Any]:
+    """The value if it is a JSON array, else an empty one: optional lists."""
     return value if isinstance(value, list) else []
 
 
-def text(value: Any) -> str:
+def as_text(value: Any) -> str:
     """The value if it is a string, else "": optional string fields."""
     return value if isinstance(value, str) else ""
 
@@ -290,7 +291,7 @@ def changed_paths(commits: Any) -> tuple[str, ...] | None:
     paths: set[str] = set()
     listed = False
     for commit in commits:
-        commit = obj(commit)
+        commit = as_mapping(commit)
         for key in ("added", "modified", "removed"):
             entries = commit.get(key)
             if isinstance(entries, list):
@@ -301,9 +302,9 @@ def changed_paths(commits: Any) -> tuple[str, ...] | None:
 
 def head_commit(commits: Any, after: str) -> dict[str, Any]:
     """The pushed commit whose id is `after`, else the last one listed (payloads list oldest first)."""
-    candidates = [obj(commit) for commit in lst(commits)]
+    candidates = [as_mapping(commit) for commit in as_list(commits)]
     for commit in candidates:
-        if text(commit.get("id")).lower() == after:
+        if as_text(commit.get("id")).lower() == after:
             return commit
     return candidates[-1] if candidates else {}
 

@@ -26,15 +26,15 @@ from fraisier.providers._common import (
     Headers,
     MalformedPayload,
     Secrets,
+    as_list,
+    as_mapping,
+    as_text,
     check_prefixed_signature,
     is_zero_sha,
     load_json_object,
     lower_headers,
-    lst,
-    obj,
     optional_sha,
     require_secret,
-    text,
     unique_urls,
     valid_ref,
     valid_sha,
@@ -96,17 +96,17 @@ def _repository_or_fail(payload: dict[str, Any], event_type: str) -> str:
 
 
 def _cloud_repository_name(payload: dict[str, Any]) -> str:
-    return text(obj(payload.get("repository")).get("full_name"))
+    return as_text(as_mapping(payload.get("repository")).get("full_name"))
 
 
 def _cloud_author(target: dict[str, Any]) -> str:
     # Real deliveries send {"raw": "Name <email>", "user": {...}}; the
     # documented example puts the account object itself there.
-    author = obj(target.get("author"))
+    author = as_mapping(target.get("author"))
     return (
-        text(author.get("raw"))
-        or text(obj(author.get("user")).get("display_name"))
-        or text(author.get("display_name"))
+        as_text(author.get("raw"))
+        or as_text(as_mapping(author.get("user")).get("display_name"))
+        or as_text(author.get("display_name"))
     )
 
 
@@ -114,16 +114,16 @@ def parse_cloud_push(payload: dict[str, Any]) -> tuple[PushEvent, ...]:
     repository = _cloud_repository_name(payload)
     if not repository:
         raise MalformedPayload("missing repository")
-    changes = obj(payload.get("push")).get("changes")
+    changes = as_mapping(payload.get("push")).get("changes")
     if not isinstance(changes, list):
         raise MalformedPayload("missing push.changes")
-    repo = obj(payload.get("repository"))
-    clone_urls = unique_urls(obj(obj(repo.get("links")).get("html")).get("href"))
-    actor = obj(payload.get("actor"))
+    repo = as_mapping(payload.get("repository"))
+    clone_urls = unique_urls(as_mapping(as_mapping(repo.get("links")).get("html")).get("href"))
+    actor = as_mapping(payload.get("actor"))
     sender = (
-        text(actor.get("nickname"))
-        or text(actor.get("username"))
-        or text(actor.get("display_name"))
+        as_text(actor.get("nickname"))
+        or as_text(actor.get("username"))
+        or as_text(actor.get("display_name"))
     )
     pushes = []
     for change in changes:
@@ -133,14 +133,14 @@ def parse_cloud_push(payload: dict[str, Any]) -> tuple[PushEvent, ...]:
         state = new if isinstance(new, dict) else old
         if not isinstance(state, dict):
             raise MalformedPayload("push change has neither new nor old ref")
-        prefix = _CLOUD_REF_PREFIX.get(text(state.get("type")))
+        prefix = _CLOUD_REF_PREFIX.get(as_text(state.get("type")))
         if prefix is None:
             # Only branches and tags can be deployed; other ref kinds
             # (Mercurial bookmarks, in Bitbucket's past) are skipped.
             continue
-        ref = valid_ref(prefix + text(state.get("name")))
-        new_target = obj(obj(new).get("target"))
-        old_target = obj(obj(old).get("target"))
+        ref = valid_ref(prefix + as_text(state.get("name")))
+        new_target = as_mapping(as_mapping(new).get("target"))
+        old_target = as_mapping(as_mapping(old).get("target"))
         if isinstance(new, dict):
             after = valid_sha(new_target.get("hash"), "new target hash")
         else:
@@ -155,9 +155,9 @@ def parse_cloud_push(payload: dict[str, Any]) -> tuple[PushEvent, ...]:
                 before=optional_sha(old_target.get("hash"), "old target hash"),
                 after=ZERO_SHA if deleted else after,
                 sender=sender,
-                commit_message=text(new_target.get("message")),
+                commit_message=as_text(new_target.get("message")),
                 commit_author=_cloud_author(new_target),
-                commit_timestamp=text(new_target.get("date")),
+                commit_timestamp=as_text(new_target.get("date")),
                 changed_paths=None,
                 deleted=deleted,
                 event_type=CLOUD_PUSH,
@@ -174,16 +174,16 @@ def parse_cloud_push(payload: dict[str, Any]) -> tuple[PushEvent, ...]:
 
 
 def _server_repository_name(payload: dict[str, Any]) -> str:
-    repo = obj(payload.get("repository"))
-    key = text(obj(repo.get("project")).get("key"))
-    slug = text(repo.get("slug"))
+    repo = as_mapping(payload.get("repository"))
+    key = as_text(as_mapping(repo.get("project")).get("key"))
+    slug = as_text(repo.get("slug"))
     return f"{key}/{slug}" if key and slug else ""
 
 
 def _server_links(repo: dict[str, Any]) -> tuple[str, ...]:
-    links = obj(repo.get("links"))
-    hrefs = [obj(link).get("href") for link in lst(links.get("clone"))]
-    hrefs += [obj(link).get("href") for link in lst(links.get("self"))]
+    links = as_mapping(repo.get("links"))
+    hrefs = [as_mapping(link).get("href") for link in as_list(links.get("clone"))]
+    hrefs += [as_mapping(link).get("href") for link in as_list(links.get("self"))]
     return unique_urls(*hrefs)
 
 
@@ -204,20 +204,21 @@ def parse_server_push(payload: dict[str, Any]) -> tuple[PushEvent, ...]:
     changes = payload.get("changes")
     if not isinstance(changes, list):
         raise MalformedPayload("missing changes")
-    clone_urls = _server_links(obj(payload.get("repository")))
-    actor = obj(payload.get("actor"))
-    sender = text(actor.get("name")) or text(actor.get("slug")) or text(actor.get("displayName"))
+    clone_urls = _server_links(as_mapping(payload.get("repository")))
+    actor = as_mapping(payload.get("actor"))
+    sender = (as_text(actor.get("name")) or as_text(actor.get("slug"))
+              or as_text(actor.get("displayName")))
     # Since Bitbucket 7.x the payload also names the tip commit; use it when it
     # is the commit a change moved to.
-    to_commit = obj(payload.get("toCommit"))
+    to_commit = as_mapping(payload.get("toCommit"))
     pushes = []
     for change in changes:
         if not isinstance(change, dict):
             raise MalformedPayload("changes entry is not an object")
-        ref = valid_ref(obj(change.get("ref")).get("id") or change.get("refId"))
+        ref = valid_ref(as_mapping(change.get("ref")).get("id") or change.get("refId"))
         after = valid_sha(change.get("toHash"), "toHash")
         deleted = change.get("type") == "DELETE" or is_zero_sha(after)
-        tip = to_commit if text(to_commit.get("id")).lower() == after and not deleted else {}
+        tip = to_commit if as_text(to_commit.get("id")).lower() == after and not deleted else {}
         pushes.append(
             PushEvent(
                 provider="bitbucket",
@@ -227,13 +228,13 @@ def parse_server_push(payload: dict[str, Any]) -> tuple[PushEvent, ...]:
                 before=optional_sha(change.get("fromHash"), "fromHash"),
                 after=ZERO_SHA if deleted else after,
                 sender=sender,
-                commit_message=text(tip.get("message")),
-                commit_author=text(obj(tip.get("author")).get("name")),
+                commit_message=as_text(tip.get("message")),
+                commit_author=as_text(as_mapping(tip.get("author")).get("name")),
                 commit_timestamp=_millis_to_iso(tip.get("authorTimestamp")),
                 changed_paths=None,
                 deleted=deleted,
                 event_type=SERVER_PUSH,
-                extra={"change_type": text(change.get("type"))},
+                extra={"change_type": as_text(change.get("type"))},
             )
         )
     return tuple(pushes)

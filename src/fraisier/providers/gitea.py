@@ -20,6 +20,8 @@ from fraisier.providers._common import (
     Headers,
     MalformedPayload,
     Secrets,
+    as_mapping,
+    as_text,
     changed_paths,
     check_hex_signature,
     check_prefixed_signature,
@@ -27,10 +29,8 @@ from fraisier.providers._common import (
     is_zero_sha,
     load_json_object,
     lower_headers,
-    obj,
     optional_sha,
     require_secret,
-    text,
     unique_urls,
     valid_ref,
     valid_sha,
@@ -82,7 +82,7 @@ class GiteaProvider:
         if event_type == "push":
             push = parse_push(payload, flavour)
             return Delivery(flavour, event_type, delivery_id, "push", (push,), push.repository)
-        repository = text(obj(payload.get("repository")).get("full_name"))
+        repository = as_text(as_mapping(payload.get("repository")).get("full_name"))
         return Delivery(flavour, event_type, delivery_id, "other", (), repository)
 
 
@@ -94,19 +94,19 @@ def _flavour(headers: dict[str, str], default: str) -> str:
 
 def parse_push(payload: dict[str, Any], flavour: str) -> PushEvent:
     repo = payload.get("repository")
-    if not isinstance(repo, dict) or not text(repo.get("full_name")):
+    if not isinstance(repo, dict) or not as_text(repo.get("full_name")):
         raise MalformedPayload("missing repository")
     ref = valid_ref(payload.get("ref"))
     before = optional_sha(payload.get("before"), "before")
     after = valid_sha(payload.get("after"), "after")
     deleted = is_zero_sha(after)
     commits = payload.get("commits")
-    head = obj(payload.get("head_commit")) or head_commit(commits, after)
-    author = obj(head.get("author"))
+    head = as_mapping(payload.get("head_commit")) or head_commit(commits, after)
+    author = as_mapping(head.get("author"))
     sender = (
-        text(obj(payload.get("pusher")).get("login"))
-        or text(obj(payload.get("pusher")).get("username"))
-        or text(obj(payload.get("sender")).get("login"))
+        as_text(as_mapping(payload.get("pusher")).get("login"))
+        or as_text(as_mapping(payload.get("pusher")).get("username"))
+        or as_text(as_mapping(payload.get("sender")).get("login"))
     )
     return PushEvent(
         provider=flavour,
@@ -116,9 +116,9 @@ def parse_push(payload: dict[str, Any], flavour: str) -> PushEvent:
         before=before,
         after=ZERO_SHA if deleted else after,
         sender=sender,
-        commit_message=text(head.get("message")),
-        commit_author=text(author.get("name")) or text(author.get("username")),
-        commit_timestamp=text(head.get("timestamp")),
+        commit_message=as_text(head.get("message")),
+        commit_author=as_text(author.get("name")) or as_text(author.get("username")),
+        commit_timestamp=as_text(head.get("timestamp")),
         changed_paths=changed_paths(commits),
         deleted=deleted,
         event_type="push",

@@ -22,16 +22,16 @@ from fraisier.providers._common import (
     Headers,
     MalformedPayload,
     Secrets,
+    as_mapping,
+    as_text,
     changed_paths,
     check_prefixed_signature,
     is_zero_sha,
     load_json_object,
     lower_headers,
     media_type,
-    obj,
     optional_sha,
     require_secret,
-    text,
     unique_urls,
     valid_ref,
     valid_sha,
@@ -57,7 +57,7 @@ class GitHubProvider:
         if not event_type:
             raise MalformedPayload("missing X-GitHub-Event header")
         payload = _decode_body(body, media_type(lowered))
-        repository = text(obj(payload.get("repository")).get("full_name"))
+        repository = as_text(as_mapping(payload.get("repository")).get("full_name"))
         delivery_id = lowered.get("x-github-delivery") or None
         if event_type == "push":
             push = parse_push(payload)
@@ -82,17 +82,17 @@ def _decode_body(body: bytes, content_type: str) -> dict[str, Any]:
 def parse_push(payload: dict[str, Any]) -> PushEvent:
     """A `push` payload as a PushEvent. Also used for anything shaped like one."""
     repo = payload.get("repository")
-    if not isinstance(repo, dict) or not text(repo.get("full_name")):
+    if not isinstance(repo, dict) or not as_text(repo.get("full_name")):
         raise MalformedPayload("missing repository")
     ref = valid_ref(payload.get("ref"))
     before = optional_sha(payload.get("before"), "before")
     after = valid_sha(payload.get("after"), "after")
     # GitHub says so explicitly; the zero sha is the same fact in git's words.
     deleted = payload.get("deleted") is True or is_zero_sha(after)
-    head = obj(payload.get("head_commit"))
-    author = obj(head.get("author"))
-    sender = text(obj(payload.get("sender")).get("login")) or text(
-        obj(payload.get("pusher")).get("name")
+    head = as_mapping(payload.get("head_commit"))
+    author = as_mapping(head.get("author"))
+    sender = as_text(as_mapping(payload.get("sender")).get("login")) or as_text(
+        as_mapping(payload.get("pusher")).get("name")
     )
     return PushEvent(
         provider="github",
@@ -104,9 +104,9 @@ def parse_push(payload: dict[str, Any]) -> PushEvent:
         before=before,
         after=ZERO_SHA if deleted else after,
         sender=sender,
-        commit_message=text(head.get("message")),
-        commit_author=text(author.get("name")) or text(author.get("username")),
-        commit_timestamp=text(head.get("timestamp")),
+        commit_message=as_text(head.get("message")),
+        commit_author=as_text(author.get("name")) or as_text(author.get("username")),
+        commit_timestamp=as_text(head.get("timestamp")),
         changed_paths=changed_paths(payload.get("commits")),
         deleted=deleted,
         event_type="push",

@@ -28,15 +28,15 @@ from fraisier.providers._common import (
     MalformedPayload,
     Secrets,
     SignatureError,
+    as_mapping,
+    as_text,
     changed_paths,
     constant_time_equal,
     head_commit,
     is_zero_sha,
     load_json_object,
     lower_headers,
-    obj,
     optional_sha,
-    text,
     unique_urls,
     valid_ref,
     valid_sha,
@@ -82,14 +82,14 @@ class GitLabProvider:
             raise MalformedPayload("missing X-Gitlab-Event header")
         payload = load_json_object(body)
         delivery_id = lowered.get("x-gitlab-event-uuid") or lowered.get("webhook-id") or None
-        object_kind = text(payload.get("object_kind"))
+        object_kind = as_text(payload.get("object_kind"))
         is_push = event_type in PUSH_EVENTS or (
             event_type == "System Hook" and object_kind in PUSH_OBJECT_KINDS
         )
         if is_push:
             push = parse_push(payload, event_type)
             return Delivery(self.name, event_type, delivery_id, "push", (push,), push.repository)
-        repository = text(obj(payload.get("project")).get("path_with_namespace"))
+        repository = as_text(as_mapping(payload.get("project")).get("path_with_namespace"))
         return Delivery(self.name, event_type, delivery_id, "other", (), repository)
 
 
@@ -140,8 +140,8 @@ def verify_standard_webhook(
 
 
 def parse_push(payload: dict[str, Any], event_type: str) -> PushEvent:
-    project = obj(payload.get("project"))
-    repository = text(project.get("path_with_namespace"))
+    project = as_mapping(payload.get("project"))
+    repository = as_text(project.get("path_with_namespace"))
     if not repository:
         raise MalformedPayload("missing repository")
     ref = valid_ref(payload.get("ref"))
@@ -159,7 +159,7 @@ def parse_push(payload: dict[str, Any], event_type: str) -> PushEvent:
     total = payload.get("total_commits_count")
     listed = len(commits) if isinstance(commits, list) else 0
     truncated = isinstance(total, int) and total > listed
-    legacy = obj(payload.get("repository"))
+    legacy = as_mapping(payload.get("repository"))
     return PushEvent(
         provider="gitlab",
         repository=repository,
@@ -179,14 +179,14 @@ def parse_push(payload: dict[str, Any], event_type: str) -> PushEvent:
         ref=ref,
         before=before,
         after=ZERO_SHA if deleted else after,
-        sender=text(payload.get("user_username")) or text(payload.get("user_name")),
-        commit_message=text(head.get("message")) or text(payload.get("message")),
-        commit_author=text(obj(head.get("author")).get("name")),
-        commit_timestamp=text(head.get("timestamp")),
+        sender=as_text(payload.get("user_username")) or as_text(payload.get("user_name")),
+        commit_message=as_text(head.get("message")) or as_text(payload.get("message")),
+        commit_author=as_text(as_mapping(head.get("author")).get("name")),
+        commit_timestamp=as_text(head.get("timestamp")),
         changed_paths=None if truncated else changed_paths(commits),
         deleted=deleted,
         event_type=event_type,
-        extra={"object_kind": text(payload.get("object_kind"))},
+        extra={"object_kind": as_text(payload.get("object_kind"))},
     )
 
 
