@@ -184,7 +184,7 @@ def show_status(entries: list[dict[str, Any]], as_json: bool) -> None:
            for e in entries])
 
 
-def health_label(health: dict | None) -> str:
+def health_label(health: dict[str, Any] | None) -> str:
     """What the worker's health watch last saw: ok, or failing since when and why."""
     if health is None:
         return "-"
