@@ -1,8 +1,13 @@
 """Waiting for an event in a test: poll a predicate until it holds. The timeout only bounds a
-hung test; it is never the thing measured."""
+hung test; it is never the thing measured.
+
+A predicate may raise to fail at once (say, when the process it waits on has exited). `what`
+names the awaited event in the timeout error; it may be a function, called only on timeout,
+when the message should carry state read then (a process's output, the last value seen)."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -11,8 +16,8 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-def wait_for(predicate: Callable[[], T], timeout: float = 60, what: str = "condition",
-             interval: float = 0.05) -> T:
+def wait_for(predicate: Callable[[], T], timeout: float = 60,
+             what: str | Callable[[], str] = "condition", interval: float = 0.05) -> T:
     """Poll until predicate() is truthy and return its value."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -20,7 +25,24 @@ def wait_for(predicate: Callable[[], T], timeout: float = 60, what: str = "condi
         if value:
             return value
         time.sleep(interval)
-    raise AssertionError(f"timed out waiting for {what}")
+    raise AssertionError(f"timed out waiting for {_describe(what)}")
+
+
+async def wait_for_async(predicate: Callable[[], T], timeout: float = 60,
+                         what: str | Callable[[], str] = "condition",
+                         interval: float = 0.05) -> T:
+    """wait_for inside an event loop: between polls it sleeps without blocking the loop."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        await asyncio.sleep(interval)
+    raise AssertionError(f"timed out waiting for {_describe(what)}")
+
+
+def _describe(what: str | Callable[[], str]) -> str:
+    return what if isinstance(what, str) else what()
 
 
 def children_of(pid: int) -> list[int]:
