@@ -10,7 +10,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from fraisier.demo.workspace import free_port
 from fraisier.engine.service import open_state
 from fraisier.store.tokens import Tokens
 from tests.engine.sample import make_sample
+from tests.support.waiting import wait_for
 
 
 def start_server(config_path: Path, port: int, *, worker: bool = False) -> subprocess.Popen:
@@ -35,16 +35,16 @@ def start_server(config_path: Path, port: int, *, worker: bool = False) -> subpr
 
 
 def wait_until_up(process: subprocess.Popen, url: str) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+    def answers() -> bool:
         if process.poll() is not None:
             raise RuntimeError(f"API server exited with {process.returncode}")
         try:
             httpx.post(url, json={"query": "{ __typename }"}, timeout=1)
-            return
         except httpx.TransportError:
-            time.sleep(0.05)
-    raise RuntimeError("API server did not start")
+            return False
+        return True
+
+    wait_for(answers, 60, f"the API server to answer at {url}")
 
 
 def stop(process: subprocess.Popen) -> None:

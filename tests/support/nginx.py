@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.support.waiting import wait_for
 
 NGINX = "/usr/sbin/nginx"
 
@@ -51,18 +52,19 @@ class NginxServer:
     def start(self) -> None:
         with open(self.prefix / "stderr.log", "wb") as stderr:
             self.process = subprocess.Popen(self.argv(), stdout=subprocess.DEVNULL, stderr=stderr)
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError("nginx exited: " + (self.prefix / "stderr.log").read_text())
-            if self.pid_file.exists():
-                try:
-                    with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                        return
-                except OSError:
-                    pass
-            time.sleep(0.05)
-        raise RuntimeError("nginx did not start")
+        wait_for(self._listening, 60, f"nginx to listen on {self.port}")
+
+    def _listening(self) -> bool:
+        assert self.process is not None
+        if self.process.poll() is not None:
+            raise RuntimeError("nginx exited: " + (self.prefix / "stderr.log").read_text())
+        if not self.pid_file.exists():
+            return False
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                return True
+        except OSError:
+            return False
 
     def stop(self) -> None:
         if self.process is not None:

@@ -17,7 +17,6 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 import psycopg
@@ -25,6 +24,7 @@ from psycopg import sql
 
 from fraisier.demo.workspace import free_port
 from tests.support.services import postgres_bin_dirs
+from tests.support.waiting import wait_for
 
 REQUIRED_BINARIES = ("initdb", "pg_ctl", "postgres")
 
@@ -275,13 +275,9 @@ class PostgresServer:
                 os.kill(pid, sig)
             except ProcessLookupError:
                 return
-            deadline = time.monotonic() + 5
-            while time.monotonic() < deadline:
-                try:
-                    os.kill(pid, 0)
-                except ProcessLookupError:
-                    return
-                time.sleep(0.05)
+            with contextlib.suppress(AssertionError):  # still there after SIGQUIT: SIGKILL
+                wait_for(lambda: _exited(pid), 5, f"postmaster {pid} to exit")
+                return
 
     # -- databases -----------------------------------------------------------
 
@@ -310,3 +306,11 @@ class PostgresServer:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+
+def _exited(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False

@@ -12,12 +12,11 @@ import pwd
 import signal
 import socket
 import subprocess
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from fraisier.demo.workspace import free_port
-from tests.support.waiting import children_of
+from tests.support.waiting import children_of, wait_for
 
 SSHD = "/usr/sbin/sshd"
 
@@ -49,17 +48,18 @@ class SshHost:
     def start(self) -> None:
         self.process = subprocess.Popen([SSHD, "-D", "-e", "-f", str(self.config)],
                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"sshd {self.name} exited: "
-                                   + self.process.stderr.read().decode(errors="replace"))
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError(f"sshd {self.name} did not listen on {self.port}")
+        wait_for(self._listening, 60, f"sshd {self.name} to listen on {self.port}")
+
+    def _listening(self) -> bool:
+        assert self.process is not None and self.process.stderr is not None
+        if self.process.poll() is not None:
+            raise RuntimeError(f"sshd {self.name} exited: "
+                               + self.process.stderr.read().decode(errors="replace"))
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                return True
+        except OSError:
+            return False
 
     def stop(self) -> None:
         """Kill the server and its per-connection children: the host is gone."""

@@ -6,12 +6,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 
 from fraisier.demo.workspace import free_port
+from tests.support.waiting import wait_for
 
 
 class Process:
@@ -25,18 +25,16 @@ class Process:
         if wait_url:
             self._wait_ready(wait_url)
 
-    def _wait_ready(self, url: str, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+    def _wait_ready(self, url: str, timeout: float = 60) -> None:
+        def ready() -> bool:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"process exited early:\n{self.output()}")
             try:
-                if httpx.get(url, timeout=1).status_code == 200:
-                    return
+                return httpx.get(url, timeout=1).status_code == 200
             except httpx.HTTPError:
-                pass
-            time.sleep(0.05)
-        raise RuntimeError(f"not ready after {timeout}s:\n{self.output()}")
+                return False
+
+        wait_for(ready, timeout, lambda: f"{url} to answer 200:\n{self.output()}")
 
     def output(self) -> str:
         if not self.log.closed:
