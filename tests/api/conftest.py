@@ -10,6 +10,8 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -105,35 +107,13 @@ def _use_state(config_path: Path, url: str) -> None:
     config_path.write_text(text[:start] + f"state:\n  url: {url}" + text[end:])
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def live_api(request, tmp_path):
+@contextmanager
+def running_api(tmp_path: Path, state_url: str | None = None) -> Iterator[LiveApi]:
+    """The sample workspace served by a live API server, with a token of each scope. Its
+    state lives at `state_url`, or in the sample's own SQLite file when that is None."""
     workspace = make_sample(tmp_path)
-    if request.param == "postgres":
-        _use_state(workspace.config_path, request.getfixturevalue("postgres_url"))
-    config = load_config(workspace.config_path)
-    store = open_state(config)
-    tokens = Tokens(store.db)
-    port = free_port()
-    process = start_server(workspace.config_path, port)
-    try:
-        url = f"http://127.0.0.1:{port}/graphql"
-        wait_until_up(process, url)
-        api = LiveApi(url=url, ws_url=f"ws://127.0.0.1:{port}/graphql",
-                      config_path=workspace.config_path, workspace=workspace, config=config,
-                      store=store,
-                      tokens={scope: tokens.create(f"test-{scope}", scope)
-                              for scope in ("read", "deploy", "admin")})
-        yield api
-    finally:
-        stop(process)
-        workspace.stop_app()
-        store.close()
-
-
-@pytest.fixture
-def sqlite_api(tmp_path):
-    """Only SQLite, for tests about the API surface rather than the backend."""
-    workspace = make_sample(tmp_path)
+    if state_url is not None:
+        _use_state(workspace.config_path, state_url)
     config = load_config(workspace.config_path)
     store = open_state(config)
     tokens = Tokens(store.db)
@@ -151,3 +131,17 @@ def sqlite_api(tmp_path):
         stop(process)
         workspace.stop_app()
         store.close()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def live_api(request, tmp_path):
+    state_url = request.getfixturevalue("postgres_url") if request.param == "postgres" else None
+    with running_api(tmp_path, state_url) as api:
+        yield api
+
+
+@pytest.fixture
+def sqlite_api(tmp_path):
+    """Only SQLite, for tests about the API surface rather than the backend."""
+    with running_api(tmp_path) as api:
+        yield api
