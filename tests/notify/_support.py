@@ -1,6 +1,6 @@
 """What the notification tests share: a local HTTP server standing in for a provider's API
-(or any webhook receiver), a tiny git repository with a fraise that deploys in a second, and
-a deadline-bounded wait."""
+(or any webhook receiver) and a tiny git repository with a fraise that deploys in a
+second."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import re
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -101,19 +100,6 @@ class StandIn:
         self.released.set()
         self.server.shutdown()
         self.server.server_close()
-
-
-def wait_for(condition: Callable[[], Any], timeout: float = 30.0, what: str = "condition"
-             ) -> Any:
-    """Poll `condition` until it is truthy; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 def git(repo: Path, *args: str) -> str:

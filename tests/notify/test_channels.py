@@ -15,7 +15,8 @@ from fraisier.config.notifications import ChannelConfig
 from fraisier.demo.workspace import free_port
 from fraisier.notify.channels import bounded, redact, send
 from fraisier.store.notifications import Outcome
-from tests.notify._support import Reply, make_repository, wait_for, write_config
+from tests.notify._support import Reply, make_repository, write_config
+from tests.support.waiting import wait_for
 
 
 def channel(url: str, **keys) -> ChannelConfig:

@@ -13,7 +13,8 @@ from fraisier.domain.model import Trigger
 from fraisier.engine.service import open_state, request_deployment
 from fraisier.notify.notifier import Notifier
 from fraisier.worker.inline import deploy_now
-from tests.notify._support import Reply, commit, make_repository, wait_for, write_config
+from tests.notify._support import Reply, commit, make_repository, write_config
+from tests.support.waiting import wait_for
 
 GITHUB = """\
 git:

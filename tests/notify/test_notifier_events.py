@@ -14,7 +14,8 @@ from fraisier.domain.model import Trigger
 from fraisier.engine.service import open_state, request_deployment
 from fraisier.notify.notifier import Notifier
 from fraisier.worker.inline import deploy_now
-from tests.notify._support import StandIn, make_repository, wait_for
+from tests.notify._support import StandIn, make_repository
+from tests.support.waiting import wait_for
 
 
 def _etl_config(tmp_path, stand_in: StandIn) -> str:
