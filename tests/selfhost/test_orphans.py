@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,7 @@ import pytest
 from fraisier.domain.model import utc_timestamp
 from fraisier.store import open_store
 from tests.cli._cli_support import fraisier_executable, run_fraisier
+from tests.support.waiting import wait_for
 from tests.webhooks._server import Server
 
 pytestmark = pytest.mark.slow  # kills `fraisier deploy` processes and recovers what they left
@@ -63,27 +63,24 @@ class Project:
         process = subprocess.Popen([fraisier_executable(), "-c", str(self.config), "deploy",
                                     "web", "production"], stdout=subprocess.DEVNULL,
                                    stderr=subprocess.DEVNULL, start_new_session=True)
-        deadline = time.monotonic() + 30
-        while True:
-            row = self.store.db.fetchone(
+
+        def building() -> dict | None:
+            assert process.poll() is None, f"fraisier deploy exited with {process.returncode}"
+            return self.store.db.fetchone(
                 "SELECT d.id FROM tb_deployment d JOIN tb_deployment_step s"
                 " ON s.deployment_id = d.id WHERE d.status = 'running' AND s.name = 'build'"
                 " AND s.status = 'running'")
-            if row:
-                break
-            assert process.poll() is None and time.monotonic() < deadline
-            time.sleep(0.05)
+
+        row = wait_for(building, 30, "the build step to run")
         os.killpg(process.pid, signal.SIGKILL)  # the CLI and its build: gone
         process.wait(10)
         self.flag.touch()
         return int(row["id"])
 
     def wait_expired(self, deployment_id: int) -> None:
-        deadline = time.monotonic() + 30
-        while self.store.db.scalar("SELECT lease_expires_at FROM tb_deployment WHERE id = ?",
-                                   (deployment_id,)) >= utc_timestamp():
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+        wait_for(lambda: self.store.db.scalar(
+            "SELECT lease_expires_at FROM tb_deployment WHERE id = ?", (deployment_id,))
+            < utc_timestamp(), 30, f"the lease of deployment {deployment_id} to expire")
 
     def status(self, deployment_id: int) -> str:
         return self.store.queue.get(deployment_id).status
@@ -142,10 +139,8 @@ def test_serve_without_its_worker_recovers_a_killed_one(project):
     orphan = project.orphan()
     server = Server(project.config, "--no-worker", log=project.root / "serve.log")
     try:
-        deadline = time.monotonic() + 30
-        while project.status(orphan) == "running":
-            assert time.monotonic() < deadline, server.output()
-            time.sleep(0.05)
+        wait_for(lambda: project.status(orphan) != "running", 30,
+                 lambda: f"serve to recover deployment {orphan}:\n{server.output()}")
     finally:
         server.stop()
     assert project.status(orphan) == "interrupted"

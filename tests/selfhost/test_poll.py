@@ -8,7 +8,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,7 @@ from fraisier.config import load_config
 from fraisier.engine.service import open_state
 from fraisier.worker.poller import Poller
 from tests.cli._cli_support import invoke
+from tests.support.waiting import wait_for
 from tests.webhooks._server import Process
 
 CONFIG = """\
@@ -63,13 +63,11 @@ class Project:
 
     def polls_until(self, poller: Poller, predicate, timeout: float = 20) -> list[int]:
         """poll_due until `predicate(queued)` holds (a poll is due every second)."""
-        deadline = time.monotonic() + timeout
-        while True:
+        def polled() -> tuple[list[int]] | None:  # a tuple: an empty list is a result too
             queued = poller.poll_due()
-            if predicate(queued):
-                return queued
-            assert time.monotonic() < deadline, "the poll did not happen"
-            time.sleep(0.05)
+            return (queued,) if predicate(queued) else None
+
+        return wait_for(polled, timeout, "the poll")[0]
 
     def checked_at(self) -> str | None:
         return self.store.db.scalar("SELECT checked_at FROM tb_poll")
@@ -155,10 +153,8 @@ def test_two_pollers_never_poll_one_repository_at_once(project, tmp_path, monkey
     for thread in threads:
         thread.start()
     try:
-        deadline = time.monotonic() + 30
-        while (log.read_text().count("end") if log.exists() else 0) < 3:
-            assert time.monotonic() < deadline, "fewer than 3 polls in 30 s"
-            time.sleep(0.05)
+        wait_for(lambda: log.exists() and log.read_text().count("end") >= 3, 30,
+                 "3 polls")
     finally:
         stop.set()
         for thread in threads:
@@ -174,15 +170,15 @@ def test_a_worker_process_deploys_what_was_pushed(project):
     first = project.commit("third")
     process = Process(project.config_path, "worker", log=project.root / "worker.log")
     try:
-        deadline = time.monotonic() + 60
-        while True:
+        def deployed() -> bool:
             rows = project.store.db.fetchall(
                 "SELECT status, commit_sha FROM tb_deployment WHERE trigger = 'poll'"
                 " AND environment = 'production' ORDER BY id")
-            if rows and rows[-1]["status"] == "succeeded" and rows[-1]["commit_sha"] == first:
-                break
-            assert time.monotonic() < deadline, process.output()
-            time.sleep(0.1)
+            return bool(rows) and (rows[-1]["status"], rows[-1]["commit_sha"]) == (
+                "succeeded", first)
+
+        wait_for(deployed, 60, lambda: f"the poll deployment of {first}:\n{process.output()}",
+                 interval=0.1)
     finally:
         process.stop()
     assert (project.root / "srv/web/current/VERSION").read_text() == "third\n"

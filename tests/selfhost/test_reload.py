@@ -7,7 +7,6 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -16,7 +15,7 @@ import pytest
 from fraisier.domain.model import FINAL_STATUSES
 from fraisier.store import open_store
 from tests.cli._cli_support import fraisier_executable, run_fraisier
-from tests.support import waiting
+from tests.support.waiting import wait_for
 from tests.webhooks._server import Process, Server
 
 SECRET = "r" * 40
@@ -62,12 +61,12 @@ class Project:
             f"git:\n  github:\n    webhook_secret: \"{SECRET}\"\nfraises:\n{fraises}{extra}")
 
 
-def wait_for(process: Process, text: str, count: int = 1, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while process.output().count(text) < count:
+def wait_logged(process: Process, text: str, count: int = 1, timeout: float = 60) -> None:
+    def logged() -> bool:
         assert process.proc.poll() is None, process.output()
-        assert time.monotonic() < deadline, f"{text!r} not logged:\n{process.output()}"
-        time.sleep(0.05)
+        return process.output().count(text) >= count
+
+    wait_for(logged, timeout, lambda: f"{text!r} to be logged:\n{process.output()}")
 
 
 @pytest.fixture
@@ -80,7 +79,7 @@ def test_serve_reloads_a_good_file_and_refuses_a_bad_one(project):
     try:
         project.labels["api"] = "first"
         project.write()
-        wait_for(server, "reloaded (the file changed): 2 fraise(s)")
+        wait_logged(server, "reloaded (the file changed): 2 fraise(s)")
         # The new fraise is known to the worker and to the webhook ingest process.
         deployed = run_fraisier(project.config, "deploy", "api", "production", "--json")
         assert deployed.exit_code == 0, deployed.stderr
@@ -90,7 +89,7 @@ def test_serve_reloads_a_good_file_and_refuses_a_bad_one(project):
         assert sent.exit_code == 0 and "HTTP 202" in sent.stdout, sent.stdout + sent.stderr
 
         project.write(extra="  broken:\n    environments: {}\n")
-        wait_for(server, "refused (the file changed)")
+        wait_logged(server, "refused (the file changed)")
         assert "still using the last good one" in server.output()
         assert "fraises.broken.repository" in server.output()  # each problem is logged
         assert httpx.get(f"{server.url}/healthz").status_code == 200
@@ -120,15 +119,13 @@ def test_a_running_deployment_keeps_the_configuration_it_started_with(project):
                               stderr=subprocess.PIPE, text=True)
     try:
         store = open_store(f"sqlite:///{project.root}/state.db")
-        deadline = time.monotonic() + 30
-        while not store.db.scalar("SELECT COUNT(*) FROM tb_deployment_step WHERE name ="
-                                  " 'build' AND status = 'running'"):
-            assert time.monotonic() < deadline, server.output()
-            time.sleep(0.05)
+        wait_for(lambda: store.db.scalar("SELECT COUNT(*) FROM tb_deployment_step WHERE name ="
+                                         " 'build' AND status = 'running'"), 30,
+                 lambda: f"the build step to run:\n{server.output()}")
         store.close()
         project.labels["web"] = "new"
         project.write()
-        wait_for(server, "reloaded (the file changed)")
+        wait_logged(server, "reloaded (the file changed)")
         (project.root / "go-web").touch()
         out, err = deploy.communicate(timeout=60)
         assert deploy.returncode == 0, err
@@ -152,9 +149,9 @@ def test_sighup_reloads_serve_worker_and_scheduler(project, command, ready):
         args = ["--log-format", "text"]
     process = Process(project.config, command, *args, log=project.root / f"{command}.log")
     try:
-        wait_for(process, ready)
+        wait_logged(process, ready)
         process.proc.send_signal(signal.SIGHUP)
-        wait_for(process, "reloaded (SIGHUP)")
+        wait_logged(process, "reloaded (SIGHUP)")
         assert process.proc.poll() is None  # SIGHUP did not end it
     finally:
         process.stop()
@@ -177,7 +174,7 @@ def test_a_deployment_of_a_target_the_worker_does_not_know_says_what_to_do(proje
         record = store.queue.enqueue("api", "production", trigger="cli", branch="main")
         worker.start()
         # Claimed (running) first, then failed: wait for the end, not for the claim.
-        final = waiting.wait_for(
+        final = wait_for(
             lambda: (r := store.queue.get(record.id)).status in FINAL_STATUSES and r,
             timeout=60, what="the deployment to end")
     finally:

@@ -8,7 +8,6 @@ import json
 import logging
 import sqlite3
 import sys
-import time
 from importlib.metadata import version
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import pytest
 
 from tests.cli._cli_support import invoke, run_fraisier
 from tests.selfhost._support import one_commit_repository
+from tests.support.waiting import wait_for
 from tests.webhooks._server import Process, Server
 
 CONFIG = """\
@@ -145,11 +145,11 @@ def test_worker_and_scheduler_log_json_too(tmp_path, command, first):
     log = tmp_path / f"{command}.log"
     process = Process(config, command, "--log-format", "json", log=log)
     try:
-        deadline = time.monotonic() + 30
-        while first not in log.read_text():
+        def started() -> bool:
             assert process.proc.poll() is None, process.output()
-            assert time.monotonic() < deadline, process.output()
-            time.sleep(0.05)
+            return first in log.read_text()
+
+        wait_for(started, 60, lambda: f"{first!r} to be logged:\n{process.output()}")
     finally:
         process.stop()
     entries = [json.loads(line) for line in log.read_text().splitlines()]

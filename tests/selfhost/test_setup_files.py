@@ -16,6 +16,7 @@ import pytest
 from fraisier.demo.workspace import free_port
 from tests.cli._cli_support import fraisier_executable, invoke
 from tests.support.services import require, require_binary
+from tests.support.waiting import wait_for
 from tests.webhooks._server import Server
 
 CONFIG = """\
@@ -196,17 +197,14 @@ def test_nginx_site_terminates_tls_in_front_of_a_running_server(config, tmp_path
 
 
 def _first_answer(client: httpx.Client, url: str, nginx: subprocess.Popen) -> httpx.Response:
-    import time
-
-    deadline = time.monotonic() + 20
-    while True:
+    def answer() -> httpx.Response | None:
         assert nginx.poll() is None, nginx.stderr.read().decode() if nginx.stderr else ""
         try:
             return client.get(url)
         except httpx.TransportError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
+            return None
+
+    return wait_for(answer, 60, f"nginx to answer at {url}")
 
 
 def test_check_shows_what_differs_from_what_would_be_written(config, tmp_path):
