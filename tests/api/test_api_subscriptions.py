@@ -6,13 +6,13 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
 
 from fraisier.cli.remote import LEGACY_WS, TRANSPORT_WS, RemoteApi, RemoteError
 from fraisier.store.tokens import Tokens
+from tests.support.waiting import wait_for
 
 WORKER = Path(__file__).with_name("worker_process.py")
 
@@ -139,7 +139,7 @@ def test_revoking_a_token_ends_its_open_subscriptions(sqlite_api, protocol):
     listener.start()
     sqlite_api.store.webhooks.record(provider="github", event_type="push", outcome="ignored",
                                      reason="before revoke")
-    _wait_for(lambda: len(found) == 1)
+    wait_for(lambda: len(found) == 1, 30, "the event before the revocation")
 
     revoked = RemoteApi(sqlite_api.url, sqlite_api.tokens["admin"]).execute(
         f'mutation {{ revokeApiToken(name: "{name}") }}')
@@ -150,13 +150,6 @@ def test_revoking_a_token_ends_its_open_subscriptions(sqlite_api, protocol):
     assert isinstance(error, RemoteError) and error.code == "UNAUTHENTICATED"
     assert [d["webhookReceived"]["eventId"] for d in found] == [
         sqlite_api.store.events.last_id()]
-
-
-def _wait_for(condition, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)
 
 
 @pytest.mark.parametrize("protocol", [TRANSPORT_WS, LEGACY_WS])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +14,7 @@ from _cli_support import Outcome, current_release, invoke, run_fraisier, serving
 from fraisier.cli.deploy import LiveProgress
 from fraisier.demo import Workspace, make_workspace
 from fraisier.domain.model import StepStatus
+from tests.support.waiting import wait_for
 
 RECORD_FIELDS = {"id", "fraise", "environment", "status", "trigger", "commit_sha", "branch",
                  "release", "previous_release", "queued_at", "started_at", "completed_at",
@@ -174,12 +174,14 @@ def test_a_long_step_says_it_is_still_running(capsys: pytest.CaptureFixture[str]
     progress = LiveProgress(stderr=False)
     progress.STILL_RUNNING_EVERY = 0.05
     progress.on_step(3, "build", StepStatus.RUNNING, None)
-    deadline = time.monotonic() + 30
-    seen = ""
-    while "build still running" not in seen:
-        assert time.monotonic() < deadline, seen
-        time.sleep(0.02)
-        seen += capsys.readouterr().out
+    seen: list[str] = []
+
+    def said_still_running() -> bool:
+        seen.append(capsys.readouterr().out)
+        return "build still running" in "".join(seen)
+
+    wait_for(said_still_running, 30, lambda: f"'build still running' in {''.join(seen)!r}",
+             interval=0.02)
     progress.on_step(3, "build", StepStatus.SUCCEEDED, None)
     assert re.search(r"✓ build \(\d+\.\ds\)", capsys.readouterr().out)
     progress.close()

@@ -3,13 +3,13 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import httpx
 from _cli_support import run_fraisier
 
 from tests.support.full_disk import small_disk
+from tests.support.waiting import wait_for
 from tests.webhooks._server import Server
 
 CONFIG = """\
@@ -25,15 +25,6 @@ fraises:
 
 def _readyz(url: str) -> httpx.Response:
     return httpx.get(f"{url}/readyz", timeout=30)
-
-
-def _wait_status(url: str, status: int, timeout: float = 30) -> httpx.Response:
-    deadline = time.monotonic() + timeout
-    while True:
-        response = _readyz(url)
-        if response.status_code == status or time.monotonic() > deadline:
-            return response
-        time.sleep(0.1)
 
 
 def test_a_full_disk_is_an_error_message_and_not_ready(tmp_path: Path):
@@ -57,7 +48,8 @@ def test_a_full_disk_is_an_error_message_and_not_ready(tmp_path: Path):
             assert "disk is full" in refused.json()["reason"]
 
             disk.free()
-            assert _wait_status(server.url, 200).status_code == 200
+            wait_for(lambda: _readyz(server.url).status_code == 200, 30,
+                     "/readyz to answer 200 once the disk has room", interval=0.1)
             again = run_fraisier(config, "tokens", "create", "ci-bot", "--scope", "read")
             assert again.exit_code == 0, again
         finally:

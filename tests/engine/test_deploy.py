@@ -2,9 +2,9 @@
 
 import os
 import re
-import time
 
 from fraisier.domain.model import ReleaseStatus
+from tests.support.waiting import wait_for
 
 
 def test_first_deployment_goes_live(harness):
@@ -189,10 +189,8 @@ def test_command_timeout_kills_the_process_group(tmp_path):
     child = int(pid_file.read_text())
     # SIGKILL is delivered asynchronously: give the grandchild a moment to be gone (the
     # bound only stops a hung test; it is 20 s short of the `sleep`).
-    deadline = time.monotonic() + 10
-    while _running(child) and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert not _running(child), "the grandchild survived the timeout"
+    wait_for(lambda: not _running(child), 10, "the grandchild to die with its group",
+             interval=0.02)
 
 
 def _running(pid):

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import time
 
 from _kinds_support import step
 from click.testing import CliRunner
 
 from fraisier.cli.main import cli
+from tests.support.waiting import wait_for
 
 ETL_CONFIG = """
 state:
@@ -124,11 +124,8 @@ def test_script_timeout_kills_the_whole_process_group(project):
     run = project.store().runs.list("loader")[0]
     assert run.status == "timed_out" and "waiting" in run.output_tail
     child = int((project.root / "srv" / "loader" / "child.pid").read_text())
-    for _ in range(100):  # the group was SIGKILLed; wait until the kernel reaped it
-        if not _alive(child):
-            break
-        time.sleep(0.05)
-    assert not _alive(child)
+    # The group was SIGKILLed: wait until the kernel reaped the grandchild.
+    wait_for(lambda: not _alive(child), 30, f"the script's child {child} to be gone")
 
 
 def _alive(pid: int) -> bool:

@@ -17,6 +17,7 @@ from fraisier.domain.model import StepStatus
 from fraisier.engine.context import Observer
 from fraisier.engine.service import open_state, request_rollback
 from tests.rollout.conftest import PYTHON, RESTART, ssh_section
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -90,8 +91,8 @@ def test_blue_green_switch_under_load_loses_no_request(project, nginx, tmp_path)
         record, store = project.deploy(observer=SetOn("switch", StepStatus.SUCCEEDED,
                                                       client.marker))
         # A little traffic after the switch, then stop the client.
-        while sum(1 for after, _, _ in client.results if after) < 50 and client.is_alive():
-            client.marker.wait(0.01)
+        wait_for(lambda: sum(1 for after, _, _ in client.results if after) >= 50
+                 or not client.is_alive(), 60, "50 requests after the switch", interval=0.01)
     finally:
         client.finish()
     try:

@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,7 @@ from fraisier.config import load_config
 from fraisier.domain.model import DeploymentStatus, Trigger
 from fraisier.engine.service import open_state, request_deployment
 from fraisier.worker.inline import deploy_now
+from tests.support.waiting import wait_for
 
 DB_PASSWORD = "s3cret-db-pass"
 CERT = "-----BEGIN TEST-----\nline-one-abcdef\nline-two-ghijkl\n-----END TEST-----"
@@ -69,13 +69,10 @@ fraises:
     return config
 
 
-def _wait_for(path: Path, seconds: float = 30) -> str:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if path.exists() and path.read_text().strip():
-            return path.read_text().strip()
-        time.sleep(0.02)
-    raise AssertionError(f"{path} never appeared")
+def _written(path: Path, seconds: float = 30) -> str:
+    """The text of `path` once something wrote it."""
+    return wait_for(lambda: path.exists() and path.read_text().strip(), seconds,
+                    f"{path} to be written", interval=0.02)
 
 
 def test_secret_reaches_the_command_only_as_env_and_is_redacted_everywhere(
@@ -91,7 +88,7 @@ def test_secret_reaches_the_command_only_as_env_and_is_redacted_everywhere(
     runner = threading.Thread(target=lambda: outcome.append(deploy_now(store, config, record.id)))
     runner.start()
     try:
-        pid = int(_wait_for(tmp_path / "app" / "build.pid"))
+        pid = int(_written(tmp_path / "app" / "build.pid"))
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode()
         environ = Path(f"/proc/{pid}/environ").read_bytes().decode()
         ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout

@@ -5,13 +5,13 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
 
 from fraisier.store import Store, StoreError, open_store
 from fraisier.store.migrate import available_migrations
+from tests.support.waiting import wait_for
 
 PER_PROCESS = 50
 
@@ -51,8 +51,8 @@ def _run_at_once(url: str, environments: list[str], tmp_path: Path) -> list:
             [sys.executable, "-c", WORKER, url, env, str(ready), str(go)],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)))
     # Release both only once both are up (imports done), so their writes overlap.
-    while not all(ready.exists() or proc.poll() is not None for ready, proc in procs):
-        time.sleep(0.01)
+    wait_for(lambda: all(ready.exists() or proc.poll() is not None for ready, proc in procs),
+             60, "both writer processes to start", interval=0.01)
     go.touch()
     results = []
     for _, proc in procs:

@@ -10,7 +10,6 @@ import signal
 import sqlite3
 import struct
 import termios
-import time
 
 import pytest
 from fastapi.testclient import TestClient
@@ -22,6 +21,7 @@ from fraisier.ingest.ingest_process import IngestProcess
 from fraisier.server import create_app
 from fraisier.store import StoreError, StoreUnavailable, open_store
 from tests.providers._support import fixture_bytes, github_headers
+from tests.support.waiting import wait_for_async
 from tests.webhooks._support import write_config
 
 PUSH = fixture_bytes("github", "push_with-new-branch.payload.json")  # master of Hello-World
@@ -106,13 +106,12 @@ async def _until_read_by_the_child(child, timeout: float = 30) -> None:
     """Until the request sent to the child has left the pipe (the child took it, and will
     wait for the write lock the test holds)."""
     pipe = child.stdin.transport.get_extra_info("pipe")
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def read() -> bool:
         unread = struct.unpack("i", fcntl.ioctl(pipe.fileno(), termios.FIONREAD, b"\0" * 4))[0]
-        if unread == 0 and child.stdin.transport.get_write_buffer_size() == 0:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("the child never read the request")
+        return unread == 0 and child.stdin.transport.get_write_buffer_size() == 0
+
+    await wait_for_async(read, timeout, "the child to read the request", interval=0.01)
 
 
 def test_a_killed_child_fails_what_it_had_not_answered_and_is_replaced(config):
