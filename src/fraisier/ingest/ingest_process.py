@@ -60,6 +60,13 @@ class IngestProcess:
         self._idle = asyncio.Event()
         self._idle.set()
 
+    def warm_up(self) -> None:
+        """Start the child now rather than on the first request: its start (a Python with
+        the configuration's modules) would otherwise be the first webhook's wait."""
+        if self._child is None and not self._starting:
+            self._starting = True
+            asyncio.get_running_loop().create_task(self._start())
+
     def reconfigure(self, config: FraisierConfig) -> None:
         """A reloaded configuration: the child in use answers what it was sent, then a new
         one, given `config`, takes the next batch."""
@@ -101,9 +108,7 @@ class IngestProcess:
                 self._lost(child, RuntimeError(f"it exited with status {child.returncode}"))
                 child = None
             if child is None:
-                if not self._starting:
-                    self._starting = True
-                    asyncio.get_running_loop().create_task(self._start())
+                self.warm_up()
                 return
             batch = self._pending[: self.max_batch]
             del self._pending[: len(batch)]
@@ -127,6 +132,7 @@ class IngestProcess:
         child, self._child = self._child, None
         if child is not None and child.returncode is None and child.stdin is not None:
             child.stdin.close()
+        self.warm_up()  # the next child, with the current configuration, starts now
 
     async def _start(self) -> None:
         try:

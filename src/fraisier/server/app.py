@@ -80,6 +80,7 @@ def create_app(config: FraisierConfig, store: Store, *, worker: bool = True,
                              name="scheduler", daemon=True).start()
         app.state.worker = running
         app.state.scheduler = scheduler
+        endpoint.warm_up()
         stop_reloading = threading.Event()
         if running is None:
             # Without its worker, the server still recovers deployments whose process died

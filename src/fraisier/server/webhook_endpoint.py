@@ -116,6 +116,11 @@ class WebhookEndpoint:
             result = IngestResult.rejected(status_code, reason)  # answered, just not recorded
         await _send_json(send, result, close=close)
 
+    def warm_up(self) -> None:
+        """On the event loop, as the server starts: the ingest process (if any) starts now."""
+        if self.process is not None:
+            self.process.warm_up()
+
     async def close(self) -> None:
         """Wait for the writes under way (the ingest process, if any, then stops)."""
         if self.process is not None:
