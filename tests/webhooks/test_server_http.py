@@ -3,12 +3,14 @@
 import itertools
 import json
 import threading
+from pathlib import Path
 
 import httpx
 import pytest
 
 from fraisier.store import open_store
 from tests.providers._support import fixture_bytes, github_headers
+from tests.support.waiting import children_of, wait_for
 
 from ._server import Server
 from ._support import signed, write_config
@@ -168,3 +170,25 @@ def test_kill_9_during_a_burst_loses_no_accepted_push(tmp_path):
         assert ids <= recorded
     finally:
         store.close()
+
+
+def _ingest_children(pid: int) -> list[int]:
+    found = []
+    for child in children_of(pid):
+        try:
+            cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"fraisier.ingest.ingest_process" in cmdline:
+            found.append(child)
+    return found
+
+
+def test_the_ingest_process_starts_with_the_server_not_on_the_first_request(tmp_path):
+    running = Server(write_config(tmp_path, extra=LIMITS), "--no-worker",
+                     log=tmp_path / "serve.log")
+    try:
+        # No request was sent: the first webhook does not wait for the child's start.
+        wait_for(lambda: _ingest_children(running.proc.pid), what="the ingest process")
+    finally:
+        running.stop()
