@@ -4,7 +4,7 @@ and turned into clear messages when they cannot be had."""
 from __future__ import annotations
 
 import sys
-from pathlib import Path
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import click
@@ -29,39 +29,47 @@ class AppContext:
 
     @property
     def config(self) -> FraisierConfig:
+        """The validated configuration; reused from the cache (fraisier.config.cache) while
+        the file, its .env file and the variables it references are unchanged."""
         if self._config is None:
-            from fraisier.config import ConfigError, load_config
+            from fraisier.config import cache
 
-            try:
-                config = load_config(self.config_path)
-            except ConfigError as exc:
-                print_problems(exc)
-                raise SystemExit(1) from exc
-            from fraisier.cli import summary
-            from fraisier.domain.redaction import REDACTOR
-
-            self._config = config
-            REDACTOR.add_url(config.state.url)
-            self._summary = summary.summarize(config)
-            if config.config_path is not None:  # set by load_config
-                summary.save(Path(config.config_path), self._summary)
+            self._config = self._load(lambda: cache.load(self.config_path))
         return self._config
+
+    def validated_config(self) -> FraisierConfig:
+        """The configuration validated in full now (for `fraisier validate`), kept again."""
+        from fraisier.config import cache
+
+        self._config = self._load(lambda: cache.validate_and_keep(self.config_path))
+        return self._config
+
+    def _load(self, loader: Callable[[], FraisierConfig]) -> FraisierConfig:
+        from fraisier.config import ConfigError
+
+        try:
+            config = loader()
+        except ConfigError as exc:
+            print_problems(exc)
+            raise SystemExit(1) from exc
+        from fraisier.domain.redaction import REDACTOR
+
+        REDACTOR.add_url(config.state.url)
+        return config
 
     @property
     def summary(self) -> ConfigSummary:
-        """State URL and targets, without validating the file again when it has not changed."""
+        """State URL and targets, without importing the configuration's models when the
+        cached configuration is current."""
         if self._summary is None:
             from fraisier.cli import summary
+            from fraisier.config.cache import config_file, summarize
 
-            path = Path(self.config_path).expanduser()
-            if path.is_dir():
-                path = path / "fraises.yaml"
-            cached = summary.load_cached(path.resolve()) if path.is_file() else None
-            if cached is None:
-                self.config  # noqa: B018 - validates, then fills in the summary
-            else:
-                self._summary = cached
-        assert self._summary is not None  # the config property fills it in
+            path = config_file(self.config_path)
+            if self._config is None and path.is_file():
+                self._summary = summary.from_cache(path)
+            if self._summary is None:
+                self._summary = summary.of(summarize(self.config))
         return self._summary
 
     @property

@@ -36,7 +36,7 @@ def validate(app: AppContext, resolve: bool) -> None:
     Secret references are checked without being fetched unless --resolve is given."""
     from fraisier.config import ConfigError, Problem
     from fraisier.config.fields import is_remote_repository
-    config = app.config  # exits 1 with the problems listed when the file is not valid
+    config = app.validated_config()  # exits 1 with the problems listed when not valid
     # What only this machine can tell: a local repository must exist where it is written.
     missing = [Problem.at(("fraises", name, "repository"),
                           f"{fraise.repository} does not exist on this machine")

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 class ApiConfig(BaseModel):
     # No `.inf` or `.nan`: an infinite timeout or interval would hang a deployment forever.
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, defer_build=True)
 
     # A trusted network may read (queries, subscriptions) without a token; mutations and
     # token management always need one.

@@ -12,7 +12,7 @@ RESERVED = ("/graphql", "/webhook", "/healthz", "/readyz", "/metrics")
 
 
 class DashboardConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     enabled: bool = True
     path: str = "/"

@@ -23,7 +23,7 @@ DEFAULT_SYSTEMD_DIR = Path("/etc/systemd/system")
 
 class _Strict(BaseModel):
     # No `.inf` or `.nan`: an infinite timeout or interval would hang a deployment forever.
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, defer_build=True)
 
 
 def _check_cron(value: str | None) -> str | None:

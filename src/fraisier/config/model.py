@@ -61,7 +61,7 @@ DEFAULT_TIMEOUT = 600.0
 
 class _Strict(BaseModel):
     # No `.inf` or `.nan`: an infinite timeout or interval would hang a deployment forever.
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, defer_build=True)
 
 
 class HealthCheckConfig(_Strict):

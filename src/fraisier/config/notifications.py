@@ -41,7 +41,7 @@ def scheme_of(url: str) -> str:
 
 
 class ChannelConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     name: Name
     url: SecretStr  # an Apprise URL; `${VAR}` works in it
@@ -95,6 +95,8 @@ class NotificationFields(BaseModel):
     the top-level per-environment defaults). The most specific list written wins; `[]`
     silences a fraise or an environment."""
 
+    model_config = ConfigDict(defer_build=True)
+
     notifications: list[ChannelConfig] | None = None
 
     @field_validator("notifications")
@@ -106,7 +108,7 @@ class NotificationFields(BaseModel):
 class NotifierConfig(BaseModel):
     """`notifier:` how the notifier delivers (channels and provider API calls alike)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     enabled: bool = True  # run the notifier thread inside workers
     timeout_seconds: float = Field(10.0, gt=0, le=600)  # one attempt, wall clock
@@ -117,7 +119,7 @@ class NotifierConfig(BaseModel):
 
 
 class ServerConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     # Where people reach this server (e.g. behind a proxy); links in notifications and commit
     # statuses point to the dashboard's page of the deployment there.

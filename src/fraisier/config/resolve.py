@@ -123,7 +123,10 @@ def resolve_target(config: FraisierConfig, fraise: str, environment: str) -> Tar
         raise UnknownTarget(
             f"fraise {fraise!r} has no environment {environment!r} (it has: {known})"
         )
-    defaults = config.environments.get(environment, EnvironmentDefaults())
+    # Built without validation: an empty layer of defaults has nothing to check, and
+    # validating would build the model's validator, which a CLI command running from the
+    # cached configuration otherwise never needs.
+    defaults = config.environments.get(environment) or EnvironmentDefaults.model_construct()
 
     def pick(key: str, *, fraise_level: bool = False, default: Any = None) -> Any:
         return _first(

@@ -29,7 +29,7 @@ SLOT_NAMES = ("blue", "green")
 
 class _Strict(BaseModel):
     # No `.inf` or `.nan`: an infinite timeout or interval would hang a deployment forever.
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, defer_build=True)
 
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")

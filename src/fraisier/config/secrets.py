@@ -26,7 +26,7 @@ DEFAULT_SECRET_TIMEOUT = 10.0
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class FileBackend(_Strict):
