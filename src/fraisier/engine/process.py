@@ -177,12 +177,10 @@ def run_command(argv: Sequence[str], *, cwd: str | Path, env: Mapping[str, str],
 
     timed_out = cancelled = False
     deadline = started + timeout
+    exited = _exit_waiter(proc)
     while True:
-        try:
-            proc.wait(timeout=0.05)
+        if exited(0.05):
             break
-        except subprocess.TimeoutExpired:
-            pass
         if cancel is not None and cancel.is_set():
             cancelled = True
         elif time.monotonic() >= deadline:
@@ -200,6 +198,37 @@ def run_command(argv: Sequence[str], *, cwd: str | Path, env: Mapping[str, str],
     return ProcessResult(argv=argv, returncode=proc.returncode, output_tail="\n".join(tail),
                          duration_seconds=time.monotonic() - started, timed_out=timed_out,
                          cancelled=cancelled)
+
+
+def _exit_waiter(proc: subprocess.Popen[bytes]) -> Callable[[float], bool]:
+    """A wait of at most `seconds` that returns True as soon as the process has exited.
+
+    Popen.wait(timeout) polls with sleeps growing to 50 ms, so a 25 ms command could be
+    seen to end up to 16 ms late; a pidfd (Linux 5.3+) becomes readable at the exit itself."""
+
+    def polling(seconds: float) -> bool:
+        try:
+            proc.wait(timeout=seconds)
+            return True
+        except subprocess.TimeoutExpired:
+            return False
+
+    try:
+        pidfd = os.pidfd_open(proc.pid)
+    except (AttributeError, OSError):
+        return polling
+    import select
+    import weakref
+
+    poller = select.poll()
+    poller.register(pidfd, select.POLLIN)
+    weakref.finalize(proc, os.close, pidfd)  # closed with the process object
+
+    def on_exit(seconds: float) -> bool:
+        poller.poll(seconds * 1000)
+        return proc.poll() is not None
+
+    return on_exit
 
 
 def kill_group(proc: subprocess.Popen[bytes]) -> None:

@@ -12,8 +12,6 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fraisier.engine.context import DeploymentRun
-from fraisier.engine.saga import StepFailed
 from fraisier.kinds.runs import (
     LineCallback,
     active_release_dir,
@@ -24,6 +22,7 @@ from fraisier.kinds.runs import (
 
 if TYPE_CHECKING:
     from fraisier.config.resolve import Target
+    from fraisier.engine.context import DeploymentRun
     from fraisier.store import Store
     from fraisier.store.runs import RunRecord
 
@@ -56,6 +55,9 @@ def notify(target: Target, record: RunRecord, *, cwd: Path, env: dict[str, str],
 
 
 def script_step(run: DeploymentRun) -> dict[str, Any]:
+    # The deployment engine is imported here, not above: `fraisier run` never needs it.
+    from fraisier.engine.saga import StepFailed
+
     target = run.target
     if target.kind.script is None:
         raise StepFailed("an etl fraise needs `script` (the command to run)")

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 from fraisier.config.commands import CommandSpec
 from fraisier.config.kinds import BackupJobConfig
 from fraisier.domain.cron import CronSchedule, parse_cron
-from fraisier.kinds.backups import take_backup
 from fraisier.kinds.runs import (
     LineCallback,
     active_release_dir,
@@ -102,6 +101,8 @@ def run_job(store: Store, target: Target, job: JobSpec, *, trigger: str,
     job is already running."""
     if job.kind == "backup":
         assert job.backup is not None  # jobs_of gives every backup job its settings
+        from fraisier.kinds.backups import take_backup
+
         backup = take_backup(store, target, job.name, job.backup, trigger=trigger, owner=owner,
                              scheduled_for=scheduled_for, log=on_line)
         assert backup.run_id is not None  # take_backup records every backup as a run

@@ -6,13 +6,13 @@ An old database is upgraded in place, never recreated. Files live in
 
 from __future__ import annotations
 
-from importlib import resources
-
 from fraisier.domain.model import utc_timestamp
 from fraisier.store.db import Database
 
 
 def available_migrations(backend: str) -> list[tuple[int, str, str]]:
+    from importlib import resources  # tempfile, random, ...: only when migrations are read
+
     folder = resources.files("fraisier.store") / "migrations" / backend
     found = []
     for entry in folder.iterdir():
