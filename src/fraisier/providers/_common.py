@@ -368,6 +368,14 @@ def normalize_repository_url(url_or_path: str) -> str:
         path = os.path.abspath(os.path.expanduser(path or "/"))
         stripped = _strip_git_suffix(path)
         return stripped or "/"
+    return _normalize_remote(url)
+
+
+@functools.lru_cache(maxsize=1024)
+def _normalize_remote(url: str) -> str:
+    # Kept: every push names the same few URLs (the configured repositories, and each
+    # payload's clone, ssh and html URLs), and matching a push normalizes about ten of them.
+    # Only remote spellings are kept: a local path depends on the working directory.
     remote = _split_remote(url)
     if remote:
         return f"{remote[0]}/{remote[1]}"

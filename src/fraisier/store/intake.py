@@ -17,6 +17,8 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+import orjson
+
 from fraisier.domain.model import (
     DeploymentStatus,
     EventType,
@@ -26,8 +28,15 @@ from fraisier.domain.model import (
     utc_timestamp,
 )
 from fraisier.store.db import Database
-from fraisier.store.events import Events, compact_json
+from fraisier.store.events import Events
 from fraisier.store.queue import take_enqueue_turn, wake_workers
+
+
+def compact_json(value: object) -> str:
+    # orjson rather than the standard library's encoder: three encodes per push, each a
+    # few times faster (the same compact JSON; non-ASCII text as UTF-8 instead of \u escapes).
+    return orjson.dumps(value).decode()
+
 
 PAYLOAD_CAP_BYTES = 64 * 1024
 # Outcomes a later copy of the delivery duplicates.
