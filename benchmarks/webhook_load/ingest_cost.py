@@ -3,6 +3,10 @@ process (prepare, then one transaction per batch), in this process, on a fresh S
 database, for the same signed GitHub push as run.py.
 
     .venv/bin/python benchmarks/webhook_load/ingest_cost.py [--pushes 5000] [--batch 40]
+        [--mode new-commit|same-commit] [--profile N]
+
+`--mode new-commit` (the default) gives every push a commit of its own, as run.py's default
+mode does; `--profile N` prints the N costliest functions (cProfile) of "as shipped" only.
 
 Prints CPU µs per push (user and system) for the real write and for what-ifs that leave
 parts of it out. The what-ifs are not things Fraisier can do (the issue asks for the body,
@@ -21,7 +25,11 @@ the floor under the ingest process's cost is a measured figure:
 from __future__ import annotations
 
 import argparse
+import cProfile
+import hashlib
+import json
 import os
+import pstats
 import shutil
 import sys
 import tempfile
@@ -51,18 +59,28 @@ VARIANTS = {
 }
 
 
-def measure(left_out: tuple[str, ...], pushes: int, batch: int) -> tuple[float, float]:
-    work = Path(tempfile.mkdtemp(prefix="ingest-cost-"))
+def bodies(mode: str, count: int) -> list[bytes]:
     body = load.FIXTURE.read_bytes()
-    (work / "fraises.yaml").write_text(load.CONFIG.format(work=work, secret=load.SECRET))
+    if mode == "same-commit":
+        return [body] * count
+    original = json.loads(body)["after"].encode()
+    return [body.replace(original, hashlib.sha1(f"cost-{n}".encode()).hexdigest().encode())
+            for n in range(count)]
+
+
+def measure(left_out: tuple[str, ...], pushes: int, batch: int, mode: str = "new-commit",
+            profile: int = 0) -> tuple[float, float]:
+    work = Path(tempfile.mkdtemp(prefix="ingest-cost-"))
+    (work / "fraises.yaml").write_text(load.CONFIG.format(
+        work=work, secret=load.SECRET, state_url=f"sqlite:///{work}/state.db"))
     config = load_config(work / "fraises.yaml")
     store = open_store(config.state.url)
     ingest = Ingest(config, store)
-    signature = load.sign(body)
     requests = [WebhookRequest(
         headers={"content-type": "application/json", "x-github-event": "push",
-                 "x-github-delivery": f"cost-{n}", "x-hub-signature-256": signature},
-        body=body, source_ip="127.0.0.1", provider=None) for n in range(2 * pushes)]
+                 "x-github-delivery": f"cost-{n}", "x-hub-signature-256": load.sign(body)},
+        body=body, source_ip="127.0.0.1", provider=None)
+        for n, body in enumerate(bodies(mode, 2 * pushes))]
     saved = intake.stored_payload, store.events.emit_many
     if "body" in left_out:
         intake.stored_payload = lambda payload: None
@@ -80,9 +98,16 @@ def measure(left_out: tuple[str, ...], pushes: int, batch: int) -> tuple[float, 
 
     try:
         run(requests[:pushes])  # warm: caches, a WAL that has been checkpointed once
+        profiler = cProfile.Profile() if profile else None
         before = os.times()
+        if profiler is not None:
+            profiler.enable()
         run(requests[pushes:])
+        if profiler is not None:
+            profiler.disable()
         after = os.times()
+        if profiler is not None:
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(profile)
     finally:
         intake.stored_payload, store.events.emit_many = saved
         store.close()
@@ -95,11 +120,21 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--pushes", type=int, default=5000)
     parser.add_argument("--batch", type=int, default=40)
+    parser.add_argument("--mode", choices=("new-commit", "same-commit"), default="new-commit")
+    parser.add_argument("--profile", type=int, default=0)
+    parser.add_argument("--only", action="append", choices=list(VARIANTS),
+                        help="measure only this variant (repeatable)")
     args = parser.parse_args()
+    if args.profile:
+        measure((), args.pushes, args.batch, args.mode, args.profile)
+        return
+    print(f"mode: {args.mode}")
     print("| what | user µs/push | system µs/push | total |")
     print("|---|---|---|---|")
     for name, left_out in VARIANTS.items():
-        user, system = measure(left_out, args.pushes, args.batch)
+        if args.only and name not in args.only:
+            continue
+        user, system = measure(left_out, args.pushes, args.batch, args.mode)
         print(f"| {name} | {user:.0f} | {system:.0f} | {user + system:.0f} |", flush=True)
 
 
