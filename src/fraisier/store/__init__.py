@@ -13,27 +13,42 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 from collections.abc import Iterable
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from fraisier.domain.model import utc_timestamp
 from fraisier.domain.redaction import redact
-from fraisier.store.audit import AuditLog
 from fraisier.store.db import Conflict, Database, StoreError, StoreUnavailable
 from fraisier.store.events import Events
-from fraisier.store.health import Health
-from fraisier.store.ledger import Ledger
 from fraisier.store.migrate import apply_migrations
-from fraisier.store.notifications import Notifications
-from fraisier.store.polls import Polls
-from fraisier.store.queue import NotFound, Queue
 from fraisier.store.records import DeploymentRecord, ReleaseRecord, StepRecord
-from fraisier.store.releases import Releases
-from fraisier.store.runs import Backups, Runs
-from fraisier.store.tokens import Tokens
-from fraisier.store.views import Views
-from fraisier.store.webhooks import WebhookEvents
-from fraisier.store.workers import Workers
+
+if TYPE_CHECKING:
+    from fraisier.store.audit import AuditLog
+    from fraisier.store.health import Health
+    from fraisier.store.ledger import Ledger
+    from fraisier.store.notifications import Notifications
+    from fraisier.store.polls import Polls
+    from fraisier.store.queue import NotFound, Queue
+    from fraisier.store.releases import Releases
+    from fraisier.store.runs import Backups, Runs
+    from fraisier.store.tokens import Tokens
+    from fraisier.store.views import Views
+    from fraisier.store.webhooks import WebhookEvents
+    from fraisier.store.workers import Workers
+
+
+def __getattr__(name: str) -> Any:
+    # `from fraisier.store import NotFound` without importing the queue's module up front.
+    if name == "NotFound":
+        value = importlib.import_module("fraisier.store.queue").NotFound
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "Conflict",
@@ -49,22 +64,95 @@ __all__ = [
 
 
 class Store:
+    """Each part is made, and its module imported, when first used: a CLI command that
+    reads the status never loads the code of the queue, the tokens or the notifier."""
+
     def __init__(self, db: Database):
         self.db = db
         self.events = Events(db)
-        self.ledger = Ledger(db, self.events)
-        self.queue = Queue(db, self.events, self.ledger)
-        self.releases = Releases(db)
-        self.webhooks = WebhookEvents(db, self.events)
-        self.workers = Workers(db)
-        self.views = Views(db, self.ledger)
-        # etl/job runs and backups (a failed one is an event the notifier reads)
-        self.runs, self.backups = Runs(db, self.events), Backups(db, self.events)
-        self.audit = AuditLog(db)  # who changed what: append-only
-        self.polls = Polls(db)  # poll mode
-        self.health = Health(db, self.events)  # live releases' health between deployments
-        self.notifications = Notifications(db)  # the notifier's cursor, deliveries, attempts
-        self.tokens = Tokens(db)
+
+    @cached_property
+    def ledger(self) -> Ledger:
+        from fraisier.store.ledger import Ledger
+
+        return Ledger(self.db, self.events)
+
+    @cached_property
+    def queue(self) -> Queue:
+        from fraisier.store.queue import Queue
+
+        return Queue(self.db, self.events, self.ledger)
+
+    @cached_property
+    def releases(self) -> Releases:
+        from fraisier.store.releases import Releases
+
+        return Releases(self.db)
+
+    @cached_property
+    def webhooks(self) -> WebhookEvents:
+        from fraisier.store.webhooks import WebhookEvents
+
+        return WebhookEvents(self.db, self.events)
+
+    @cached_property
+    def workers(self) -> Workers:
+        from fraisier.store.workers import Workers
+
+        return Workers(self.db)
+
+    @cached_property
+    def views(self) -> Views:
+        from fraisier.store.views import Views
+
+        return Views(self.db, self.ledger)
+
+    @cached_property
+    def runs(self) -> Runs:
+        """etl/job runs (a failed one is an event the notifier reads)"""
+        from fraisier.store.runs import Runs
+
+        return Runs(self.db, self.events)
+
+    @cached_property
+    def backups(self) -> Backups:
+        from fraisier.store.runs import Backups
+
+        return Backups(self.db, self.events)
+
+    @cached_property
+    def audit(self) -> AuditLog:
+        """who changed what: append-only"""
+        from fraisier.store.audit import AuditLog
+
+        return AuditLog(self.db)
+
+    @cached_property
+    def polls(self) -> Polls:
+        """poll mode"""
+        from fraisier.store.polls import Polls
+
+        return Polls(self.db)
+
+    @cached_property
+    def health(self) -> Health:
+        """live releases' health between deployments"""
+        from fraisier.store.health import Health
+
+        return Health(self.db, self.events)
+
+    @cached_property
+    def notifications(self) -> Notifications:
+        """the notifier's cursor, deliveries, attempts"""
+        from fraisier.store.notifications import Notifications
+
+        return Notifications(self.db)
+
+    @cached_property
+    def tokens(self) -> Tokens:
+        from fraisier.store.tokens import Tokens
+
+        return Tokens(self.db)
 
     @property
     def backend(self) -> str:
