@@ -4,7 +4,10 @@
 # same `fraisier run` when the configuration cache cannot be written (XDG_CACHE_HOME points
 # below a file), so every call validates fraises.yaml in full: what the cache saves.
 #
-# Usage: benchmarks/cli_fixed_cost/run.sh [runs]   (needs hyperfine, git)
+# BASELINE=/other/checkout/.venv/bin/fraisier adds that Fraisier's `run` and `status` to the
+# same hyperfine run (its bytecode is written under /tmp, not into the other checkout).
+#
+# Usage: [BASELINE=...] benchmarks/cli_fixed_cost/run.sh [runs]   (needs hyperfine, git)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 RUNS=${1:-30}
@@ -46,12 +49,24 @@ YAML
 export FRAISIER_CONFIG=$WORK/fraises.yaml
 "$FRAISIER" deploy loader production --quiet >/dev/null
 touch "$WORK/not-a-directory"
+baseline=()
+if [ -n "${BASELINE:-}" ]; then
+  prefix=$WORK/baseline-pycache
+  PYTHONPYCACHEPREFIX=$prefix "$(dirname "$BASELINE")/python" -m compileall -q \
+    "$(cd "$(dirname "$BASELINE")/../.." && pwd)/src" >/dev/null
+  PYTHONPYCACHEPREFIX=$prefix "$BASELINE" status >/dev/null  # its own cache, warmed
+  baseline=(--command-name "baseline: fraisier run loader production"
+            "env PYTHONPYCACHEPREFIX=$prefix $BASELINE run loader production"
+            --command-name "baseline: fraisier status"
+            "env PYTHONPYCACHEPREFIX=$prefix $BASELINE status")
+fi
 
 hyperfine --runs "$RUNS" --warmup 3 -N --export-json "$WORK/result.json" \
   --command-name "bare script: python etl.py" "env DB=$WORK/etl.db $PY $WORK/srv/loader/current/etl.py" \
   --command-name "fraisier run loader production" "$FRAISIER run loader production" \
   --command-name "fraisier status" "$FRAISIER status" \
   --command-name "fraisier run, no cache (validates every call)" \
-  "env XDG_CACHE_HOME=$WORK/not-a-directory $FRAISIER run loader production"
+  "env XDG_CACHE_HOME=$WORK/not-a-directory $FRAISIER run loader production" \
+  "${baseline[@]}"
 "$PY" benchmarks/medians.py "$WORK/result.json" --cpu
 uptime
