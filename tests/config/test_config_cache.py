@@ -205,3 +205,22 @@ def test_every_cli_command_reuses_it(tmp_path: Path, validations: list[Path]) ->
     assert result.exit_code == 0, result.output
     assert len(validations) == 3
     assert os.environ.get("DEPLOY_BRANCH") is None
+
+
+def test_a_symbolic_link_that_now_points_elsewhere_validates_again(
+        tmp_path: Path, validations: list[Path]) -> None:
+    """The app_path checks resolve symbolic links: an app_path that has become a link to a
+    system directory is refused, not served from the cache."""
+    link = tmp_path / "srv-web"
+    link.symlink_to(tmp_path / "real-web")
+    path = _write(tmp_path)
+    path.write_text(path.read_text().replace("app_path: /srv/web", f"app_path: {link}"))
+    assert cache.load(path).target("web", "production").app_path == link
+    assert cache.load(path) is not None
+    assert len(validations) == 1
+
+    link.unlink()
+    link.symlink_to("/etc")  # now the link leads into a tree the system owns
+    assert cache.lookup(path) is None
+    with pytest.raises(ConfigError, match="is a system directory"):
+        cache.load(path)

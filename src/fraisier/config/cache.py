@@ -85,8 +85,11 @@ def lookup(config_path: Path) -> CachedConfig | None:
         return None
     try:
         summary, pickled = pickle.loads(plain)
+        still = all(os.path.realpath(path) == real for path, real in summary["realpaths"])
     except Exception:  # noqa: BLE001 - an entry from another version is only a miss
         return None
+    if not still:
+        return None  # a symbolic link changed: the app_path checks must run again
     return CachedConfig(summary=summary, _pickled=pickled)
 
 
@@ -142,8 +145,11 @@ def keep(config_path: Path, config: FraisierConfig) -> None:
 
 
 def summarize(config: FraisierConfig) -> dict[str, Any]:
-    """What the read commands need: the state URL and the targets."""
+    """What the read commands need: the state URL and the targets. Also what the file system
+    told validation: the checks on each `app_path` (config/checks.py) resolve symbolic links,
+    so the entry is current only while every path they resolved still resolves the same."""
     return {
+        "realpaths": [(path, os.path.realpath(path)) for path in _resolved_paths(config)],
         "state_url": config.state.url,
         "fraises": list(config.fraises),
         "targets": [
@@ -153,6 +159,22 @@ def summarize(config: FraisierConfig) -> dict[str, Any]:
             for t in config.targets()
         ],
     }
+
+
+def _resolved_paths(config: FraisierConfig) -> list[str]:
+    paths = {str(Path.home()), str(config.config_dir)}
+    if config.data_dir is not None:
+        paths.add(str(config.data_dir))
+    if config.state.sqlite_path is not None:
+        paths.add(str(config.state.sqlite_path.parent))
+    for fraise in config.fraises.values():
+        repository = fraise.repository
+        if repository.startswith("file://"):
+            repository = repository[len("file://"):]
+        if repository.startswith(("/", "~")):  # a local repository (a URL is not a path)
+            paths.add(os.path.expanduser(repository))
+        paths.update(str(env.app_path) for env in fraise.environments.values())
+    return sorted(paths)
 
 
 def _entry_file(config_path: Path) -> Path:
