@@ -18,18 +18,16 @@ environment: webhook secrets, tokens in notification URLs, passwords in database
 command environments. None of them is written in clear: the entry is encrypted and
 authenticated with a key derived from exactly the inputs listed above, so reading it needs
 the configuration file, its `.env` file and the referenced variables' values — which hold
-the same secrets already. The cipher is SHAKE-256 as a keystream (a fresh random nonce per
-write) with HMAC-SHA256 over the nonce and the ciphertext (encrypt-then-MAC); both come from
-Python's hashlib and hmac. A changed input changes the key, so the check that the entry is
-current and the check that it is genuine are the same tag comparison, done before anything
-is unpickled. Secret references (`${secret:BACKEND:...}`) stay references in the
+the same secrets already. The cipher is AES-256-GCM from the `cryptography` package (a
+fresh random nonce per write), imported only when an entry is read or written. A changed
+input changes the key, so the check that the entry is current and the check that it is
+genuine are the same tag verification, done before anything is unpickled. Secret references (`${secret:BACKEND:...}`) stay references in the
 configuration; their values are fetched when a command needs them, never cached.
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import os
 import pickle
 import re
@@ -41,10 +39,10 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from fraisier.config.model import FraisierConfig
 
-FORMAT = b"fraisier-config-cache-2"
-_MAGIC = b"FRC2"
-_NONCE_BYTES = 16
-_TAG_BYTES = 32
+FORMAT = b"fraisier-config-cache-3"
+_MAGIC = b"FRC3"
+_NONCE_BYTES = 12  # what AES-GCM is made for
+_TAG_BYTES = 16
 # `${NAME` and `${NAME:-default}`; `${secret:...}` matches the name `secret`, which is
 # harmless: one more variable in the key.
 _VARIABLE = re.compile(rb"\$\{([A-Za-z_][A-Za-z0-9_]*)")
@@ -73,14 +71,14 @@ def config_file(path: str | Path) -> Path:
 
 def lookup(config_path: Path) -> CachedConfig | None:
     """The entry for `config_path` (an absolute file path) if every input is unchanged."""
-    keys = _keys(config_path)
-    if keys is None:
+    key = _key(config_path)
+    if key is None:
         return None
     try:
         blob = _entry_file(config_path).read_bytes()
     except OSError:
         return None
-    plain = _open(keys, blob)
+    plain = _open(key, blob)
     if plain is None:
         return None
     try:
@@ -120,8 +118,8 @@ def validate_and_keep(path: str | Path) -> FraisierConfig:
 
 def keep(config_path: Path, config: FraisierConfig) -> None:
     """Write the entry for a configuration just validated from `config_path`."""
-    keys = _keys(config_path)
-    if keys is None:
+    key = _key(config_path)
+    if key is None:
         return
     try:
         plain = pickle.dumps((summarize(config), pickle.dumps(config, pickle.HIGHEST_PROTOCOL)),
@@ -134,7 +132,7 @@ def keep(config_path: Path, config: FraisierConfig) -> None:
         target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(descriptor, "wb") as out:
-            out.write(_seal(keys, plain))
+            out.write(_seal(key, plain))
         os.replace(temporary, target)
     except OSError:
         # A cache that cannot be written only costs speed.
@@ -182,13 +180,13 @@ def _entry_file(config_path: Path) -> Path:
     return base / f"{hashlib.sha256(str(config_path).encode()).hexdigest()[:24]}.config"
 
 
-def _keys(config_path: Path) -> tuple[bytes, bytes] | None:
-    """(encryption key, MAC key) from every input the validated result depends on."""
+def _key(config_path: Path) -> bytes | None:
+    """The entry's key, from every input the validated result depends on."""
     try:
         text = config_path.read_bytes()
     except OSError:
         return None
-    material = hashlib.blake2b(digest_size=64, person=b"fraisier-cfg")
+    material = hashlib.blake2b(digest_size=32, person=b"fraisier-cfg")
 
     def add(label: str, value: bytes) -> None:
         # Length-prefixed, so no two different inputs give the same stream of bytes.
@@ -211,8 +209,7 @@ def _keys(config_path: Path) -> tuple[bytes, bytes] | None:
     for name in sorted(names):
         value = os.environb.get(name)
         add("var", name + (b"\0unset" if value is None else b"=" + value))
-    digest = material.digest()
-    return digest[:32], digest[32:]
+    return material.digest()
 
 
 def _code_fingerprint() -> bytes:
@@ -233,30 +230,22 @@ def _code_fingerprint() -> bytes:
     return "\n".join(parts).encode()
 
 
-def _keystream(key: bytes, nonce: bytes, length: int) -> bytes:
-    return hashlib.shake_256(b"fraisier-cfg-stream\0" + key + nonce).digest(length)
+def _seal(key: bytes, plain: bytes) -> bytes:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-
-def _xor(data: bytes, stream: bytes) -> bytes:
-    return (int.from_bytes(data, "little") ^ int.from_bytes(stream, "little")).to_bytes(
-        len(data), "little")
-
-
-def _seal(keys: tuple[bytes, bytes], plain: bytes) -> bytes:
-    encryption_key, mac_key = keys
     nonce = os.urandom(_NONCE_BYTES)
-    sealed = _MAGIC + nonce + _xor(plain, _keystream(encryption_key, nonce, len(plain)))
-    return sealed + hmac.new(mac_key, sealed, hashlib.sha256).digest()
+    return _MAGIC + nonce + AESGCM(key).encrypt(nonce, plain, _MAGIC)
 
 
-def _open(keys: tuple[bytes, bytes], blob: bytes) -> bytes | None:
+def _open(key: bytes, blob: bytes) -> bytes | None:
     """The plaintext, or None when the entry is not for these inputs (or was tampered with)."""
-    encryption_key, mac_key = keys
     if len(blob) < len(_MAGIC) + _NONCE_BYTES + _TAG_BYTES or not blob.startswith(_MAGIC):
         return None
-    sealed, tag = blob[:-_TAG_BYTES], blob[-_TAG_BYTES:]
-    if not hmac.compare_digest(tag, hmac.new(mac_key, sealed, hashlib.sha256).digest()):
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    nonce = blob[len(_MAGIC):len(_MAGIC) + _NONCE_BYTES]
+    try:
+        return AESGCM(key).decrypt(nonce, blob[len(_MAGIC) + _NONCE_BYTES:], _MAGIC)
+    except InvalidTag:
         return None
-    nonce = sealed[len(_MAGIC):len(_MAGIC) + _NONCE_BYTES]
-    body = sealed[len(_MAGIC) + _NONCE_BYTES:]
-    return _xor(body, _keystream(encryption_key, nonce, len(body)))
