@@ -7,7 +7,9 @@ or recover a deployment hands it this selector. The choice, in order:
    for a deployment or for a rollback (switch back);
 2. a rollback (trigger `rollback`) on one machine: engine/rollback.py, with the migration
    preset's way back when `migrate.tool` is set;
-3. the fraise type: api, etl, scheduled or backup, from kinds/plans.py.
+3. the fraise type: api, etl, scheduled or backup, from kinds/plans.py; a pull request's
+   preview (`pr-<number>`) wraps it with its database and report steps, and its removal
+   (`preview_teardown` in the options) has a plan of its own (previews/steps.py).
 
 The set of types is closed: a type with no plan is a programming error, caught by a test
 over `FraiseType`, not a run-time lookup that can miss.
@@ -52,7 +54,7 @@ class Planner:
             return rollout.plan_for(run.target, rollback)(run, record.requested_commit)
         if rollback:
             return _rollback_plan(run)
-        return TYPE_PLANS[run.target.type.value](run, record.requested_commit)
+        return _type_plan(run, record)
 
     def recovery_plan(self, run: DeploymentRun, record: DeploymentRecord,
                       ledger: dict[str, StepRecord]) -> list[Step]:
@@ -68,7 +70,20 @@ class Planner:
             run.options["revision_before"] = migrate.data["revision_before"]
         if rollback:
             return _rollback_plan(run)
-        return TYPE_PLANS[run.target.type.value](run, record.requested_commit)
+        return _type_plan(run, record)
+
+
+def _type_plan(run: DeploymentRun, record: DeploymentRecord) -> list[Step]:
+    base = TYPE_PLANS[run.target.type.value]
+    if run.target.preview is None:
+        return base(run, record.requested_commit)
+    from fraisier.previews import steps as preview_steps
+    from fraisier.previews.service import TEARDOWN_OPTION
+
+    if record.options.get(TEARDOWN_OPTION):
+        return preview_steps.teardown_plan(run)
+    return preview_steps.deploy_plan(run, record.requested_commit,
+                                     base(run, record.requested_commit))
 
 
 def _rollback_plan(run: DeploymentRun) -> list[Step]:

@@ -48,6 +48,7 @@ from fraisier.config.notifications import (
     ServerConfig,
     unique_channel_names,
 )
+from fraisier.config.previews import PreviewsConfig
 from fraisier.config.rollouts import Duration, RolloutFields
 from fraisier.config.secrets import SecretBackend, secret_reference_problems
 from fraisier.domain import FraiseType
@@ -321,6 +322,24 @@ class FraiseConfig(KindFraiseFields, _Strict):
     env: EnvMap = {}
     git: GitConfig | None = None
     environments: dict[Name, EnvironmentConfig]
+    # One environment per open pull request: see docs/previews.md.
+    previews: PreviewsConfig | None = None
+
+    @model_validator(mode="after")
+    def _previews_fit(self) -> FraiseConfig:
+        if self.previews is None:
+            return self
+        if self.type is not FraiseType.API:
+            raise ValueError(f"previews: only api fraises have previews (this one is {self.type})")
+        base = self.previews.environment
+        if base is not None and base not in self.environments:
+            raise ValueError(f"previews.environment: no environment {base!r} "
+                             f"(this fraise has: {', '.join(self.environments)})")
+        clash = [name for name in self.environments if name.startswith("pr-")]
+        if clash:
+            raise ValueError(f"environment {clash[0]!r}: names starting with pr- are kept for "
+                             "previews")
+        return self
 
     @field_validator("repository")
     @classmethod

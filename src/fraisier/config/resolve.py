@@ -27,6 +27,7 @@ from fraisier.config.model import (
     HealthCheckConfig,
     MigrateConfig,
 )
+from fraisier.config.previews import PreviewTarget
 from fraisier.config.rollouts import RolloutFields, rollout_of
 from fraisier.domain import FraiseType
 
@@ -58,6 +59,7 @@ class Target:
     kind: KindSettings = field(default_factory=KindSettings)  # etl, scheduled, backup settings
     rollout: RolloutFields | None = None  # hosts/strategy; None deploys locally
     poll: float | None = None  # seconds between `git ls-remote` checks; None: webhooks only
+    preview: PreviewTarget | None = None  # set on a `pr-<number>` preview environment
 
     @property
     def name(self) -> str:
@@ -118,6 +120,12 @@ def resolve_target(config: FraisierConfig, fraise: str, environment: str) -> Tar
         known = ", ".join(config.fraises) or "none"
         raise UnknownTarget(f"unknown fraise {fraise!r} (configured fraises: {known})")
     env = fraise_config.environments.get(environment)
+    if env is None and fraise_config.previews is not None:
+        from fraisier.config.preview_targets import preview_target
+
+        found = preview_target(config, fraise, environment)
+        if found is not None:
+            return found
     if env is None:
         known = ", ".join(fraise_config.environments)
         raise UnknownTarget(

@@ -32,12 +32,12 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, defer_build=True)
 
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
 
 
 def _duration(value: Any) -> Any:
-    """`30`, `30s`, `1.5m`, `500ms` -> seconds."""
+    """`30`, `30s`, `1.5m`, `500ms`, `7d` -> seconds."""
     if isinstance(value, bool):
         raise ValueError("expected a duration such as 30s")
     if isinstance(value, int | float):
@@ -45,7 +45,7 @@ def _duration(value: Any) -> Any:
     if isinstance(value, str):
         match = _DURATION.match(value)
         if not match:
-            raise ValueError(f"{value!r} is not a duration (use e.g. 30s, 2m, 500ms)")
+            raise ValueError(f"{value!r} is not a duration (use e.g. 30s, 2m, 500ms, 7d)")
         return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
     return value
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from fraisier.domain.model import WebhookOutcome, utc_timestamp
+from fraisier.domain.previews import PullRequestEvent
 from fraisier.ingest.group_commit import GroupCommit
 from fraisier.ingest.result import IngestResult, WebhookRequest
 from fraisier.ingest.routing import repository_candidates, route_all, verified_targets
@@ -39,6 +40,10 @@ class Receipt:
 
     record: WebhookRecord
     answer: IngestResult | None = None
+    # A verified pull-request event and the fraises it may touch: applied by `write`, in the
+    # transaction that records it (previews/service.py decides).
+    pull_request: PullRequestEvent | None = None
+    pull_request_fraises: list[str] | None = None
 
     def result(self) -> IngestResult:
         """The answer, once `record` is written."""
@@ -91,8 +96,9 @@ class Ingest:
         except MalformedPayload as exc:
             malformed = exc
         # Verify before answering anything else: an unsigned request learns nothing.
-        candidates = (repository_candidates(self.targets, delivery.pushes)
-                      if delivery is not None and delivery.pushes else [])
+        heads = (delivery.pushes or tuple(p.head_push() for p in delivery.pull_requests)
+                 if delivery is not None else ())
+        candidates = repository_candidates(self.targets, heads) if heads else []
         try:
             verified = verified_targets(provider, headers, request.body,
                                         candidates or self.targets, now=now)
@@ -132,7 +138,17 @@ class Ingest:
         if delivery.kind == "ping":
             record.outcome = WebhookOutcome.PONG.value
             return Receipt(record, IngestResult.pong())
-        if delivery.kind != "push":
+        if delivery.kind == "pull_request" and verified:
+            pull = delivery.pull_requests[-1]
+            record.ref, record.branch = f"refs/heads/{pull.head_branch}", pull.head_branch
+            record.commit_sha, record.sender = pull.head_sha, pull.sender[:200]
+            record.reason = f"pull request #{pull.number} {pull.action}"
+            return Receipt(record, pull_request=pull,
+                           pull_request_fraises=[t.fraise for t in verified])
+        if delivery.kind == "pull_request":
+            reason = (f"repository {delivery.repository!r} is not the repository of any "
+                      "configured fraise")
+        elif delivery.kind != "push":
             reason = f"{delivery.event_type} events do not deploy"
         elif not delivery.pushes:
             # e.g. a Bitbucket push whose `changes` is empty (signature already checked).
@@ -157,9 +173,29 @@ class Ingest:
         self.store.webhooks.intake.record(
             [r.record for r in receipts],
             duplicate_window=self.config.webhook.duplicate_window_seconds)
+        for receipt in receipts:
+            if receipt.pull_request is not None and not receipt.record.duplicate:
+                self._apply_pull_request(receipt)
         results = [r.result() for r in receipts]
         _log_batch(receipts)
         return results
+
+
+    def _apply_pull_request(self, receipt: Receipt) -> None:
+        """The previews' rules applied to a recorded pull-request event; its row then says
+        what they did (queued, or ignored with the reason)."""
+        from fraisier.previews.service import on_pull_request
+
+        assert receipt.pull_request is not None and receipt.pull_request_fraises is not None
+        record = receipt.record
+        done = on_pull_request(self.store, self.config, receipt.pull_request,
+                               receipt.pull_request_fraises, webhook_event_id=record.id)
+        record.outcome, record.deployment_ids = done.outcome.value, done.deployment_ids
+        record.reason = (done.reason or record.reason)[:500]
+        self.store.webhooks.set_outcome(record.id, record.outcome, record.reason,
+                                        record.deployment_ids)
+        receipt.answer = (IngestResult.queued(done.deployment_ids) if done.deployment_ids
+                          else IngestResult.ignored(record.reason))
 
 
 def _log_batch(receipts: list[Receipt]) -> None:

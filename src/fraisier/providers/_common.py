@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 import orjson
 
 from fraisier.domain import PushEvent
+from fraisier.domain.previews import PullRequestEvent
 
 ZERO_SHA = "0" * 40
 
@@ -87,9 +88,20 @@ class Delivery:
     provider: str
     event_type: str
     delivery_id: str | None
-    kind: Literal["push", "ping", "other"]
+    kind: Literal["push", "ping", "pull_request", "other"]
     pushes: tuple[PushEvent, ...]
     repository: str
+    pull_requests: tuple[PullRequestEvent, ...] = ()
+
+
+def pull_request_delivery(provider: str, event_type: str, delivery_id: str | None,
+                          pull: PullRequestEvent | None, repository: str) -> Delivery:
+    """A pull-request event's delivery; an action that asks nothing of a preview (a label,
+    a review request) is an "other" delivery."""
+    if pull is None:
+        return Delivery(provider, event_type, delivery_id, "other", (), repository)
+    return Delivery(provider, event_type, delivery_id, "pull_request", (), pull.repository,
+                    (pull,))
 
 
 class Provider(Protocol):

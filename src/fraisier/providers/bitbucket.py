@@ -34,11 +34,13 @@ from fraisier.providers._common import (
     load_json_object,
     lower_headers,
     optional_sha,
+    pull_request_delivery,
     require_secret,
     unique_urls,
     valid_ref,
     valid_sha,
 )
+from fraisier.providers.pull_requests import parse_bitbucket_cloud, parse_bitbucket_server
 
 CLOUD_PUSH = "repo:push"
 SERVER_PUSH = "repo:refs_changed"
@@ -76,6 +78,14 @@ class BitbucketProvider:
             pushes = parse_server_push(payload)
         else:
             repository = _cloud_repository_name(payload) or _server_repository_name(payload)
+            if event_type.startswith("pullrequest:"):
+                return pull_request_delivery(self.name, event_type, delivery_id,
+                                             parse_bitbucket_cloud(payload, event_type),
+                                             repository)
+            if event_type.startswith("pr:"):
+                pull = parse_bitbucket_server(payload, event_type)
+                return pull_request_delivery(self.name, event_type, delivery_id, pull,
+                                             pull.repository if pull else repository)
             return Delivery(self.name, event_type, delivery_id, "other", (), repository)
         repository = pushes[0].repository if pushes else _repository_or_fail(payload, event_type)
         return Delivery(self.name, event_type, delivery_id, "push", pushes, repository)

@@ -30,11 +30,13 @@ from fraisier.providers._common import (
     load_json_object,
     lower_headers,
     optional_sha,
+    pull_request_delivery,
     require_secret,
     unique_urls,
     valid_ref,
     valid_sha,
 )
+from fraisier.providers.pull_requests import parse_github
 
 
 def _is_forgejo(headers: dict[str, str]) -> bool:
@@ -83,6 +85,9 @@ class GiteaProvider:
             push = parse_push(payload, flavour)
             return Delivery(flavour, event_type, delivery_id, "push", (push,), push.repository)
         repository = as_text(as_mapping(payload.get("repository")).get("full_name"))
+        if event_type == "pull_request":
+            return pull_request_delivery(flavour, event_type, delivery_id,
+                                         parse_github(payload, flavour), repository)
         return Delivery(flavour, event_type, delivery_id, "other", (), repository)
 
 

@@ -31,11 +31,13 @@ from fraisier.providers._common import (
     lower_headers,
     media_type,
     optional_sha,
+    pull_request_delivery,
     require_secret,
     unique_urls,
     valid_ref,
     valid_sha,
 )
+from fraisier.providers.pull_requests import parse_github
 
 
 class GitHubProvider:
@@ -62,6 +64,9 @@ class GitHubProvider:
         if event_type == "push":
             push = parse_push(payload)
             return Delivery(self.name, event_type, delivery_id, "push", (push,), push.repository)
+        if event_type == "pull_request":
+            return pull_request_delivery(self.name, event_type, delivery_id,
+                                         parse_github(payload), repository)
         kind: Literal["ping", "other"] = "ping" if event_type == "ping" else "other"
         return Delivery(self.name, event_type, delivery_id, kind, (), repository)
 

@@ -37,10 +37,12 @@ from fraisier.providers._common import (
     load_json_object,
     lower_headers,
     optional_sha,
+    pull_request_delivery,
     unique_urls,
     valid_ref,
     valid_sha,
 )
+from fraisier.providers.pull_requests import parse_gitlab
 
 # Standard Webhooks' recommended tolerance, both ways: a delivery older than
 # this may be a replay; one from the future means a clock we cannot trust.
@@ -90,6 +92,9 @@ class GitLabProvider:
             push = parse_push(payload, event_type)
             return Delivery(self.name, event_type, delivery_id, "push", (push,), push.repository)
         repository = as_text(as_mapping(payload.get("project")).get("path_with_namespace"))
+        if object_kind == "merge_request":
+            return pull_request_delivery(self.name, event_type, delivery_id,
+                                         parse_gitlab(payload), repository)
         return Delivery(self.name, event_type, delivery_id, "other", (), repository)
 
 

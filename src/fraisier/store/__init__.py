@@ -8,7 +8,7 @@
     store.views     history, status, statistics    store.audit    tb_audit (append-only)
     store.polls     poll mode's last heads         store.notifications  notifier cursor,
                                                    deliveries and attempts
-    store.tokens    tb_api_token
+    store.tokens    tb_api_token                   store.previews tb_preview
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from fraisier.store.ledger import Ledger
     from fraisier.store.notifications import Notifications
     from fraisier.store.polls import Polls
+    from fraisier.store.previews import Previews
     from fraisier.store.queue import NotFound, Queue
     from fraisier.store.releases import Releases
     from fraisier.store.runs import Backups, Runs
@@ -153,6 +154,13 @@ class Store:
         from fraisier.store.tokens import Tokens
 
         return Tokens(self.db)
+
+    @cached_property
+    def previews(self) -> Previews:
+        """pull-request preview environments"""
+        from fraisier.store.previews import Previews
+
+        return Previews(self.db)
 
     @property
     def backend(self) -> str:

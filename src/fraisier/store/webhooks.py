@@ -36,6 +36,13 @@ class WebhookEvents:
         self.intake.record([record])
         return record.id
 
+    def set_outcome(self, event_id: int, outcome: str, reason: str,
+                    deployment_ids: list[int]) -> None:
+        """What a request turned out to do, once decided after it was recorded (a pull
+        request's preview: previews/service.py)."""
+        self.db.execute("UPDATE tb_webhook_event SET outcome = ?, reason = ?, deployment_ids = ?"
+                        " WHERE id = ?", (outcome, reason, json.dumps(deployment_ids), event_id))
+
     def list(self, *, limit: int = 50, provider: str | None = None,
              outcome: str | None = None) -> list[Row]:
         sql = ("SELECT id, received_at, provider, event_type, delivery_id, repository, ref,"

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("fraisier.worker")
 
 PRUNE_EVERY_SECONDS = 3600.0
+REAP_PREVIEWS_EVERY_SECONDS = 60.0  # idle previews past their `previews.ttl`
 PRUNE_PER_BEAT = 5000  # requests deleted per housekeeping beat at most: the beat stays short
 
 
@@ -66,6 +67,7 @@ class Worker:
         self._recoveries: dict[int, threading.Thread] = {}  # deployment id -> its recovery
         self._recovery_owner = f"{self.name}/recovery"
         self._next_prune = 0.0  # time.monotonic() at which old webhook requests are due
+        self._next_reap = 0.0  # ... at which idle previews are looked for
         from fraisier.worker.poller import Poller
 
         self.poller = Poller(config, store, owner=self.name)  # environments with `poll:`
@@ -240,10 +242,25 @@ class Worker:
                 if time.monotonic() >= self._next_prune:
                     more = self.prune_webhook_requests() == PRUNE_PER_BEAT
                     self._next_prune = time.monotonic() + (0 if more else PRUNE_EVERY_SECONDS)
+                if time.monotonic() >= self._next_reap:
+                    self.reap_previews()
+                    self._next_reap = time.monotonic() + REAP_PREVIEWS_EVERY_SECONDS
             except StoreError as exc:
                 log.warning("housekeeping: %s", exc)
             if self._done.wait(self._beat_interval):
                 return
+
+    def reap_previews(self) -> list[int]:
+        """Queue the removal of previews idle for longer than their `previews.ttl`."""
+        if not any(fraise.previews for fraise in self.config.fraises.values()):
+            return []
+        from fraisier.previews.service import reap
+
+        queued = reap(self.store, self.config)
+        if queued:
+            log.info("idle previews: removal queued as deployment(s) %s",
+                     ", ".join(map(str, queued)))
+        return queued
 
     def prune_webhook_requests(self) -> int:
         """Delete up to PRUNE_PER_BEAT recorded webhook requests older than

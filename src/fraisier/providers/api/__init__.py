@@ -31,6 +31,13 @@ class ProviderApi(Protocol):
 
     def close_issue(self, issue: str) -> Response: ...
 
+    def comment_pull_request(self, number: int, body: str) -> str:
+        """Comment on a pull (merge) request; the comment's id, to edit it later."""
+        ...
+
+    def edit_pull_request_comment(self, number: int, comment_id: str, body: str
+                                  ) -> Response: ...
+
 
 def client_for(provider: str, *, token: str, repository: str, api_url: str | None = None,
                timeout: float = DEFAULT_TIMEOUT) -> ProviderApi:

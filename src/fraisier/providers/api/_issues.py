@@ -26,3 +26,19 @@ class RepositoryIssues:
 
     def close_issue(self, issue: str) -> Response:
         return self.http.request("PATCH", f"{self.repo}/issues/{issue}", {"state": "closed"})
+
+    # A pull request is an issue here: its comments are the issue's.
+    def comment_pull_request(self, number: int, body: str) -> str:
+        answer = self.comment_issue(str(number), body)
+        return _comment_id(answer, f"{self.repo}/issues/{number}/comments")
+
+    def edit_pull_request_comment(self, number: int, comment_id: str, body: str) -> Response:
+        return self.http.request("PATCH", f"{self.repo}/issues/comments/{comment_id}",
+                                 {"body": body})
+
+
+def _comment_id(answer: Response, path: str) -> str:
+    found = answer.field("id")
+    if found is None:
+        raise ApiError(f"POST {path}: no id in the answer", answer.status)
+    return str(found)

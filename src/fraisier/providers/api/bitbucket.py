@@ -54,6 +54,17 @@ class BitbucketCloudApi:
     def close_issue(self, issue: str) -> Response:
         return self.http.request("PUT", f"{self.repo}/issues/{issue}", {"state": "resolved"})
 
+    def comment_pull_request(self, number: int, body: str) -> str:
+        path = f"{self.repo}/pullrequests/{number}/comments"
+        answer = self.http.request("POST", path, {"content": {"raw": body}})
+        if answer.field("id") is None:
+            raise ApiError(f"POST {path}: no id in the answer", answer.status)
+        return str(answer.field("id"))
+
+    def edit_pull_request_comment(self, number: int, comment_id: str, body: str) -> Response:
+        return self.http.request("PUT", f"{self.repo}/pullrequests/{number}/comments/"
+                                 f"{comment_id}", {"content": {"raw": body}})
+
 
 class BitbucketServerApi:
     name = "bitbucket"
@@ -81,3 +92,20 @@ class BitbucketServerApi:
 
     def close_issue(self, issue: str) -> Response:
         raise ApiError("Bitbucket Server has no issues API")
+
+    def _pull_comments(self, number: int) -> str:
+        project, _, slug = self.repository.partition("/")
+        return f"/rest/api/1.0/projects/{project}/repos/{slug}/pull-requests/{number}/comments"
+
+    def comment_pull_request(self, number: int, body: str) -> str:
+        answer = self.http.request("POST", self._pull_comments(number), {"text": body})
+        if answer.field("id") is None:
+            raise ApiError(f"POST {self._pull_comments(number)}: no id in the answer",
+                           answer.status)
+        # Server edits a comment only with its current version: keep both.
+        return f"{answer.field('id')}:{answer.field('version') or 0}"
+
+    def edit_pull_request_comment(self, number: int, comment_id: str, body: str) -> Response:
+        found, _, version = comment_id.partition(":")
+        return self.http.request("PUT", f"{self._pull_comments(number)}/{found}",
+                                 {"text": body, "version": int(version or 0)})

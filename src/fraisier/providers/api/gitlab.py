@@ -46,3 +46,14 @@ class GitLabApi:
     def close_issue(self, issue: str) -> Response:
         return self.http.request("PUT", f"{self.project}/issues/{issue}",
                                  {"state_event": "close"})
+
+    def comment_pull_request(self, number: int, body: str) -> str:
+        path = f"{self.project}/merge_requests/{number}/notes"
+        answer = self.http.request("POST", path, {"body": body})
+        if answer.field("id") is None:
+            raise ApiError(f"POST {path}: no id in the answer", answer.status)
+        return str(answer.field("id"))
+
+    def edit_pull_request_comment(self, number: int, comment_id: str, body: str) -> Response:
+        return self.http.request(
+            "PUT", f"{self.project}/merge_requests/{number}/notes/{comment_id}", {"body": body})
