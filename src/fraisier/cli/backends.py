@@ -99,6 +99,7 @@ class LocalBackend:
                 "last_completed_at": row.get("last_completed_at"),
                 "health": _health_entry(health.get((target.fraise, target.environment))),
             })
+        entries.extend(_preview_entries(app, fraise, environment, known))
         return entries
 
     def history(self, fraise: str | None, environment: str | None, status: str | None,
@@ -383,3 +384,25 @@ def _health_entry(state: HealthState | None) -> dict[str, Any] | None:
         return None
     return {"ok": state.ok, "detail": state.detail, "checked_at": state.checked_at,
             "since": state.since}
+
+
+def _preview_entries(app: Any, fraise: str | None, environment: str | None,
+                     known: dict[tuple[str, str], Any]) -> list[dict[str, Any]]:
+    """The open pull-request previews (`pr-<number>`): environments of the state database,
+    not of fraises.yaml, shown like the others."""
+    entries = []
+    for preview in app.read_store.previews.find(fraise=fraise):
+        if preview.status == "removed" or (environment and preview.environment != environment):
+            continue
+        row = known.get((preview.fraise, preview.environment), {})
+        entries.append({
+            "fraise": preview.fraise, "environment": preview.environment,
+            "branch": preview.head_branch,
+            "current_release": row.get("current_release"),
+            "current_commit_sha": row.get("current_commit_sha"),
+            "last_deployment_id": row.get("last_deployment_id"),
+            "last_status": row.get("last_status"),
+            "last_completed_at": row.get("last_completed_at"),
+            "health": None,  # the health watch looks at configured environments
+        })
+    return entries

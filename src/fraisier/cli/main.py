@@ -39,6 +39,8 @@ COMMANDS = {
     "notify": "notify:notify",
     "notifications": "notify:notifications",
     "notifier": "notify:notifier",
+    "previews": "previews:previews",
+    "preview": "previews:preview",
 }
 
 # With --server, these read and request through the server's GraphQL API (cli/backends.py);
@@ -48,7 +50,7 @@ REMOTE_COMMANDS = ("status", "history", "stats", "logs", "webhooks", "deploy", "
 
 # With --server, these are refused plainly: they read local files or state the API does not
 # serve (a release's `current` link on disk, the local job schedule).
-LOCAL_ONLY = {"list", "releases", "runs", "jobs"}
+LOCAL_ONLY = {"list", "releases", "runs", "jobs", "previews", "preview"}
 
 
 def _not_with_server(name: str) -> click.Command:
