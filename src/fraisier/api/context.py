@@ -20,6 +20,7 @@ from fraisier.api.errors import bad_input, not_found
 from fraisier.api.loaders import Loaders
 from fraisier.api.threads import in_db_thread
 from fraisier.domain.audit import Actor, ActorKind
+from fraisier.domain.previews import preview_number
 from fraisier.store.db import Row
 from fraisier.store.tokens import Scope
 
@@ -138,7 +139,8 @@ class ApiContext:
 
     def check_target(self, fraise_id: str, environment: str | None) -> None:
         fraise = self.fraise_config(fraise_id)
-        if environment is not None and environment not in fraise.environments:
+        if environment is not None and environment not in fraise.environments and not (
+                fraise.previews is not None and preview_number(environment) is not None):
             raise not_found(f"fraise {fraise_id!r} has no environment {environment!r}")
 
     # -- shared reads ---------------------------------------------------------------------

@@ -485,11 +485,16 @@ class OffLoopSchema(QuietSchema):
 def build_schema(config: FraisierConfig | None = None) -> strawberry.Schema:
     """The schema with its request bounds (depth, aliases, tokens, rows read) and error
     masking."""
+    from strawberry.tools import merge_types
+
+    from fraisier.api.previews import PreviewMutations, PreviewQueries
     from fraisier.config.api import ApiConfig
 
     limits = config.api if config is not None else ApiConfig()
     return OffLoopSchema(
-        query=Query, mutation=Mutation, subscription=Subscription,
+        query=merge_types("Query", (Query, PreviewQueries)),
+        mutation=merge_types("Mutation", (Mutation, PreviewMutations)),
+        subscription=Subscription,
         extensions=[
             # Clients repeat the same few documents: parse and validate each once.
             lambda: ParserCache(maxsize=256),

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import SecretStr
+
 from fraisier.config.secretref import dotted
 from fraisier.domain.redaction import register_secret
 from fraisier.secrets.errors import BackendError, SecretError
@@ -46,8 +48,9 @@ def resolve_webhook_secrets(config: Any) -> Any:
     for target in resolved.targets():
         for provider in type(target.secrets).model_fields:
             section = target.secrets.provider(provider)
+            # Only the secret fields: api_url, repository and the switches are plain values.
             register_secret(*(value.get_secret_value() for name in type(section).model_fields
-                              if (value := getattr(section, name)) is not None))
+                              if isinstance(value := getattr(section, name), SecretStr)))
     return resolved
 
 
