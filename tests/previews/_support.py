@@ -67,7 +67,7 @@ if wanted.exists():
 
 # What systemd does for `shop-preview@N.service`: one process per preview, found by its pid.
 CONTROL_PY = '''\
-import os, pathlib, signal, subprocess, sys, time
+import os, pathlib, shlex, signal, subprocess, sys, time
 app = pathlib.Path(os.environ["FRAISIER_APP_PATH"])
 pid_file = app / "app.pid"
 
@@ -89,9 +89,15 @@ def stop():
     pid_file.unlink(missing_ok=True)
 
 def start():
-    release = pathlib.Path(os.environ.get("FRAISIER_RELEASE_DIR") or app / "current")
+    # Like systemd's EnvironmentFile=: the service's environment is preview.env, nothing
+    # inherited from whoever asked for the restart.
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    for line in (app / "preview.env").read_text().splitlines():
+        key, _, value = line.partition("=")
+        env[key] = shlex.split(value)[0]
+    release = app / "current"
     log = open(app / "app.log", "ab")
-    proc = subprocess.Popen([sys.executable, str(release / "app.py")], cwd=release,
+    proc = subprocess.Popen([sys.executable, str(release / "app.py")], cwd=release, env=env,
                             stdout=log, stderr=log, stdin=subprocess.DEVNULL,
                             start_new_session=True)
     pid_file.write_text(str(proc.pid))

@@ -1,10 +1,12 @@
 """What a preview adds to the deployment saga, and the saga that removes it.
 
-deploy    database → report → (the api plan: fetch … health_check → cleanup) → announce
+deploy    database → environment_file → report → (the api plan: fetch … cleanup) → announce
 teardown  stop → drop_database → remove_files → removed
 
 `database` creates the preview's database on its first deployment (a later one finds it and
-skips); a failed first deployment drops it again. `report` sets the commit status to pending
+skips); a failed first deployment drops it again. `environment_file` writes
+`<app_path>/preview.env` (mode 0600): the preview's environment (`env`, FRAISIER_PREVIEW_PORT,
+...) for a service manager that does not inherit it, e.g. systemd's `EnvironmentFile=`. `report` sets the commit status to pending
 and, when a later step fails, to failure (its compensation); `announce` sets it to success and
 writes the pull-request comment. The teardown steps are each safe to run again: a failed
 teardown is retried with `fraisier preview destroy` or `fraisier retry`.
@@ -12,6 +14,7 @@ teardown is retried with `fraisier preview destroy` or `fraisier retry`.
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,6 +42,7 @@ def deploy_plan(run: DeploymentRun, requested_commit: str | None,
     return [
         Step("database", lambda: _create_database(run, created),
              compensate=lambda: _drop_created(run, created)),
+        Step("environment_file", lambda: _environment_file(run)),
         Step("report", reporter.pending, compensate=reporter.failed),
         *base,
         Step("announce", reporter.deployed),
@@ -58,6 +62,31 @@ def _create_database(run: DeploymentRun, created: dict[str, bool]) -> dict[str, 
     created["yes"] = True
     run.log(f"database {database.name} created from {source}")
     return {"database": database.name, "source": source}
+
+
+ENVIRONMENT_FILE = "preview.env"
+
+
+def environment_file_text(env: dict[str, str]) -> str:
+    """KEY="value" lines as systemd's EnvironmentFile= reads them (and a shell's `.`)."""
+    def quoted(value: str) -> str:
+        escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$")
+        return '"' + escaped.replace("\n", "\\n") + '"'
+
+    return "".join(f"{key}={quoted(value)}\n" for key, value in sorted(env.items()))
+
+
+def _environment_file(run: DeploymentRun) -> dict[str, Any]:
+    app_path = run.layout.app_path
+    app_path.mkdir(parents=True, exist_ok=True)
+    path = app_path / ENVIRONMENT_FILE
+    partial = path.with_name(path.name + ".partial")
+    partial.unlink(missing_ok=True)
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(environment_file_text(run.target.env))
+    partial.replace(path)
+    return {"path": str(path), "keys": sorted(run.target.env)}
 
 
 def _drop_created(run: DeploymentRun, created: dict[str, bool]) -> None:
