@@ -108,8 +108,12 @@ def test_server_ping() -> None:
 
 def test_other_event() -> None:
     body = b'{"repository": {"full_name": "acme/web"}, "pullrequest": {}}'
-    delivery = bitbucket.parse(bitbucket_cloud_headers("pullrequest:created", body), body)
+    delivery = bitbucket.parse(bitbucket_cloud_headers("pullrequest:comment_created", body),
+                               body)
     assert (delivery.kind, delivery.repository) == ("other", "acme/web")
+    # A pull-request event previews act on must say which pull request.
+    with pytest.raises(MalformedPayload, match="missing repository or pullrequest"):
+        bitbucket.parse(bitbucket_cloud_headers("pullrequest:created", body), body)
 
 
 def test_missing_signature() -> None:
