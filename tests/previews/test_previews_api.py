@@ -21,7 +21,8 @@ from tests.support.postgres import PostgresServer
 
 PREVIEWS = "query($f: ID) { previews(fraiseId: $f) { id number environment status port database url } }"
 DESTROY = "mutation($f: ID!, $n: Int!) { destroyPreview(fraiseId: $f, number: $n) { id status } }"
-HISTORY = ('{ fraise(id: "shop") { deploymentHistory(environment: "pr-5") { id status } } }')
+HISTORY = ('{ fraise(id: "shop") { deploymentHistory(environment: "pr-5") { id status }'
+           ' environments { name branch status currentCommitSha } } }')
 
 
 @pytest.fixture
@@ -65,6 +66,10 @@ def test_query_and_destroy(ws: PreviewWorkspace) -> None:
         "port": ws.port(5), "database": ws.database(5), "url": f"http://127.0.0.1:{ws.port(5)}/"}]
     assert history["data"]["fraise"]["deploymentHistory"] == [
         {"id": done.id, "status": "SUCCEEDED"}]
+    # The dashboard's overview lists a fraise's environments: the open preview is one.
+    assert history["data"]["fraise"]["environments"] == [
+        {"name": "staging", "branch": "main", "status": None, "currentCommitSha": None},
+        {"name": "pr-5", "branch": "changes", "status": "SUCCEEDED", "currentCommitSha": head}]
     assert denied["errors"] and ws.store.previews.get("shop", 5).status == "active"
     assert "no fraise 'nope'" in unknown["errors"][0]["message"]
 

@@ -154,6 +154,16 @@ class ApiContext:
                                      app_path=str(target.app_path)))
         return found
 
+    def preview_environments(self, fraise_id: str) -> list[Environment]:
+        """The open previews of a fraise, as environments. Blocking: call through `read`."""
+        from fraisier.api.types import Environment
+
+        if self.fraise_config(fraise_id).previews is None:
+            return []
+        return [Environment(fraise_id=fraise_id, name=p.environment, branch=p.head_branch,
+                            app_path=str(self.config.target(fraise_id, p.environment).app_path))
+                for p in self.store.previews.find(fraise=fraise_id) if p.status != "removed"]
+
     async def history(self, fraise_id: str | None, environment: str | None, status: Any,
                       limit: int, offset: int, after: int | None, *, trigger: Any = None,
                       top_level: bool = False) -> list[Deployment]:

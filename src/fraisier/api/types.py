@@ -285,9 +285,11 @@ class Fraise:
         return cls(id=name, name=name, type=FraiseType(fraise.type), description=fraise.description,
                    repository=redact_url(fraise.repository))
 
-    @strawberry.field
-    def environments(self, info: Info) -> list[Environment]:
-        return api(info).environments(self.id)
+    @strawberry.field(description="Its environments, then its open pull-request previews "
+                      "(`pr-<number>`).")
+    async def environments(self, info: Info) -> list[Environment]:
+        ctx = api(info)
+        return ctx.environments(self.id) + await ctx.read(ctx.preview_environments, self.id)
 
     @strawberry.field
     async def deployment_history(self, info: Info, environment: str | None = None,
