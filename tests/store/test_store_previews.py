@@ -104,3 +104,13 @@ def test_the_reaper_counts_from_the_last_new_commit(store: Store,
     assert store.queue.get(queued).environment == "pr-1"
     assert [p.status for p in store.previews.find(fraise="shop")] == ["removing", "active"]
     assert reap(store, config, now=utc_now() + timedelta(hours=1)) == []
+
+
+def test_a_worker_reaps_idle_previews(store: Store, config: FraisierConfig) -> None:
+    from fraisier.worker.worker import Worker
+
+    on_pull_request(store, config, _event(1), ["shop"], now=utc_now() - timedelta(days=2))
+    worker = Worker(config, store, name="reaper")
+    [queued] = worker.reap_previews()
+    assert store.queue.get(queued).options[TEARDOWN_OPTION] is True
+    assert worker.reap_previews() == []
