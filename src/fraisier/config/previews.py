@@ -138,6 +138,14 @@ class PreviewsConfig(_Strict):
     def _argv_templates(cls, value: CommandSpec | None) -> CommandSpec | None:
         return _command_templates(value)
 
+    @field_validator("ports", mode="before")
+    @classmethod
+    def _one_port(cls, value: Any) -> Any:
+        # `ports: 9100` reads as a number: a range of one port.
+        if isinstance(value, int) and not isinstance(value, bool):
+            return f"{value}-{value}"
+        return value
+
     @field_validator("ports")
     @classmethod
     def _port_range(cls, value: str) -> str:
