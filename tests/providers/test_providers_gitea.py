@@ -123,8 +123,11 @@ def test_no_secret_configured_fails_closed(name: str) -> None:
 
 def test_other_event() -> None:
     body = b'{"action": "opened", "repository": {"full_name": "acme/web"}}'
-    delivery = get_provider("gitea").parse(gitea_headers("pull_request", body), body)
+    delivery = get_provider("gitea").parse(gitea_headers("issues", body), body)
     assert (delivery.kind, delivery.repository) == ("other", "acme/web")
+    # A pull-request event previews act on must say which pull request.
+    with pytest.raises(MalformedPayload, match="missing repository or pull_request"):
+        get_provider("gitea").parse(gitea_headers("pull_request", body), body)
 
 
 @pytest.mark.parametrize(

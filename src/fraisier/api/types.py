@@ -289,7 +289,11 @@ class Fraise:
                       "(`pr-<number>`).")
     async def environments(self, info: Info) -> list[Environment]:
         ctx = api(info)
-        return ctx.environments(self.id) + await ctx.read(ctx.preview_environments, self.id)
+        found = ctx.environments(self.id)
+        if ctx.fraise_config(self.id).previews is None:
+            # No await here: the fields below are loaded in one batch with other fraises'.
+            return found
+        return found + await ctx.read(ctx.preview_environments, self.id)
 
     @strawberry.field
     async def deployment_history(self, info: Info, environment: str | None = None,
