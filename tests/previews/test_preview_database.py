@@ -71,10 +71,10 @@ def test_a_template_in_use_is_explained(postgres_server: PostgresServer, source:
                                         tmp_path: Path) -> None:
     store = open_store(f"sqlite:///{tmp_path}/state.db")
     preview = _preview(postgres_server, template=source)
-    with postgres_server.connect(source):  # someone is connected to the template
-        with pytest.raises(databases.PreviewDatabaseError,
-                           match="copied only while nobody is connected"):
-            databases.create(preview, store)
+    # Someone is connected to the template.
+    with postgres_server.connect(source), pytest.raises(
+            databases.PreviewDatabaseError, match="copied only while nobody is connected"):
+        databases.create(preview, store)
     assert "template database" in databases.create(preview, store)
     assert _rows(postgres_server, preview.name) == 2
     databases.drop(preview)
