@@ -101,7 +101,12 @@ def _apply(store: Store, config: FraisierConfig, fraise: str, event: PullRequest
         refused = _capacity_problem(store, config, fraise, number)
         if refused:
             return None, refused
-        target = config.target(fraise, environment)
+        from fraisier.config import UnknownTarget
+
+        try:
+            target = config.target(fraise, environment)
+        except UnknownTarget as exc:  # e.g. a database name the template makes invalid
+            return None, str(exc)
         assert target.preview is not None
         store.previews.save_open(
             fraise=fraise, number=number, environment=environment, provider=event.provider,
