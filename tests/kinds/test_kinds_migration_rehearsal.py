@@ -111,10 +111,11 @@ def test_rehearsal_on_a_backup_catches_a_migration_failing_on_existing_data(proj
     project.commit(ALEMBIC)
     first = project.deploy("web")
     assert first.status == "succeeded", first.error
-    # The first deployment had a migration pending: a pre-migrate backup was taken, and the
-    # rehearsal ran on a schema-only copy (no verified backup existed before it).
+    # The first deployment had a migration pending: a pre-migrate backup was taken (and
+    # verified), and the rehearsal ran on it.
     assert step(first, "backup").status == "succeeded"
-    assert step(first, "migrate").data["rehearsal"]["source"] == "schema-only copy"
+    backup_id = step(first, "backup").data["backups"]["db"]
+    assert step(first, "migrate").data["rehearsal"]["source"] == f"backup {backup_id}"
     with psycopg.connect(db_url) as conn:
         conn.execute("INSERT INTO items VALUES (1), (1)")
 
@@ -141,3 +142,32 @@ def test_rehearsal_on_a_backup_catches_a_migration_failing_on_existing_data(proj
     assert any(line.startswith("$ rehearse migrate up:") for line in lines)
     assert not any(line.startswith("$ migrate up:") for line in lines)
     assert _rehearsal_databases(db_url) == 0  # the scratch copy was dropped
+
+
+SCHEMA_ONLY = CONFIG.replace("""    backups:
+      db:
+        kind: postgres
+        database_url: ${{DB_URL}}
+        verify: list
+""", "").replace("        backup_before_deploy: pending\n", "")
+
+
+def test_without_a_backup_the_rehearsal_uses_a_schema_only_copy(project, db_url):
+    project.configure(SCHEMA_ONLY)
+    project.commit(ALEMBIC)
+    first = project.deploy("web")
+    assert first.status == "succeeded", first.error
+    assert step(first, "migrate").data["rehearsal"]["source"] == "schema-only copy"
+    with psycopg.connect(db_url) as conn:
+        conn.execute("INSERT INTO items VALUES (1), (1)")
+    project.commit(UNIQUE)
+    record = project.deploy("web")
+    # The copy had production's schema and revision (0001) but none of its rows: the
+    # rehearsal passed, and production's own `up` met the duplicates.
+    assert record.status == "rolled_back", record.error
+    assert "rehearsal" not in record.error
+    lines = [str(row["line"]) for row in project.store().ledger.logs(record.id)]
+    assert any(line.startswith("rehearsal passed in") and "schema-only copy" in line
+               for line in lines)
+    assert _scalar(db_url, "SELECT version_num FROM alembic_version") == "0001"
+    assert _rehearsal_databases(db_url) == 0
