@@ -302,3 +302,13 @@ def test_a_migration_blocked_by_a_lock_fails_on_lock_timeout_and_is_rolled_back(
             "SELECT column_name FROM information_schema.columns WHERE table_name = 'items'")}
         assert columns == {"id"}
         assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0001"
+
+
+def test_a_statement_longer_than_statement_timeout_fails_the_migration(project, db_url):
+    project.configure(_config("confiture", "statement_timeout: 1"))
+    project.commit({**_confiture_sql(1, "slow", "SELECT pg_sleep(600);", "SELECT 1;"),
+                    "healthy.py": HEALTHY})
+    record = project.deploy("web")
+    assert record.status == "failed"
+    assert "a statement ran longer than migrate.statement_timeout (1s)" in record.error
+    assert step(record, "migrate").compensation_status == "compensated"
