@@ -11,6 +11,7 @@ import configparser
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 from fraisier.config.commands import CommandSpec
 from fraisier.engine.context import DeploymentRun
@@ -194,7 +195,7 @@ class Confiture(Preset):
             return 0
 
 
-def _json_object(output: str) -> dict[str, object] | None:
+def _json_object(output: str) -> dict[str, Any] | None:
     start = output.find("{")
     end = output.rfind("}")
     if start < 0 or end < start:
@@ -253,7 +254,7 @@ class Django(Preset):
         if report is None:
             raise StepFailed("manage.py shell printed no list of pending migrations")
         found = []
-        for app, name, irreversible in report.get("pending", []):  # type: ignore[union-attr]
+        for app, name, irreversible in report.get("pending", []):
             why = ", ".join(f"{op} without reverse" for op in irreversible)
             found.append(PendingMigration(f"{app}.{name}", not irreversible, why))
         return found

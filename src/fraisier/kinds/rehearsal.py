@@ -100,8 +100,9 @@ def _admin(url: str, statement: str) -> None:
 
 
 def _program(run: DeploymentRun, label: str, argv: list[str], url: str, cwd: Path) -> None:
-    run.run(label, CommandSpec(argv), cwd=cwd, timeout=step_timeout(run),
-            env=run.env(**libpq_env(url)))
+    env = run.env()
+    env.update(libpq_env(url))  # the URL's parts as PG* variables, the password included
+    run.run(label, CommandSpec(argv), cwd=cwd, timeout=step_timeout(run), env=env)
 
 
 def _restore(run: DeploymentRun, path: Path, copy_url: str) -> None:

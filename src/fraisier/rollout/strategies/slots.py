@@ -148,7 +148,11 @@ class Slots:
         """The migration commands run in the new slot's release."""
         def execute(label: str, command: CommandSpec, extra: dict[str, str]) -> ProcessResult:
             slot = self.slot(self.new_slot)
-            return self.fleet.run_command(slot, label, command, slot.release_id, **extra)
+            release = slot.release_id
+            return slot.run(label, command.argv,
+                            cwd=slot.release_dir(release) if release else slot.app_path,
+                            env=self.fleet.public_env(slot, release, **extra),
+                            cancel=self.run.cancel)
         return execute
 
     def activate(self) -> dict[str, Any]:
