@@ -5,8 +5,8 @@ or recover a deployment hands it this selector. The choice, in order:
 
 1. a rollout strategy (`hosts` or a `strategy` on the environment): rollout/ builds the plan,
    for a deployment or for a rollback (switch back);
-2. a rollback (trigger `rollback`) on one machine: engine/rollback.py, with the migration
-   preset's way back when `migrate.tool` is set;
+2. a rollback (trigger `rollback`) on one machine: engine/rollback.py, with the way back
+   of kinds/migrations.py (a preset's or the raw `migrate.down`);
 3. the fraise type: api, etl, scheduled or backup, from kinds/plans.py; a pull request's
    preview (`pr-<number>`) wraps it with its database and report steps, and its removal
    (`preview_teardown` in the options) has a plan of its own (previews/steps.py).
@@ -88,12 +88,10 @@ def _type_plan(run: DeploymentRun, record: DeploymentRecord) -> list[Step]:
 
 def _rollback_plan(run: DeploymentRun) -> list[Step]:
     from fraisier.engine.rollback import rollback_plan
-    from fraisier.kinds.migrations import rollback_to_release
+    from fraisier.kinds.migrations import back_to_release
 
-    migrate = run.target.migrate
-    preset = migrate is not None and migrate.tool is not None and migrate.down is None
     return rollback_plan(run, run.options.get("to"),
-                         migrate_back=rollback_to_release if preset else None)
+                         migrate_back=back_to_release if run.target.migrate else None)
 
 
 PLANNER = Planner()

@@ -25,8 +25,8 @@ from pydantic_core import PydanticUndefined
 from fraisier.cli.main import cli
 from fraisier.config import ConfigError, load_config
 from fraisier.config import model as config_model
-from fraisier.engine import steps as engine_steps
 from fraisier.engine.context import DeploymentRun
+from fraisier.kinds import migrations
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
 TEXT = DOC.read_text(encoding="utf-8")
@@ -315,5 +315,5 @@ def test_command_environment_variables_are_the_documented_ones(
     given = {name for name in run.env() if name.startswith("FRAISIER_")}
 
     assert given == _documented_variables()
-    assert "FRAISIER_MIGRATE_REVISION" in inspect.getsource(engine_steps.migrate_down)
+    assert "FRAISIER_MIGRATE_REVISION" in inspect.getsource(migrations.take_back)
     assert "`FRAISIER_MIGRATE_REVISION`" in TEXT

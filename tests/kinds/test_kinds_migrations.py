@@ -94,8 +94,9 @@ def test_alembic_failed_health_check_returns_to_the_recorded_revision(project, d
                     **_alembic_revision(1, "CREATE TABLE items (id int)", "DROP TABLE items")})
     first = project.deploy("web")
     assert first.status == "succeeded", first.error
-    assert step(first, "migrate").data == {"tool": "alembic", "revision_before": "",
-                                           "revision_after": "0001"}
+    assert step(first, "migrate").data == {
+        "tool": "alembic", "revision_before": "", "revision_after": "0001",
+        "pending": [{"name": "0001", "reversible": True, "why": ""}]}
     project.commit({"healthy.py": UNHEALTHY,
                     **_alembic_revision(2, "CREATE TABLE orders (id int)", "DROP TABLE orders")})
     second = project.deploy("web")
@@ -146,7 +147,7 @@ def test_confiture_failed_health_check_returns_to_the_recorded_revision(project,
     assert "orders" not in _tables(db_url) and "items" in _tables(db_url)
 
 
-IRREVERSIBLE_PY = """
+FAILING_DOWN_PY = """
     from confiture.models.migration import Migration
 
     class Orders(Migration):
@@ -157,7 +158,7 @@ IRREVERSIBLE_PY = """
             self.execute("CREATE TABLE orders (id int)")
 
         def down(self):
-            raise NotImplementedError("orders cannot be dropped safely")
+            self.execute("DROP TABLE no_such_table")  # fails when it runs
 """
 
 
@@ -167,7 +168,7 @@ def test_confiture_down_that_fails_is_a_failed_rollback(project, db_url):
                     **_confiture(1, "items", "CREATE TABLE items (id int);",
                                  "DROP TABLE items;")})
     assert project.deploy("web").status == "succeeded"
-    project.commit({"healthy.py": UNHEALTHY, "db/migrations/002_orders.py": IRREVERSIBLE_PY})
+    project.commit({"healthy.py": UNHEALTHY, "db/migrations/002_orders.py": FAILING_DOWN_PY})
     second = project.deploy("web")
     assert second.status == "rollback_failed"
     assert "undo migrate: migrate down: confiture exited with status 3" in second.error

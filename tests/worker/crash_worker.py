@@ -13,6 +13,7 @@ import sys
 from fraisier.config import load_config
 from fraisier.engine import steps
 from fraisier.engine.service import open_state
+from fraisier.kinds import migrations
 from fraisier.worker import Worker
 
 FUNCTIONS = {"fetch": "fetch", "release": "materialize", "install": "command_step",
@@ -23,7 +24,8 @@ FUNCTIONS = {"fetch": "fetch", "release": "materialize", "install": "command_ste
 def main() -> None:
     config_path, step = sys.argv[1], sys.argv[2]
     name = FUNCTIONS[step]
-    original = getattr(steps, name)
+    module = migrations if step == "migrate" else steps
+    original = getattr(module, name)
 
     def dying(*args, **kwargs):
         result = original(*args, **kwargs)
@@ -31,7 +33,7 @@ def main() -> None:
             os.kill(os.getpid(), signal.SIGKILL)
         return result
 
-    setattr(steps, name, dying)
+    setattr(module, name, dying)
     config = load_config(config_path)
     Worker(config, open_state(config), concurrency=1).run_forever()
 

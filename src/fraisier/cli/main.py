@@ -20,6 +20,7 @@ COMMANDS = {
     "stats": "show:stats",
     "logs": "show:logs",
     "releases": "show:releases",
+    "migrations": "migrations:migrations",
     "deploy": "deploy:deploy",
     "rollback": "deploy:rollback",
     "demo": "demo:demo",
@@ -50,7 +51,7 @@ REMOTE_COMMANDS = ("status", "history", "stats", "logs", "webhooks", "deploy", "
 
 # With --server, these are refused plainly: they read local files or state the API does not
 # serve (a release's `current` link on disk, the local job schedule).
-LOCAL_ONLY = {"list", "releases", "runs", "jobs", "previews", "preview"}
+LOCAL_ONLY = {"list", "releases", "runs", "jobs", "previews", "preview", "migrations"}
 
 
 def _not_with_server(name: str) -> click.Command:

@@ -42,6 +42,7 @@ def reference_problems(config: FraisierConfig) -> list[Problem]:
 
     for fraise_name, fraise in config.fraises.items():
         problems.extend(Problem.at(loc, message) for loc, message in kind_problems(fraise_name, fraise))
+        problems.extend(_migration_problems(config, fraise_name, fraise))
 
     for env_name in config.environments:
         if env_name not in env_names:
@@ -66,6 +67,33 @@ def reference_problems(config: FraisierConfig) -> list[Problem]:
                     f"fraise {mapped.fraise!r} has no environment {mapped.environment!r} "
                     f"(it has: {known})",
                 ))
+    return problems
+
+
+def _migration_problems(config: FraisierConfig, fraise_name: str, fraise: Any) -> list[Problem]:
+    """A migration preset runs on the machine that deploys, in the release's directory; a
+    rollout (hosts, blue-green, canary) migrates on a host or in the packaged tree with the
+    raw commands, so the two are refused together rather than half-supported."""
+    from fraisier.config.resolve import _migrate
+    from fraisier.config.rollouts import rollout_of
+
+    problems: list[Problem] = []
+    for env_name, env in fraise.environments.items():
+        migrate = _migrate(config.environments.get(env_name), fraise, env)
+        if migrate is not None and migrate.rehearse and not migrate.preset:
+            problems.append(Problem.at(
+                ("fraises", fraise_name, "environments", env_name, "migrate", "rehearse"),
+                "migrate.rehearse needs a tool preset (alembic, confiture or django) without "
+                "a raw migrate.up: only a preset can be pointed at a scratch database",
+            ))
+        if migrate is None or not migrate.preset or rollout_of(env) is None:
+            continue
+        problems.append(Problem.at(
+            ("fraises", fraise_name, "environments", env_name, "migrate", "tool"),
+            f"migrate.tool {migrate.tool} cannot be used with a rollout (hosts or strategy): "
+            "a rollout runs the raw migrate.up / migrate.down / migrate.status commands; "
+            "write those instead",
+        ))
     return problems
 
 

@@ -123,7 +123,8 @@ class KindEnvironmentFields(_Strict):
     systemd_dir: Path | None = None
     catch_up: Literal["once", "skip"] | None = None  # runs missed while the scheduler was down
     backup_dir: Path | None = None
-    backup_before_deploy: bool | None = None
+    # true: always; "pending": only when migrations are pending (or cannot be listed).
+    backup_before_deploy: Literal["pending"] | bool | None = None
     script_timeout: float | None = Field(None, gt=0)
 
     @field_validator("systemd_dir", "backup_dir")
@@ -146,7 +147,7 @@ class KindSettings:
     systemd_dir: Path = DEFAULT_SYSTEMD_DIR
     catch_up: str = "once"
     backup_dir: Path | None = None  # None: <app_path>/backups
-    backup_before_deploy: bool = False
+    backup_before_deploy: Literal["pending"] | bool = False
     config_path: Path | None = None  # fraises.yaml, for units that call `fraisier run`
 
 

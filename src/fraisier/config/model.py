@@ -100,9 +100,24 @@ class MigrateConfig(_Strict):
     up: Command | None = None
     down: Command | None = None
     status: Command | None = None
+    # Lists the pending migrations, one a line: `NAME` or `NAME irreversible` (raw commands).
+    pending: Command | None = None
     tool: Literal["confiture", "alembic", "django"] | None = None
+    # Where a preset's tool is looked for after <release>/.venv/bin and before PATH.
+    tool_path: str | None = None
     database_url: str | None = None
     timeout: float | None = Field(None, gt=0)
+    # PostgreSQL: a preset's migration gives up when it waits longer for a lock.
+    lock_timeout: float = Field(10.0, gt=0)
+    statement_timeout: float | None = Field(None, gt=0)  # default: the migrate step's timeout
+    allow_irreversible: bool = False
+    # PostgreSQL presets: run the pending migrations up and down on a scratch copy first.
+    rehearse: bool = False
+
+    @property
+    def preset(self) -> bool:
+        """A tool preset runs the migrations (raw `up`, when written, takes precedence)."""
+        return self.tool is not None and self.up is None
 
 
 class ProviderSecrets(_Strict):

@@ -13,7 +13,9 @@ order a live rollback would use.
 - A step that `failed` is undone when the saga would undo it (`compensate_on_failure`).
 - A step already compensated (the worker died during its own rollback) is not undone again.
 - A `migrate` that was running is undone when its way back is known (the revision before it
-  was recorded, and there is a way down); otherwise the outcome is `rollback_failed`: "the
+  was recorded, and there is a way down: the same one a live rollback uses, a preset's or the
+  raw `migrate.down`, from kinds/migrations.py through the rebuilt plan); when it was still
+  listing the pending migrations, there is nothing to undo; otherwise the outcome is `rollback_failed`: "the
   migration may be partly applied: check the database". Never "compensated".
 - If the rebuilt plan is not the one the ledger holds (hosts, strategy or steps edited
   since), nothing is undone: a step could now be bound to something else. The outcome lists
@@ -135,6 +137,11 @@ def _undo(run: DeploymentRun, record: DeploymentRecord, planner: Planner,
         if done.status == StepStatus.FAILED.value and not step.compensate_on_failure:
             continue
         if done.name == "migrate" and done.status == StepStatus.RUNNING.value:
+            if done.data.get("phase") == "checking" and not still_running:
+                # It was still listing what is pending: the database was not changed; its
+                # compensation says so (kinds/migrations.py).
+                to_undo.append(done.position)
+                continue
             if still_running or "revision_before" not in run.options:
                 failures.append(f"{PARTLY_APPLIED} (migrate was stopped half-way and "
                                 + ("a command may still run" if still_running else

@@ -59,19 +59,13 @@ MigrateBack = Callable[[DeploymentRun], dict[str, Any]]
 
 def migrate_down(run: DeploymentRun, migrate_back: MigrateBack | None = None
                  ) -> dict[str, Any]:
-    """Only when asked: the database goes back with `migrate.down` of the live release, or
-    with `migrate_back` (a tool preset's way back to the chosen release's revision)."""
+    """Only when asked: the database goes back with `migrate_back`, the one way back that
+    kinds/migrations.py knows (a preset's, or the raw `migrate.down`)."""
     if not run.options.get("migrate_down"):
         raise SkipStep("database left as is (pass --migrate-down to run migrate.down)")
-    if migrate_back is not None:
-        return migrate_back(run)
-    migrate = run.target.migrate
-    if migrate is None or migrate.down is None:
+    if migrate_back is None:
         raise StepFailed("--migrate-down was asked but no migrate.down is configured")
-    live_dir = run.layout.release_dir(run.previous_release_id) if run.previous_release_id else None
-    run.run("migrate down", migrate.down, cwd=live_dir, timeout=migrate.timeout,
-            env=run.env(release_dir=live_dir))
-    return {}
+    return migrate_back(run)
 
 
 def activate(run: DeploymentRun) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from fraisier.domain.model import ReleaseStatus, make_release_id
 from fraisier.engine.context import DeploymentRun
 from fraisier.engine.git import GitError
 from fraisier.engine.health import HealthCheckFailed, check_health
-from fraisier.engine.saga import FinishEarly, Irreversible, SkipStep, StepFailed
+from fraisier.engine.saga import FinishEarly, SkipStep, StepFailed
 
 
 def fetch(run: DeploymentRun, requested_commit: str | None) -> dict[str, Any]:
@@ -89,31 +89,6 @@ def command_step(run: DeploymentRun, label: str, command: CommandSpec | None
         raise SkipStep(f"no {label} command configured")
     result = run.run(label, command)
     return {"duration_seconds": round(result.duration_seconds, 3)}
-
-
-def migrate_up(run: DeploymentRun) -> dict[str, Any]:
-    migrate = run.target.migrate
-    if migrate is None or migrate.up is None:
-        raise SkipStep("no migrate.up configured")
-    data: dict[str, Any] = {}
-    if migrate.status is not None:
-        # Record where the database was, so `down` can return exactly there.
-        status = run.run("migrate status", migrate.status, timeout=migrate.timeout)
-        lines = [line for line in status.output_tail.splitlines() if line.strip()]
-        data["revision_before"] = lines[-1].strip() if lines else ""
-        run.note_step("migrate", revision_before=data["revision_before"])
-    run.run("migrate up", migrate.up, timeout=migrate.timeout)
-    run.options["revision_before"] = data.get("revision_before", "")
-    return data
-
-
-def migrate_down(run: DeploymentRun) -> None:
-    migrate = run.target.migrate
-    if migrate is None or migrate.down is None:
-        raise Irreversible("database not rolled back (no migrate.down configured)")
-    revision = str(run.options.get("revision_before", ""))
-    run.run("migrate down", migrate.down, timeout=migrate.timeout,
-            env=run.env(FRAISIER_MIGRATE_REVISION=revision))
 
 
 def activate(run: DeploymentRun) -> dict[str, Any]:

@@ -1,5 +1,5 @@
 """The `backup` step an api or etl deployment runs before `migrate` when the environment says
-`backup_before_deploy: true`. The ids of the backups taken are kept in the step's ledger data.
+`backup_before_deploy: true` (or `pending`: only when migrations are pending). The ids of the backups taken are kept in the step's ledger data.
 
 Which database: the fraise's `backups` jobs when it has any, else `migrate.database_url`.
 """
@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from fraisier.config.kinds import BackupJobConfig
 from fraisier.engine.context import DeploymentRun
-from fraisier.engine.saga import Step, StepFailed
+from fraisier.engine.saga import SkipStep, Step, StepFailed
 from fraisier.kinds.backups import take_backup
 
 if TYPE_CHECKING:
@@ -30,6 +30,13 @@ def pre_deploy_jobs(target: Target) -> dict[str, BackupJobConfig]:
 
 
 def backup_before_deploy(run: DeploymentRun) -> dict[str, Any]:
+    if run.target.kind.backup_before_deploy == "pending":
+        from fraisier.kinds.migrations import pending
+
+        found = pending(run)
+        if found == []:
+            raise SkipStep("no pending migrations: no backup needed "
+                           "(backup_before_deploy: pending)")
     jobs = pre_deploy_jobs(run.target)
     if not jobs:
         raise StepFailed("backup_before_deploy is set but there is nothing to back up "

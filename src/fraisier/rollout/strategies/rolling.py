@@ -20,10 +20,13 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from fraisier.config.commands import CommandSpec
 from fraisier.domain.model import ReleaseStatus, Trigger
 from fraisier.engine.context import DeploymentRun
 from fraisier.engine.process import ProcessResult
-from fraisier.engine.saga import STARTED, Irreversible, SkipStep, Step, StepFailed
+from fraisier.engine.saga import STARTED, SkipStep, Step, StepFailed
+from fraisier.kinds import migrations
+from fraisier.kinds.migration_tools import step_timeout
 from fraisier.rollout import rollout_settings
 from fraisier.rollout.fleet import Fleet
 from fraisier.rollout.hosts import HostRun
@@ -75,42 +78,30 @@ class Rolling:
             self.fleet.mark(host, host.release_id, ReleaseStatus.FAILED)
 
     def migrate_up(self, where: str | None) -> dict[str, Any]:
-        migrate = self.run.target.migrate
-        if migrate is None or migrate.up is None:
-            raise SkipStep("no migrate.up configured")
-        data: dict[str, Any] = {"on": where or "orchestrator"}
-        if migrate.status is not None:
-            status = self._migrate_command(where, "migrate status", migrate.status, {})
-            lines = [line for line in status.output_tail.splitlines() if line.strip()]
-            data["revision_before"] = lines[-1].strip() if lines else ""
-            self.run.note_step("migrate", revision_before=data["revision_before"])
-        self._migrate_command(where, "migrate up", migrate.up, {})
-        self.run.options["revision_before"] = data.get("revision_before", "")
-        return data
+        return {"on": where or "orchestrator",
+                **migrations.migrate_up(self.run, self._migrate_commands(where))}
 
     def migrate_down(self, where: str | None) -> None:
-        migrate = self.run.target.migrate
-        if migrate is None or migrate.down is None:
-            raise Irreversible("database not rolled back (no migrate.down configured)")
-        revision = str(self.run.options.get("revision_before", ""))
-        self._migrate_command(where, "migrate down", migrate.down,
-                              {"FRAISIER_MIGRATE_REVISION": revision})
+        migrations.take_back(self.run, self._migrate_commands(where))
 
-    def _migrate_command(self, where: str | None, label: str, command: CommandSpec,
-                         extra: dict[str, str]) -> ProcessResult:
+    def _migrate_commands(self, where: str | None) -> migrations.Commands:
+        """Where the migration commands run: on the orchestrator, in the packaged tree, or
+        on the first host, in its new release."""
         run = self.run
-        migrate = run.target.migrate
-        timeout = (migrate.timeout if migrate is not None else None) or run.target.timeout
-        if where is None:  # on the orchestrator, in the packaged tree
-            assert self.fleet.local_tree is not None
-            return run.run(label, command, cwd=self.fleet.local_tree, timeout=timeout,
-                           env=run.env(release_dir=self.fleet.local_tree, **extra))
-        if run.release_id is None:
-            raise StepFailed("no release to migrate from: the package step has not run")
-        host = self.fleet.attach(where)
-        return host.run(label, command.argv, cwd=host.release_dir(run.release_id),
-                        env=self.fleet.public_env(host, run.release_id, **extra),
-                        timeout=timeout, cancel=run.cancel)
+
+        def execute(label: str, command: CommandSpec, extra: dict[str, str]) -> ProcessResult:
+            timeout = step_timeout(run)
+            if where is None:
+                assert self.fleet.local_tree is not None
+                return run.run(label, command, cwd=self.fleet.local_tree, timeout=timeout,
+                               env=run.env(release_dir=self.fleet.local_tree, **extra))
+            if run.release_id is None:
+                raise StepFailed("no release to migrate from: the package step has not run")
+            host = self.fleet.attach(where)
+            return host.run(label, command.argv, cwd=host.release_dir(run.release_id),
+                            env=self.fleet.public_env(host, run.release_id, **extra),
+                            timeout=timeout, cancel=run.cancel)
+        return execute
 
     def set_down(self, names: list[str], down: bool) -> None:
         if self.nginx is None:

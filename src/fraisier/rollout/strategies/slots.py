@@ -20,10 +20,13 @@ import time
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from fraisier.config.commands import CommandSpec
 from fraisier.domain.model import DeploymentStatus, ReleaseStatus, Trigger
 from fraisier.engine.context import DeploymentRun
 from fraisier.engine.health import probe_http
+from fraisier.engine.process import ProcessResult
 from fraisier.engine.saga import Irreversible, SkipStep, Step, StepFailed
+from fraisier.kinds import migrations
 from fraisier.rollout import required_setting, rollout_settings
 from fraisier.rollout.analysis import AnalysisFailed, check_prometheus, probe_during
 from fraisier.rollout.fleet import Fleet
@@ -136,19 +139,21 @@ class Slots:
             self.fleet.mark(slot, slot.release_id, ReleaseStatus.FAILED)
 
     def migrate_up(self) -> dict[str, Any]:
-        migrate = self.run.target.migrate
-        if migrate is None or migrate.up is None:
-            raise SkipStep("no migrate.up configured")
-        slot = self.slot(self.new_slot)
-        self.fleet.run_command(slot, "migrate up", migrate.up, slot.release_id)
-        return {}
+        return migrations.migrate_up(self.run, self._migrate_commands())
 
     def migrate_down(self) -> None:
-        migrate = self.run.target.migrate
-        if migrate is None or migrate.down is None:
-            raise Irreversible("database not rolled back (no migrate.down configured)")
-        slot = self.slot(self.new_slot)
-        self.fleet.run_command(slot, "migrate down", migrate.down, slot.release_id)
+        migrations.take_back(self.run, self._migrate_commands())
+
+    def _migrate_commands(self) -> migrations.Commands:
+        """The migration commands run in the new slot's release."""
+        def execute(label: str, command: CommandSpec, extra: dict[str, str]) -> ProcessResult:
+            slot = self.slot(self.new_slot)
+            release = slot.release_id
+            return slot.run(label, command.argv,
+                            cwd=slot.release_dir(release) if release else slot.app_path,
+                            env=self.fleet.public_env(slot, release, **extra),
+                            cancel=self.run.cancel)
+        return execute
 
     def activate(self) -> dict[str, Any]:
         slot = self.slot(self.new_slot)
