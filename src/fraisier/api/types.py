@@ -640,9 +640,9 @@ class DeploymentStatusEvent:
     @strawberry.field(description="Null until a change to a final status.")
     async def duration_seconds(self, info: Info) -> float | None:
         record = await self._record(info)
-        if record is None or not self._finished():
+        if record is None or not self._finished() or record.duration_seconds is None:
             return None
-        return record.duration_seconds
+        return float(record.duration_seconds)
 
     @strawberry.field
     async def retry_of(self, info: Info) -> strawberry.ID | None:
@@ -711,12 +711,14 @@ class WebhookReceivedEvent:
                 api(info).read(api(info).store.webhooks.get, self.key))
         return await asyncio.shield(self.loading)
 
-    async def _recorded(self, info: Info, key: str) -> Any:
+    async def _recorded(self, info: Info, key: str) -> str | None:
         """From the event's payload; events written before it carried `key` read the row."""
         if self.payload is not None and key in self.payload:
-            return self.payload[key]
-        row = await self._row(info)
-        return row[key] if row is not None else None
+            value = self.payload[key]
+        else:
+            row = await self._row(info)
+            value = row[key] if row is not None else None
+        return None if value is None else str(value)
 
     @strawberry.field(description="push, tag, ping, ...")
     async def event_type(self, info: Info) -> str | None:
