@@ -72,12 +72,18 @@ def _with_token(harness: Harness, url: str, token_line: str) -> None:
     harness.reload_config()
 
 
+@pytest.mark.parametrize("source", ["variable", "secret reference"])
 def test_every_attempt_sends_the_token_and_it_is_shown_nowhere(tmp_path, guarded,
-                                                               monkeypatch):
+                                                               monkeypatch, source):
     monkeypatch.setenv("HEALTH_TOKEN", TOKEN)
+    token_file = tmp_path / "health-token"
+    token_file.write_text(TOKEN + "\n")
+    token_file.chmod(0o600)
     harness = Harness(make_sample(tmp_path))
     try:
-        _with_token(harness, guarded.url, "auth_token: ${HEALTH_TOKEN}")
+        written = ("auth_token: ${HEALTH_TOKEN}" if source == "variable"
+                   else f'auth_token: "${{secret:file:{token_file}}}"')
+        _with_token(harness, guarded.url, written)
         record = harness.deploy()
         assert record.status == "succeeded", record.error
         # Three attempts (two 503s, then 200), every one with the token.
