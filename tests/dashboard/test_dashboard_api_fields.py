@@ -126,7 +126,7 @@ def test_requested_by_names_the_token_the_local_user_and_the_pusher(sqlite_api):
                                   branch="main", force=True, webhook_event_id=pushed)
     nobody = store.queue.enqueue("hello", "production", trigger=Trigger.SCHEDULE.value,
                                  branch="main", force=True)
-    query = "query($id: Int!) { deployment(id: $id) { requestedBy { name kind source } } }"
+    query = "query($id: ID!) { deployment(id: $id) { requestedBy { name kind source } } }"
 
     def requester(deployment_id):
         return sqlite_api.gql(query, {"id": deployment_id})["deployment"]["requestedBy"]
