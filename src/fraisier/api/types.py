@@ -590,10 +590,11 @@ class DeploymentStatusEvent:
     # when one is selected: a client asking for `eventId` alone costs no read.
     loading: strawberry.Private[asyncio.Future[Any] | None] = None
 
-    async def _record(self, info: Info) -> Any:
+    async def _record(self, info: Info) -> DeploymentRecord | None:
         if self.loading is None:
             self.loading = asyncio.ensure_future(api(info).loaders.deployment.load(self.key))
-        return await asyncio.shield(self.loading)
+        record: DeploymentRecord | None = await asyncio.shield(self.loading)
+        return record
 
     def _finished(self) -> bool:
         return self.status in FINAL_STATUSES
