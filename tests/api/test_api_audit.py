@@ -7,7 +7,7 @@ import pytest
 
 DEPLOY = """mutation($f: String!, $e: String!) {
   deploy(fraiseId: $f, environment: $e) { id } }"""
-CANCEL = "mutation($id: Int!) { cancelDeployment(id: $id) { id } }"
+CANCEL = "mutation($id: ID!) { cancelDeployment(id: $id) { id } }"
 AUDIT = """query($action: String) { auditLog(action: $action) {
   id actor actorKind source action subject deploymentId outcome detail } }"""
 

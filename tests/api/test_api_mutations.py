@@ -18,17 +18,17 @@ def test_deploy_queues_and_a_newer_request_supersedes(live_api):
     head = live_api.workspace.commit("v2", {"VERSION": "v2\n"})
     second = live_api.gql(DEPLOY, {"commit": head, "force": True}, token="deploy")["deploy"]
     assert second["commitSha"] == head
-    stored = live_api.store.queue.get(first["id"])
-    assert stored.status == "superseded" and stored.superseded_by == second["id"]
+    stored = live_api.store.queue.get(int(first["id"]))
+    assert stored.status == "superseded" and str(stored.superseded_by) == second["id"]
     # Nobody ran it: the API process only queues.
-    assert live_api.store.queue.get(second["id"]).status == "queued"
+    assert live_api.store.queue.get(int(second["id"])).status == "queued"
     assert live_api.codes('mutation { deploy(fraiseId: "hello", environment: "nope") { id } }',
                           token="deploy") == ["NOT_FOUND"]
 
 
 def test_cancel_queued_at_once_and_running_through_its_worker(live_api):
     queued = live_api.gql(DEPLOY, token="deploy")["deploy"]
-    cancel = "mutation($id: Int!) { cancelDeployment(id: $id) { id status cancelRequested } }"
+    cancel = "mutation($id: ID!) { cancelDeployment(id: $id) { id status cancelRequested } }"
     assert live_api.gql(cancel, {"id": queued["id"]}, token="deploy")["cancelDeployment"] == {
         "id": queued["id"], "status": "CANCELLED", "cancelRequested": False}
     assert live_api.codes(cancel, {"id": queued["id"]}, token="deploy") == ["CONFLICT"]
@@ -52,9 +52,9 @@ def test_retry_a_failed_deployment_and_roll_back(live_api):
         store, config, "hello", "production", trigger=Trigger.CLI).id)
     assert bad.status in ("failed", "rolled_back")
 
-    retry = "mutation($id: Int!) { retryDeployment(id: $id) { id status trigger retryOf commitSha } }"
+    retry = "mutation($id: ID!) { retryDeployment(id: $id) { id status trigger retryOf commitSha } }"
     again = live_api.gql(retry, {"id": bad.id}, token="deploy")["retryDeployment"]
-    assert again["trigger"] == "RETRY" and again["retryOf"] == bad.id
+    assert again["trigger"] == "RETRY" and again["retryOf"] == str(bad.id)
     assert again["status"] == "QUEUED" and again["commitSha"] == bad.commit_sha
     assert live_api.codes(retry, {"id": good.id}, token="deploy") == ["CONFLICT"]
     assert live_api.codes(retry, {"id": again["id"]}, token="deploy") == ["CONFLICT"]

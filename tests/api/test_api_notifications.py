@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fraisier.store.notifications import NewDelivery, Outcome
 
-QUERY = """query($deployment: Int, $status: String) {
+QUERY = """query($deployment: ID, $status: String) {
   notificationAttempts(deploymentId: $deployment, status: $status) {
     channel kind event eventId deploymentId fraiseId environment attempt status httpStatus
     error durationSeconds nextRetryAt
@@ -25,7 +25,7 @@ def test_attempts_are_listed_with_read_scope(live_api):
     [attempt] = data["notificationAttempts"]
     assert attempt | {"nextRetryAt": None} == {
         "channel": "ops", "kind": "message", "event": "deployment.failed", "eventId": 5,
-        "deploymentId": 3, "fraiseId": "hello", "environment": "production", "attempt": 1,
+        "deploymentId": "3", "fraiseId": "hello", "environment": "production", "attempt": 1,
         "status": "failed", "httpStatus": 500, "error": "Internal server error",
         "durationSeconds": 0.25, "nextRetryAt": None}
     assert attempt["nextRetryAt"] is not None

@@ -56,7 +56,7 @@ def test_healthz_answers_while_a_query_is_held_inside_the_store(tmp_path):
     assert held, "/healthz waited for the query: the store call ran on the event loop"
     assert ran_on and ran_on[0] != threading.main_thread().name
     assert ran_on[0].startswith("api-db")
-    assert [d["id"] for d in answer.json()["data"]["deploymentHistory"]] == [3, 2, 1]
+    assert [d["id"] for d in answer.json()["data"]["deploymentHistory"]] == ["3", "2", "1"]
 
 
 def test_dataloader_batches_run_off_the_event_loop(tmp_path):

@@ -6,7 +6,7 @@ from fraisier.domain.model import Trigger
 from fraisier.engine.service import request_deployment
 from fraisier.worker.inline import deploy_now
 
-HISTORY = """query($fraise: String, $status: DeploymentStatus, $limit: Int! = 50, $after: Int) {
+HISTORY = """query($fraise: String, $status: DeploymentStatus, $limit: Int! = 50, $after: ID) {
   deploymentHistory(fraiseId: $fraise, status: $status, limit: $limit, after: $after) {
     id fraiseId environment status trigger commitSha branch release durationSeconds
     steps { name status }
@@ -31,13 +31,13 @@ def test_fraises_environments_and_history_after_a_deployment(live_api):
     (env,) = fraise["environments"]
     assert env["name"] == "production" and env["branch"] == "main"
     assert env["status"] == "SUCCEEDED" and env["currentRelease"] == first.release
-    assert env["lastDeployment"] == {"id": first.id, "status": "SUCCEEDED",
+    assert env["lastDeployment"] == {"id": str(first.id), "status": "SUCCEEDED",
                                      "release": first.release}
     assert env["lastDeployed"] == first.completed_at
 
     history = live_api.gql(HISTORY, {"fraise": "hello", "status": "SUCCEEDED"})
     (row,) = history["deploymentHistory"]
-    assert row["id"] == first.id and row["trigger"] == "CLI"
+    assert row["id"] == str(first.id) and row["trigger"] == "CLI"
     assert [s["name"] for s in row["steps"]][:2] == ["fetch", "release"]
     assert all(s["status"] in ("SUCCEEDED", "SKIPPED") for s in row["steps"])
     assert live_api.gql(HISTORY, {"fraise": "hello", "status": "FAILED"}) == {
@@ -47,16 +47,16 @@ def test_fraises_environments_and_history_after_a_deployment(live_api):
 def test_single_lookups_releases_stats_logs(live_api):
     first = _deploy(live_api)
     second = _deploy(live_api)
-    data = live_api.gql("""query($id: Int!) { deployment(id: $id) { id status
+    data = live_api.gql("""query($id: ID!) { deployment(id: $id) { id status
         logs(limit: 5) { id stream line } }
       fraise(id: "hello") { deploymentHistory(limit: 1) { id } }
       releases(fraiseId: "hello", environment: "production") { releaseId status commitSha }
       deploymentStatistics(timeRangeDays: 30) { totalDeployments successful failed rolledBack
         successRate averageDurationSeconds p95DurationSeconds }
       webhookEvents(limit: 5) { id } }""", {"id": first.id})
-    assert data["deployment"]["id"] == first.id
+    assert data["deployment"]["id"] == str(first.id)
     assert 0 < len(data["deployment"]["logs"]) <= 5
-    assert data["fraise"]["deploymentHistory"] == [{"id": second.id}]
+    assert data["fraise"]["deploymentHistory"] == [{"id": str(second.id)}]
     assert [r["releaseId"] for r in data["releases"]] == [second.release, first.release]
     assert [r["status"] for r in data["releases"]] == ["ACTIVE", "PREVIOUS"]
     stats = data["deploymentStatistics"]
@@ -65,7 +65,7 @@ def test_single_lookups_releases_stats_logs(live_api):
     assert data["webhookEvents"] == []
     # Cursor paging: after the newest id comes the older one.
     older = live_api.gql(HISTORY, {"limit": 1, "after": second.id})["deploymentHistory"]
-    assert [d["id"] for d in older] == [first.id]
+    assert [d["id"] for d in older] == [str(first.id)]
 
 
 def test_webhook_events_are_listed_and_filtered(live_api):
@@ -108,11 +108,11 @@ def test_runs_are_listed_newest_first(live_api):
     runs.finish(second, "failed", exit_code=2, duration_seconds=0.2, output_tail="",
                 error="nightly exited with status 2")
     data = live_api.gql(RUNS, {"env": "production"})["runs"]
-    assert [r["id"] for r in data] == [second, first]
-    assert data[0] == {"id": second, "fraiseId": "hello", "environment": "production",
+    assert [r["id"] for r in data] == [str(second), str(first)]
+    assert data[0] == {"id": str(second), "fraiseId": "hello", "environment": "production",
                        "kind": "job", "name": "nightly", "trigger": "schedule",
                        "status": "failed", "exitCode": 2, "outputTail": "",
                        "error": "nightly exited with status 2"}
     assert data[1]["outputTail"] == "loaded 3 rows"
-    assert [r["id"] for r in live_api.gql(RUNS, {"kind": "etl"})["runs"]] == [first]
+    assert [r["id"] for r in live_api.gql(RUNS, {"kind": "etl"})["runs"]] == [str(first)]
     assert live_api.codes(RUNS, {"env": "nowhere"}) == ["NOT_FOUND"]

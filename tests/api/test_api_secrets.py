@@ -33,7 +33,7 @@ def test_logs_and_errors_answered_by_the_api_are_redacted(sqlite_api, tmp_path: 
     finally:
         REDACTOR.forget_all()
     assert final.status == "failed"
-    data = sqlite_api.gql("""query($id: Int!) { deployment(id: $id) { status errorMessage
+    data = sqlite_api.gql("""query($id: ID!) { deployment(id: $id) { status errorMessage
         logs(limit: 500) { line } steps { name error } } }""", {"id": record.id})
     answer = str(data)
     assert SECRET not in answer

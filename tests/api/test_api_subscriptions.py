@@ -19,7 +19,7 @@ WORKER = Path(__file__).with_name("worker_process.py")
 STATUS = """subscription($after: Int) {
   deploymentStatusChanged(fraiseId: "hello", environment: "production", after: $after) {
     eventId deploymentId status deployment { id trigger } } }"""
-LOGS = """subscription($id: Int!, $after: Int! = 0) { deploymentLogs(id: $id, after: $after) {
+LOGS = """subscription($id: ID!, $after: Int! = 0) { deploymentLogs(id: $id, after: $after) {
     eventId kind line stepName stepStatus status } }"""
 DEPLOY = 'mutation { deploy(fraiseId: "hello", environment: "production") { id } }'
 
@@ -117,7 +117,7 @@ def test_webhook_received_and_subscription_auth(sqlite_api):
     listener.join(30)
     assert not errors
     (data,) = found
-    assert data["webhookReceived"]["webhookEvent"] == {"id": event_id, "reason": "no mapping"}
+    assert data["webhookReceived"]["webhookEvent"] == {"id": str(event_id), "reason": "no mapping"}
     assert data["webhookReceived"]["outcome"] == "IGNORED"
 
     for token, code in ((None, "UNAUTHENTICATED"), ("frs_wrong", "UNAUTHENTICATED")):
@@ -159,7 +159,7 @@ def test_queries_and_mutations_over_either_websocket_protocol(sqlite_api, protoc
     deployment_id = answer["deploy"]["id"]
     assert sqlite_api.store.queue.get(deployment_id).trigger == "api"
     (read,) = list(deployer.subscribe(
-        "query($id: Int!) { deployment(id: $id) { id status } }", {"id": deployment_id},
+        "query($id: ID!) { deployment(id: $id) { id status } }", {"id": deployment_id},
         protocol=protocol))
     assert read == {"deployment": {"id": deployment_id, "status": "QUEUED"}}
     # The same scopes as over HTTP: a read token may not deploy.

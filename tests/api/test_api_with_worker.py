@@ -11,7 +11,7 @@ from tests.api.conftest import start_server, stop, wait_until_up
 from tests.engine.sample import make_sample
 from tests.support.waiting import wait_for
 
-LOGS = """subscription($id: Int!) { deploymentLogs(id: $id) { kind stepName stepStatus
+LOGS = """subscription($id: ID!) { deploymentLogs(id: $id) { kind stepName stepStatus
     status } }"""
 
 
@@ -38,7 +38,7 @@ def test_deploy_and_cancel_through_the_api_with_the_servers_worker(tmp_path):
         second = api.execute(deploy)["deploy"]["id"]
         pid_file = workspace.app_path / "build.pid"
         wait_for(pid_file.exists)  # the build command is running
-        asked = api.execute("mutation($id: Int!) { cancelDeployment(id: $id) { status"
+        asked = api.execute("mutation($id: ID!) { cancelDeployment(id: $id) { status"
                             " cancelRequested } }", {"id": second})["cancelDeployment"]
         assert asked == {"status": "RUNNING", "cancelRequested": True}
         ended = [d["deploymentLogs"] for d in api.subscribe(LOGS, {"id": second})]

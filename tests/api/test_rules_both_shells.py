@@ -63,8 +63,8 @@ def scene(sqlite_api):
 
 def _through_api(api, case: Case, subject) -> tuple[str | None, str]:
     mutation = {
-        "retry": "mutation($s: Int!) { retryDeployment(id: $s) { id } }",
-        "cancel": "mutation($s: Int!) { cancelDeployment(id: $s) { id } }",
+        "retry": "mutation($s: ID!) { retryDeployment(id: $s) { id } }",
+        "cancel": "mutation($s: ID!) { cancelDeployment(id: $s) { id } }",
         "rollback-to": 'mutation($s: String!) { rollback(fraiseId: "hello", '
                        'environment: "production", toRelease: $s) { id } }',
     }[case.verb]

@@ -62,7 +62,7 @@ def test_history_by_trigger_commit_details_and_daily_statistics(sqlite_api):
 
     data = sqlite_api.gql("""{ deploymentHistory(trigger: CLI) { id trigger commitUrl
         commit { sha message author } } }""")
-    assert [d["id"] for d in data["deploymentHistory"]] == [first.id]
+    assert [d["id"] for d in data["deploymentHistory"]] == [str(first.id)]
     row = data["deploymentHistory"][0]
     assert row["commitUrl"] is None  # a local repository has no web page
     assert row["commit"]["message"] == "Add hooks"
@@ -71,7 +71,7 @@ def test_history_by_trigger_commit_details_and_daily_statistics(sqlite_api):
     live = sqlite_api.gql("""{ fraise(id: "hello") { environments { liveRelease {
         releaseId deployment { id } } strategy hosts { host } } } }""")
     environment = live["fraise"]["environments"][0]
-    assert environment["liveRelease"]["deployment"]["id"] == second.id
+    assert environment["liveRelease"]["deployment"]["id"] == str(second.id)
     assert environment["strategy"] is None and environment["hosts"] == []
 
     daily = sqlite_api.gql("{ deploymentDailyStatistics(timeRangeDays: 7) { day total "
@@ -108,7 +108,7 @@ def test_event_cursor_then_after_delivers_a_change_made_in_between(sqlite_api):
         " eventId deploymentId status } }", {"after": cursor})
     first = next(changes)["deploymentStatusChanged"]
     changes.close()
-    assert (first["deploymentId"], first["status"]) == (queued.id, "QUEUED")
+    assert (first["deploymentId"], first["status"]) == (str(queued.id), "QUEUED")
     assert first["eventId"] > cursor
 
 
@@ -126,7 +126,7 @@ def test_requested_by_names_the_token_the_local_user_and_the_pusher(sqlite_api):
                                   branch="main", force=True, webhook_event_id=pushed)
     nobody = store.queue.enqueue("hello", "production", trigger=Trigger.SCHEDULE.value,
                                  branch="main", force=True)
-    query = "query($id: Int!) { deployment(id: $id) { requestedBy { name kind source } } }"
+    query = "query($id: ID!) { deployment(id: $id) { requestedBy { name kind source } } }"
 
     def requester(deployment_id):
         return sqlite_api.gql(query, {"id": deployment_id})["deployment"]["requestedBy"]

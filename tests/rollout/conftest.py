@@ -38,6 +38,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def do_GET(self):
+        if os.environ.get("SEEN_LOG"):  # who asked what, for tests of the probes' headers
+            with open(os.environ["SEEN_LOG"], "a") as seen:
+                seen.write(f"{self.path} {self.headers.get('Authorization')}\\n")
         if self.path == "/health":
             status = 200 if HEALTHY else 500
         else:

@@ -163,6 +163,34 @@ def test_failing_canary_is_pulled_at_the_first_step(project, nginx, tmp_path):
         store.close()
 
 
+def test_health_checks_and_canary_probes_send_the_auth_token(project, nginx, tmp_path):
+    """Every probe Fraisier sends a slot — its health checks and the canary analysis — has
+    `Authorization: Bearer <health_check.auth_token>`."""
+    seen = tmp_path / "seen.log"
+    environment = _environment(project, nginx, tmp_path, strategy="canary", canary={
+        "steps": [{"weight": 50, "pause": "1s"}], "analysis": {"interval": 0.1}},
+        env={"SEEN_LOG": str(seen)})
+    environment["health_check"]["auth_token"] = "slot-probe-token-71c2"
+    project.write_config(environment)
+    first, store = project.deploy()
+    store.close()
+    assert first.status == "succeeded", first.error
+    project.commit("v2", {"VERSION": "v2\n"})
+    record, store = project.deploy()
+    try:
+        assert record.status == "succeeded", record.error
+        steps = {s.name: s.status for s in store.ledger.steps(record.id)}
+        assert steps["canary:50"] == StepStatus.SUCCEEDED.value
+        logged = "\n".join(r["line"] for r in store.ledger.logs(record.id))
+        assert "slot-probe-token-71c2" not in logged
+    finally:
+        store.close()
+    requests = [line.split(" ", 1) for line in seen.read_text().splitlines()]
+    paths = {path for path, _ in requests}
+    assert "/health" in paths and "/" in paths  # health checks and canary probes
+    assert {auth for _, auth in requests} == {"Bearer slot-probe-token-71c2"}
+
+
 class FakePrometheus(BaseHTTPRequestHandler):
     value = "0.5"
 

@@ -15,12 +15,14 @@ from tests.support.waiting import wait_for
 
 
 class Process:
-    def __init__(self, config_path: Path, *args: str, log: Path, wait_url: str | None = None):
+    def __init__(self, config_path: Path, *args: str, log: Path, wait_url: str | None = None,
+                 program: list[str] | None = None):
         self.log_path = log
         self.log = open(log, "wb")  # noqa: SIM115 - closed in stop()
         env = dict(os.environ, PYTHONUNBUFFERED="1")
+        program = program or [sys.executable, "-m", "fraisier.cli.main"]
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "fraisier.cli.main", "-c", str(config_path), *args],
+            [*program, "-c", str(config_path), *args],
             stdout=self.log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
         if wait_url:
             self._wait_ready(wait_url)
@@ -58,8 +60,11 @@ class Process:
 
 
 class Server(Process):
-    def __init__(self, config_path: Path, *args: str, log: Path):
+    def __init__(self, config_path: Path, *args: str, log: Path,
+                 program: list[str] | None = None):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        super().__init__(config_path, "serve", "--port", str(self.port), *args, log=log,
-                         wait_url=f"{self.url}/healthz")
+        # `fraisier serve ...`, or a program that is `serve` itself (fraisier-webhook).
+        command = () if program else ("serve",)
+        super().__init__(config_path, *command, "--port", str(self.port), *args, log=log,
+                         wait_url=f"{self.url}/healthz", program=program)

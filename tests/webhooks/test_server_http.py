@@ -3,13 +3,14 @@
 import itertools
 import json
 import threading
+import time
 from pathlib import Path
 
 import httpx
 import pytest
 
 from fraisier.store import open_store
-from tests.providers._support import fixture_bytes, github_headers
+from tests.providers._support import fixture_bytes, github_headers, gitlab_headers
 from tests.support.waiting import children_of, wait_for
 
 from ._server import Server
@@ -192,3 +193,35 @@ def test_the_ingest_process_starts_with_the_server_not_on_the_first_request(tmp_
         wait_for(lambda: _ingest_children(running.proc.pid), what="the ingest process")
     finally:
         running.stop()
+
+
+def test_provider_named_in_the_query(server):
+    """`POST /webhook?provider=gitlab` is `/webhook/gitlab`: the request is checked GitLab's
+    way (signed: queued; a GitHub-signed body: refused), an unknown name is 404."""
+    _, body = signed("gitlab", "push_hook.json")
+    body += b"\n"  # not the body test_signed_push_over_http sent (that would be a duplicate)
+    headers = gitlab_headers("Push Hook", body, signed_at=int(time.time()))
+    headers["X-Gitlab-Event-UUID"] = "query-provider"
+    response = httpx.post(f"{server.url}/webhook?provider=gitlab", content=body,
+                          headers={**headers, **source()})
+    assert response.status_code == 202, response.text
+    assert response.json()["status"] == "queued"
+    recorded = next(e for e in events(server) if e["delivery_id"] == "query-provider")
+    assert recorded["provider"] == "gitlab"
+
+    # Naming a provider never bypasses its signature: GitHub's headers and signature are
+    # no GitLab token.
+    headers, body = signed("github", "push_with-new-branch.payload.json")
+    refused = httpx.post(f"{server.url}/webhook?provider=gitlab", content=body,
+                         headers={**headers, **source()})
+    assert refused.status_code == 401 and refused.json()["status"] == "rejected"
+    refused = httpx.post(f"{server.url}/webhook?provider=github", content=body,
+                         headers={**headers, "X-Hub-Signature-256": "sha256=" + "1" * 64,
+                                  **source()})
+    assert refused.status_code == 401
+
+    for name in ("nope", ""):
+        unknown = httpx.post(f"{server.url}/webhook?provider={name}", content=b"{}",
+                             headers=source())
+        assert unknown.status_code == 404, name
+        assert unknown.json()["status"] == "rejected"

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from fraisier.config import FraisierConfig
 from fraisier.api.budget import RowBudgetExtension
 from fraisier.api.errors import QuietSchema, bad_input, not_found, refused, should_mask
+from fraisier.api.ids import parse_id, parse_optional_id, to_id
+from fraisier.api.redact import redact_url
 from fraisier.api.threads import in_db_thread, on_graphql_loop
 from fraisier.api.types import (
     ApiToken,
@@ -98,9 +100,9 @@ class Query:
         return Fraise.of(id, api(info).fraise_config(id))
 
     @strawberry.field
-    async def deployment(self, info: Info, id: int) -> Deployment:
+    async def deployment(self, info: Info, id: strawberry.ID) -> Deployment:
         await _require(info, Scope.READ)
-        record = await api(info).read(_deployment_record, info, id)
+        record = await api(info).read(_deployment_record, info, parse_id(id))
         api(info).charge(1)
         return Deployment.of(record)
 
@@ -109,11 +111,12 @@ class Query:
     async def deployment_history(self, info: Info, fraise_id: str | None = None,
                                  environment: str | None = None,
                                  status: DeploymentStatus | None = None, limit: int = 50,
-                                 offset: int = 0, after: int | None = None,
+                                 offset: int = 0, after: strawberry.ID | None = None,
                                  trigger: Trigger | None = None) -> list[Deployment]:
         await _require(info, Scope.READ)
-        return await api(info).history(fraise_id, environment, status, limit, offset, after,
-                                       trigger=trigger, top_level=True)
+        return await api(info).history(fraise_id, environment, status, limit, offset,
+                                       parse_optional_id(after, "after"), trigger=trigger,
+                                       top_level=True)
 
     @strawberry.field(description="The id of the newest event so far. A page reads it before "
                       "its data, then subscribes with `after:` it, so no change committed in "
@@ -227,13 +230,15 @@ class Query:
 
     @strawberry.field(description="Attempts at delivering notifications, commit statuses, "
                       "deployments and issues, newest first.")
-    async def notification_attempts(self, info: Info, deployment_id: int | None = None,
+    async def notification_attempts(self, info: Info,
+                                    deployment_id: strawberry.ID | None = None,
                                     channel: str | None = None, status: str | None = None,
                                     limit: int = 50) -> list[NotificationAttempt]:
         await _require(info, Scope.READ)
+        wanted = parse_optional_id(deployment_id, "deploymentId")
         notifications = api(info).store.notifications
         rows = await api(info).rows(limit, lambda n: notifications.attempts(
-            limit=n, deployment_id=deployment_id, channel=channel, status=status),
+            limit=n, deployment_id=wanted, channel=channel, status=status),
             top_level=True)
         return [NotificationAttempt.of(row) for row in rows]
 
@@ -258,6 +263,15 @@ class Query:
         return [AuditEntry.of(record) for record in records]
 
 
+def _one_id(deployment_id: strawberry.ID | None, id: strawberry.ID | None) -> int:
+    """`deploymentId` or its older name `id`: exactly one of the two."""
+    if (deployment_id is None) == (id is None):
+        raise bad_input("give the deployment as exactly one of deploymentId or id")
+    if deployment_id is not None:
+        return parse_id(deployment_id, "deploymentId")
+    return parse_id(id, "id")  # type: ignore[arg-type]  # not None: checked above
+
+
 # Each mutation's rules and writes run together, in one call on a database thread.
 @strawberry.type
 class Mutation:
@@ -279,30 +293,36 @@ class Mutation:
     @strawberry.mutation(description="Cancel a deployment: a queued one never starts; a "
                          "running one is stopped by its worker, which then undoes its completed "
                          "steps (the returned deployment is still RUNNING with "
-                         "cancelRequested: true; follow it to see it end).")
-    async def cancel_deployment(self, info: Info, id: int) -> Deployment:
+                         "cancelRequested: true; follow it to see it end). Name it by "
+                         "`deploymentId` (or `id`: exactly one of the two).")
+    async def cancel_deployment(self, info: Info, deployment_id: strawberry.ID | None = None,
+                                id: strawberry.ID | None = None) -> Deployment:
         from fraisier.engine.service import RequestRefused, cancel_deployment
 
         principal = await _require(info, Scope.DEPLOY)
+        key = _one_id(deployment_id, id)
         store, actor = api(info).store, api(info).actor(principal)
         try:
-            done = await api(info).read(lambda: cancel_deployment(store, id, actor=actor))
+            done = await api(info).read(lambda: cancel_deployment(store, key, actor=actor))
         except RequestRefused as exc:
             raise refused(exc) from None
         return Deployment.of(done.record)
 
     @strawberry.mutation(description="Queue a new deployment of the same commit as a finished "
-                         "one that did not succeed.")
-    async def retry_deployment(self, info: Info, id: int) -> Deployment:
+                         "one that did not succeed. Name it by `deploymentId` (or `id`: exactly "
+                         "one of the two).")
+    async def retry_deployment(self, info: Info, deployment_id: strawberry.ID | None = None,
+                               id: strawberry.ID | None = None) -> Deployment:
         from fraisier.engine.service import RequestRefused, retry_deployment
 
         principal = await _require(info, Scope.DEPLOY)
+        key = _one_id(deployment_id, id)
         ctx = api(info)
 
         def retry() -> Any:
-            record = _deployment_record(info, id)
+            record = _deployment_record(info, key)
             ctx.check_target(record.fraise, record.environment)
-            return retry_deployment(ctx.store, ctx.config, id, actor=ctx.actor(principal))
+            return retry_deployment(ctx.store, ctx.config, key, actor=ctx.actor(principal))
 
         try:
             return Deployment.of(await ctx.read(retry))
@@ -388,8 +408,9 @@ class Subscription:
         async for event in _target_events(info, EventType.DEPLOYMENT_STATUS, fraise_id,
                                           environment, after):
             payload = event["payload"]
+            key = int(event["deployment_id"])
             yield DeploymentStatusEvent(
-                event_id=event["id"], deployment_id=event["deployment_id"],
+                event_id=event["id"], id=to_id(key), deployment_id=to_id(key), key=key,
                 fraise_id=event["fraise"], environment=event["environment"],
                 status=DeploymentStatus(payload["status"]), error_message=payload.get("error"),
                 at=event["created_at"])
@@ -403,12 +424,14 @@ class Subscription:
         async for event in tail.follow_async(interval=POLL_SECONDS, stop=watch.revoked,
                                              in_thread=in_db_thread):
             payload = event["payload"]
+            key = int(payload["webhook_event_id"])
             yield WebhookReceivedEvent(
-                event_id=event["id"], webhook_event_id=int(payload["webhook_event_id"]),
-                provider=payload.get("provider", ""),
+                event_id=event["id"], id=to_id(key), webhook_event_id=to_id(key), key=key,
+                payload=payload, provider=payload.get("provider", ""),
                 outcome=WebhookOutcome(payload["outcome"]),
-                repository=payload.get("repository", ""), branch=payload.get("branch"),
-                commit_sha=payload.get("commit_sha"), at=event["created_at"])
+                repository=redact_url(payload.get("repository", "")),
+                branch=payload.get("branch"), commit_sha=payload.get("commit_sha"),
+                at=event["created_at"])
         watch.raise_if_revoked()
 
     @strawberry.subscription(description="Every change of a live release's health between "
@@ -427,18 +450,19 @@ class Subscription:
     @strawberry.subscription(description="Steps, log lines and status changes of one "
                              "deployment: everything so far (after `after`), then live; ends "
                              "when the deployment ends.")
-    async def deployment_logs(self, info: Info, id: int, after: int = 0
+    async def deployment_logs(self, info: Info, id: strawberry.ID, after: int = 0
                               ) -> AsyncGenerator[DeploymentLogEvent, None]:
         await _require(info, Scope.READ)
         watch = _watch(info)
-        await api(info).read(_deployment_record, info, id)
+        key = parse_id(id)
+        await api(info).read(_deployment_record, info, key)
         queue = api(info).store.queue
 
         def finished() -> bool:
-            status = queue.status(id)
+            status = queue.status(key)
             return status is None or DeploymentStatus(status) in FINAL_STATUSES
 
-        tail = await _tail(info, after, deployment_id=id)
+        tail = await _tail(info, after, deployment_id=key)
         async for event in tail.follow_async(
                 interval=POLL_SECONDS, stop=lambda: watch.revoked() or finished(),
                 in_thread=in_db_thread):
@@ -453,7 +477,7 @@ class Subscription:
 
 def _log_event(event: dict[str, Any]) -> DeploymentLogEvent | None:
     payload = event["payload"]
-    common = {"event_id": event["id"], "deployment_id": event["deployment_id"],
+    common = {"event_id": event["id"], "deployment_id": to_id(int(event["deployment_id"])),
               "at": event["created_at"]}
     if event["type"] == EventType.DEPLOYMENT_LOG:
         return DeploymentLogEvent(kind=LogEventKind.LOG, line=payload.get("line"),

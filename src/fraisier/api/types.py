@@ -3,6 +3,7 @@ wire. Timestamps are ISO-8601 UTC strings (`2026-11-26T05:43:34.644818Z`)."""
 
 from __future__ import annotations
 
+import asyncio
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
@@ -10,9 +11,11 @@ import strawberry
 from strawberry.types import Info
 
 from fraisier.api.hints import webhook_hint
+from fraisier.api.ids import parse_optional_id, to_id, to_optional_id
 from fraisier.api.redact import redact_url
 from fraisier.api.weblinks import commit_web_url
 from fraisier.domain.model import (
+    FINAL_STATUSES,
     DeploymentStatus,
     FraiseType,
     ReleaseStatus,
@@ -97,7 +100,8 @@ class Requester:
 
 @strawberry.type
 class Deployment:
-    id: int
+    key: strawberry.Private[int]
+    id: strawberry.ID
     fraise_id: str
     environment: str
     status: DeploymentStatus
@@ -111,20 +115,21 @@ class Deployment:
     completed_at: str | None
     duration_seconds: float | None
     error_message: str | None
-    retry_of: int | None
-    superseded_by: int | None
+    retry_of: strawberry.ID | None
+    superseded_by: strawberry.ID | None
     cancel_requested: bool
 
     @classmethod
     def of(cls, record: DeploymentRecord) -> Deployment:
-        return cls(id=record.id, fraise_id=record.fraise, environment=record.environment,
+        return cls(key=record.id, id=to_id(record.id), fraise_id=record.fraise,
+                   environment=record.environment,
                    status=DeploymentStatus(record.status), trigger=Trigger(record.trigger),
                    commit_sha=record.commit_sha or record.requested_commit, branch=record.branch,
                    release=record.release, previous_release=record.previous_release,
                    queued_at=record.queued_at, started_at=record.started_at,
                    completed_at=record.completed_at, duration_seconds=record.duration_seconds,
-                   error_message=record.error, retry_of=record.retry_of,
-                   superseded_by=record.superseded_by,
+                   error_message=record.error, retry_of=to_optional_id(record.retry_of),
+                   superseded_by=to_optional_id(record.superseded_by),
                    cancel_requested=record.cancel_requested)
 
     @strawberry.field(description="Message, author and time of the commit, when a fetch of "
@@ -146,18 +151,18 @@ class Deployment:
                       "the pusher for a webhook; null when nobody is recorded (e.g. a "
                       "schedule).")
     async def requested_by(self, info: Info) -> Requester | None:
-        found = await api(info).loaders.requesters.load(self.id)
+        found = await api(info).loaders.requesters.load(self.key)
         return Requester(name=found.name, kind=found.kind, source=found.source) if found else None
 
     @strawberry.field
     async def steps(self, info: Info) -> list[DeploymentStep]:
-        steps = await api(info).loaders.steps.load(self.id)
+        steps = await api(info).loaders.steps.load(self.key)
         api(info).charge(len(steps))
         return [DeploymentStep.of(s) for s in steps]
 
     @strawberry.field
     async def logs(self, info: Info, after: int = 0, limit: int = 500) -> list[LogLine]:
-        rows = await api(info).logs(self.id, after, limit)
+        rows = await api(info).logs(self.key, after, limit)
         return [LogLine(id=r["id"], logged_at=r["logged_at"], stream=r["stream"],
                         line=r["line"]) for r in rows]
 
@@ -220,7 +225,7 @@ class Environment:
                           wave=waves.get(state["region"] or ""), address=state["address"],
                           live_release=state["live_release"], serving=state["serving"],
                           commit_sha=state["commit_sha"],
-                          last_deployment_id=state["last_deployment_id"],
+                          last_deployment_id=to_optional_id(state["last_deployment_id"]),
                           last_outcome=state["last_outcome"], error=state["error"],
                           canary_weights=weights)
                 for state in host_states(api(info).store, target)]
@@ -264,7 +269,7 @@ class HostState:
     live_release: str | None
     serving: bool = strawberry.field(description="For slots: this slot takes the traffic.")
     commit_sha: str | None
-    last_deployment_id: int | None
+    last_deployment_id: strawberry.ID | None
     last_outcome: str | None = strawberry.field(
         description="What the last deployment did here: updated, failed, rolled_back, ...")
     error: str | None
@@ -298,10 +303,10 @@ class Fraise:
     @strawberry.field
     async def deployment_history(self, info: Info, environment: str | None = None,
                                  status: DeploymentStatus | None = None, limit: int = 50,
-                                 offset: int = 0, after: int | None = None,
+                                 offset: int = 0, after: strawberry.ID | None = None,
                                  trigger: Trigger | None = None) -> list[Deployment]:
-        return await api(info).history(self.id, environment, status, limit, offset, after,
-                                       trigger=trigger)
+        return await api(info).history(self.id, environment, status, limit, offset,
+                                       parse_optional_id(after, "after"), trigger=trigger)
 
 
 @strawberry.type
@@ -312,7 +317,7 @@ class Release:
     host: str
     commit_sha: str
     status: ReleaseStatus
-    deployment_id: int | None
+    deployment_id: strawberry.ID | None
     created_at: str
     activated_at: str | None
 
@@ -321,7 +326,8 @@ class Release:
         return cls(release_id=record.release_id, fraise_id=record.fraise,
                    environment=record.environment, host=record.host,
                    commit_sha=record.commit_sha, status=ReleaseStatus(record.status),
-                   deployment_id=record.deployment_id, created_at=record.created_at,
+                   deployment_id=to_optional_id(record.deployment_id),
+                   created_at=record.created_at,
                    activated_at=record.activated_at)
 
     @strawberry.field(description="The deployment that built this release (its trigger, "
@@ -329,13 +335,13 @@ class Release:
     async def deployment(self, info: Info) -> Deployment | None:
         if self.deployment_id is None:
             return None
-        record = await api(info).loaders.deployment.load(self.deployment_id)
+        record = await api(info).loaders.deployment.load(int(self.deployment_id))
         return Deployment.of(record) if record else None
 
 
 @strawberry.type(description="One recorded run of an ETL script, a scheduled job or a backup.")
 class Run:
-    id: int
+    id: strawberry.ID
     fraise_id: str
     environment: str
     kind: str = strawberry.field(description="etl, job or backup")
@@ -343,7 +349,7 @@ class Run:
     trigger: str
     status: str
     release: str | None
-    deployment_id: int | None
+    deployment_id: strawberry.ID | None
     scheduled_for: str | None
     started_at: str
     completed_at: str | None
@@ -354,10 +360,12 @@ class Run:
 
     @classmethod
     def of(cls, record: RunRecord) -> Run:
-        return cls(id=record.id, fraise_id=record.fraise, environment=record.environment,
-                   kind=record.kind, name=record.name, trigger=record.trigger,
+        return cls(id=to_id(record.id), fraise_id=record.fraise,
+                   environment=record.environment, kind=record.kind, name=record.name,
+                   trigger=record.trigger,
                    status=record.status, release=record.release,
-                   deployment_id=record.deployment_id, scheduled_for=record.scheduled_for,
+                   deployment_id=to_optional_id(record.deployment_id),
+                   scheduled_for=record.scheduled_for,
                    started_at=record.started_at, completed_at=record.completed_at,
                    duration_seconds=record.duration_seconds, exit_code=record.exit_code,
                    output_tail=record.output_tail, error=record.error)
@@ -365,7 +373,7 @@ class Run:
 
 @strawberry.type
 class WebhookEvent:
-    id: int
+    id: strawberry.ID
     provider: str
     event_type: str
     delivery_id: str | None
@@ -378,7 +386,7 @@ class WebhookEvent:
     received_at: str
     outcome: WebhookOutcome
     reason: str
-    deployment_ids: list[int]
+    deployment_ids: list[strawberry.ID]
 
     @strawberry.field(description="What to fix when the request was refused or ignored, e.g. "
                       "the configuration key of the secret; null when nothing needs fixing.")
@@ -389,12 +397,14 @@ class WebhookEvent:
 
     @classmethod
     def of(cls, row: dict[str, Any]) -> WebhookEvent:
-        return cls(id=int(row["id"]), provider=row["provider"], event_type=row["event_type"],
+        return cls(id=to_id(int(row["id"])), provider=row["provider"],
+                   event_type=row["event_type"],
                    delivery_id=row["delivery_id"], repository=redact_url(row["repository"]),
                    ref=row["ref"], branch=row["branch"], tag=row["tag"],
                    commit_sha=row["commit_sha"], sender=row["sender"],
                    received_at=row["received_at"], outcome=WebhookOutcome(row["outcome"]),
-                   reason=row["reason"], deployment_ids=[int(i) for i in row["deployment_ids"]])
+                   reason=row["reason"],
+                   deployment_ids=[to_id(int(i)) for i in row["deployment_ids"]])
 
 
 @strawberry.type(description="One attempt at delivering a notification, commit status, "
@@ -405,7 +415,7 @@ class NotificationAttempt:
     kind: str = strawberry.field(description="message, commit_status, deployment or issue")
     event: str = strawberry.field(description="e.g. deployment.failed")
     event_id: int
-    deployment_id: int | None
+    deployment_id: strawberry.ID | None
     fraise_id: str | None
     environment: str | None
     attempt: int
@@ -421,7 +431,7 @@ class NotificationAttempt:
     def of(cls, row: dict[str, Any]) -> NotificationAttempt:
         return cls(id=int(row["id"]), channel=row["channel"], kind=row["kind"],
                    event=row["event"], event_id=int(row["event_id"]),
-                   deployment_id=row["deployment_id"], fraise_id=row["fraise"],
+                   deployment_id=to_optional_id(row["deployment_id"]), fraise_id=row["fraise"],
                    environment=row["environment"], attempt=int(row["attempt"]),
                    status=row["status"], http_status=row["http_status"], error=row["error"],
                    duration_seconds=float(row["duration_seconds"]),
@@ -489,7 +499,7 @@ class Job:
 
 @strawberry.type(description="A backup and its verification.")
 class Backup:
-    id: int
+    id: strawberry.ID
     fraise_id: str
     environment: str
     job: str
@@ -506,8 +516,9 @@ class Backup:
 
     @classmethod
     def of(cls, record: BackupRecord) -> Backup:
-        return cls(id=record.id, fraise_id=record.fraise, environment=record.environment,
-                   job=record.job, kind=record.kind, status=record.status,
+        return cls(id=to_id(record.id), fraise_id=record.fraise,
+                   environment=record.environment, job=record.job, kind=record.kind,
+                   status=record.status,
                    size_bytes=record.size_bytes, sha256=record.sha256, verify=record.verify,
                    verified=record.verified, verify_detail=record.verify_detail,
                    started_at=record.started_at, completed_at=record.completed_at,
@@ -541,7 +552,7 @@ class AuditEntry:
     action: str = strawberry.field(description="deploy, rollback, cancel, retry, "
                                    "token.create, token.revoke, config.reload.")
     subject: str
-    deployment_id: int | None
+    deployment_id: strawberry.ID | None
     outcome: str = strawberry.field(description="ok, refused or failed.")
     detail: str
 
@@ -549,7 +560,7 @@ class AuditEntry:
     def of(cls, record: Any) -> AuditEntry:
         return cls(id=record.id, at=record.at, actor=record.actor, actor_kind=record.actor_kind,
                    source=record.source, action=record.action, subject=record.subject,
-                   deployment_id=record.deployment_id, outcome=record.outcome,
+                   deployment_id=to_optional_id(record.deployment_id), outcome=record.outcome,
                    detail=record.detail)
 
 
@@ -568,19 +579,92 @@ class LogEventKind(Enum):
     STATUS = "status"
 
 
-@strawberry.type
+@strawberry.type(description="A deployment as it is after one status change: its own fields "
+                 "(`id status completedAt ...`) selected directly, `eventId` to resume, "
+                 "`deployment` for the full object as it is now.")
 class DeploymentStatusEvent:
     event_id: int = strawberry.field(description="Pass as `after` to resume after a reconnect.")
-    deployment_id: int
+    id: strawberry.ID = strawberry.field(description="The deployment's id.")
+    deployment_id: strawberry.ID = strawberry.field(description="The deployment's id (as `id`).")
     fraise_id: str
     environment: str
-    status: DeploymentStatus
+    status: DeploymentStatus = strawberry.field(description="The status it changed to.")
     error_message: str | None
-    at: str
+    at: str = strawberry.field(description="When it changed.")
+    key: strawberry.Private[int] = 0
+    # The record, read once per event however many of its fields a client selects, and only
+    # when one is selected: a client asking for `eventId` alone costs no read.
+    loading: strawberry.Private[asyncio.Future[Any] | None] = None
+
+    async def _record(self, info: Info) -> DeploymentRecord | None:
+        if self.loading is None:
+            self.loading = asyncio.ensure_future(api(info).loaders.deployment.load(self.key))
+        record: DeploymentRecord | None = await asyncio.shield(self.loading)
+        return record
+
+    def _finished(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+    @strawberry.field(description="Null only for a deployment deleted since.")
+    async def trigger(self, info: Info) -> Trigger | None:
+        record = await self._record(info)
+        return Trigger(record.trigger) if record else None
 
     @strawberry.field
+    async def commit_sha(self, info: Info) -> str | None:
+        record = await self._record(info)
+        return (record.commit_sha or record.requested_commit) if record else None
+
+    @strawberry.field(description="Null only for a deployment deleted since.")
+    async def branch(self, info: Info) -> str | None:
+        record = await self._record(info)
+        return record.branch if record else None
+
+    @strawberry.field(description="The release it built; null while it is queued.")
+    async def release(self, info: Info) -> str | None:
+        record = await self._record(info)
+        if record is None or self.status == DeploymentStatus.QUEUED:
+            return None
+        return record.release
+
+    @strawberry.field
+    async def queued_at(self, info: Info) -> str | None:
+        record = await self._record(info)
+        return record.queued_at if record else None
+
+    @strawberry.field(description="Null while it is queued.")
+    async def started_at(self, info: Info) -> str | None:
+        record = await self._record(info)
+        if record is None or self.status == DeploymentStatus.QUEUED:
+            return None
+        return record.started_at
+
+    @strawberry.field(description="Null until a change to a final status.")
+    async def completed_at(self, info: Info) -> str | None:
+        record = await self._record(info)
+        return record.completed_at if record is not None and self._finished() else None
+
+    @strawberry.field(description="Null until a change to a final status.")
+    async def duration_seconds(self, info: Info) -> float | None:
+        record = await self._record(info)
+        if record is None or not self._finished() or record.duration_seconds is None:
+            return None
+        return float(record.duration_seconds)
+
+    @strawberry.field
+    async def retry_of(self, info: Info) -> strawberry.ID | None:
+        record = await self._record(info)
+        return to_optional_id(record.retry_of) if record else None
+
+    @strawberry.field
+    async def superseded_by(self, info: Info) -> strawberry.ID | None:
+        record = await self._record(info)
+        return to_optional_id(record.superseded_by) if record else None
+
+    @strawberry.field(description="The whole deployment as it is now (it may have changed "
+                      "again since this event).")
     async def deployment(self, info: Info) -> Deployment | None:
-        record = await api(info).loaders.deployment.load(self.deployment_id)
+        record = await self._record(info)
         api(info).charge(1)
         return Deployment.of(record) if record else None
 
@@ -588,7 +672,7 @@ class DeploymentStatusEvent:
 @strawberry.type
 class DeploymentLogEvent:
     event_id: int = strawberry.field(description="Pass as `after` to resume after a reconnect.")
-    deployment_id: int
+    deployment_id: strawberry.ID
     kind: LogEventKind
     at: str
     line: str | None = None
@@ -611,18 +695,55 @@ class HealthChangedEvent:
     at: str
 
 
-@strawberry.type
+@strawberry.type(description="One request to the webhook endpoint, as recorded: the "
+                 "`webhookEvents` fields selected directly, plus `eventId` to resume.")
 class WebhookReceivedEvent:
     event_id: int = strawberry.field(description="Pass as `after` to resume after a reconnect.")
-    webhook_event_id: int
+    id: strawberry.ID = strawberry.field(description="The webhook event's id (as in "
+                                         "`webhookEvents`).")
+    webhook_event_id: strawberry.ID = strawberry.field(description="The same id as `id`.")
     provider: str
     outcome: WebhookOutcome
     repository: str
     branch: str | None
     commit_sha: str | None
     at: str
+    key: strawberry.Private[int] = 0
+    payload: strawberry.Private[dict[str, Any] | None] = None
+    loading: strawberry.Private[asyncio.Future[Any] | None] = None
+
+    async def _row(self, info: Info) -> Any:
+        if self.loading is None:
+            self.loading = asyncio.ensure_future(
+                api(info).read(api(info).store.webhooks.get, self.key))
+        return await asyncio.shield(self.loading)
+
+    async def _recorded(self, info: Info, key: str) -> str | None:
+        """From the event's payload; events written before it carried `key` read the row."""
+        if self.payload is not None and key in self.payload:
+            value = self.payload[key]
+        else:
+            row = await self._row(info)
+            value = row[key] if row is not None else None
+        return None if value is None else str(value)
+
+    @strawberry.field(description="push, tag, ping, ...")
+    async def event_type(self, info: Info) -> str | None:
+        return await self._recorded(info, "event_type")
+
+    @strawberry.field
+    async def delivery_id(self, info: Info) -> str | None:
+        return await self._recorded(info, "delivery_id")
+
+    @strawberry.field
+    async def received_at(self, info: Info) -> str | None:
+        return await self._recorded(info, "received_at") or self.at
+
+    @strawberry.field(description="Why it was queued, ignored or refused.")
+    async def reason(self, info: Info) -> str | None:
+        return await self._recorded(info, "reason")
 
     @strawberry.field
     async def webhook_event(self, info: Info) -> WebhookEvent | None:
-        row = await api(info).read(api(info).store.webhooks.get, self.webhook_event_id)
+        row = await self._row(info)
         return WebhookEvent.of(row) if row is not None else None

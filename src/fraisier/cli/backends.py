@@ -195,7 +195,7 @@ DEPLOYMENT_FIELDS = """id fraiseId environment status trigger commitSha branch r
   previousRelease queuedAt startedAt completedAt durationSeconds errorMessage supersededBy retryOf
   steps { position name status startedAt completedAt error compensationStatus compensationError }"""
 
-LOG_EVENTS = """subscription($id: Int!, $after: Int! = 0) { deploymentLogs(id: $id, after: $after) {
+LOG_EVENTS = """subscription($id: ID!, $after: Int! = 0) { deploymentLogs(id: $id, after: $after) {
   eventId kind line stepPosition stepName stepStatus status errorMessage } }"""
 
 
@@ -211,12 +211,17 @@ def _lower(value: str | None) -> str | None:
     return value.lower() if value else value
 
 
+def _key(value: str | int | None) -> int | None:
+    """An `ID` from an answer (a string on the wire) as the store's integer key."""
+    return None if value is None else int(value)
+
+
 def to_record(data: dict[str, Any]) -> DeploymentRecord:
     """A GraphQL Deployment as the DeploymentRecord the renderers take."""
     from fraisier.store.records import DeploymentRecord, StepRecord
 
     record = DeploymentRecord(
-        id=data["id"], fraise=data["fraiseId"], environment=data["environment"],
+        id=int(data["id"]), fraise=data["fraiseId"], environment=data["environment"],
         status=_lower(data["status"]), trigger=_lower(data["trigger"]),
         requested_commit=data["commitSha"], commit_sha=data["commitSha"],
         branch=data["branch"], release=data["release"],
@@ -224,9 +229,10 @@ def to_record(data: dict[str, Any]) -> DeploymentRecord:
         queued_at=data["queuedAt"], started_at=data["startedAt"],
         completed_at=data["completedAt"], duration_seconds=data["durationSeconds"],
         error=data["errorMessage"], lease_owner=None, lease_expires_at=None,
-        superseded_by=data["supersededBy"], retry_of=data["retryOf"], webhook_event_id=None)
+        superseded_by=_key(data["supersededBy"]), retry_of=_key(data["retryOf"]),
+        webhook_event_id=None)
     record.steps = [StepRecord(
-        deployment_id=data["id"], position=s["position"], name=s["name"],
+        deployment_id=int(data["id"]), position=s["position"], name=s["name"],
         status=_lower(s["status"]), started_at=s["startedAt"], completed_at=s["completedAt"],
         error=s["error"], compensation_status=_lower(s["compensationStatus"]),
         compensation_error=s["compensationError"]) for s in data.get("steps") or []]
@@ -257,7 +263,7 @@ class RemoteBackend:
                     "fraise": found["id"], "environment": env["name"], "branch": env["branch"],
                     "current_release": env["currentRelease"],
                     "current_commit_sha": env["currentCommitSha"],
-                    "last_deployment_id": last.get("id"),
+                    "last_deployment_id": _key(last.get("id")),
                     "last_status": _lower(last.get("status")),
                     "last_completed_at": last.get("completedAt"),
                     "health": env["health"] and {
@@ -295,7 +301,7 @@ class RemoteBackend:
 
     def deployment(self, deployment_id: int) -> DeploymentRecord:
         data = self.api.execute(
-            f"query($id: Int!) {{ deployment(id: $id) {{ {DEPLOYMENT_FIELDS} }} }}",
+            f"query($id: ID!) {{ deployment(id: $id) {{ {DEPLOYMENT_FIELDS} }} }}",
             {"id": deployment_id})
         return to_record(data["deployment"])
 
@@ -304,7 +310,7 @@ class RemoteBackend:
         after = 0
         while True:
             page = self.api.execute(
-                "query($id: Int!, $a: Int!) { deployment(id: $id) {"
+                "query($id: ID!, $a: Int!) { deployment(id: $id) {"
                 " logs(after: $a, limit: 500) { id loggedAt stream line } } }",
                 {"id": deployment_id, "a": after})["deployment"]["logs"]
             lines += [{"id": r["id"], "logged_at": r["loggedAt"], "stream": r["stream"],
@@ -321,12 +327,12 @@ class RemoteBackend:
             " repository ref branch tag commitSha sender outcome reason deploymentIds } }",
             {"l": limit, "p": provider, "o": outcome.upper() if outcome else None}
         )["webhookEvents"]
-        return [{"id": r["id"], "received_at": r["receivedAt"], "provider": r["provider"],
+        return [{"id": int(r["id"]), "received_at": r["receivedAt"], "provider": r["provider"],
                  "event_type": r["eventType"], "delivery_id": r["deliveryId"],
                  "repository": r["repository"], "ref": r["ref"], "branch": r["branch"],
                  "tag": r["tag"], "commit_sha": r["commitSha"], "sender": r["sender"],
                  "outcome": _lower(r["outcome"]), "reason": r["reason"],
-                 "deployment_ids": r["deploymentIds"]} for r in found]
+                 "deployment_ids": [int(i) for i in r["deploymentIds"]]} for r in found]
 
     def deploy(self, fraise: str, environment: str, commit: str | None, force: bool
                ) -> DeploymentRecord:
@@ -348,12 +354,12 @@ class RemoteBackend:
 
     def cancel(self, deployment_id: int) -> tuple[DeploymentRecord, bool]:
         data = self.api.execute(
-            f"mutation($id: Int!) {{ cancelDeployment(id: $id) {{ {DEPLOYMENT_FIELDS}"
+            f"mutation($id: ID!) {{ cancelDeployment(deploymentId: $id) {{ {DEPLOYMENT_FIELDS}"
             " cancelRequested } }", {"id": deployment_id})["cancelDeployment"]
         return to_record(data), bool(data["cancelRequested"])
 
     def retry(self, deployment_id: int) -> DeploymentRecord:
-        data = self.api.execute(f"mutation($id: Int!) {{ retryDeployment(id: $id) {{"
+        data = self.api.execute(f"mutation($id: ID!) {{ retryDeployment(deploymentId: $id) {{"
                                 f" {DEPLOYMENT_FIELDS} }} }}", {"id": deployment_id})
         return to_record(data["retryDeployment"])
 

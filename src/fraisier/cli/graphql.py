@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from fraisier.cli.context import AppContext
 
 
 @click.group()
@@ -49,3 +53,25 @@ def fraiseql_schema(output: Path, export_json: Path | None) -> None:
                 "the fraiseql package is not installed: pip install 'fraisier[fraiseql]'"
             ) from exc
         click.echo(f"wrote {export_json}", err=True)
+
+
+@graphql.command("grant-role")
+@click.argument("role")
+@click.pass_obj
+def grant_role(app: AppContext, role: str) -> None:
+    """Let PostgreSQL role ROLE (it must exist) read the v_fraiseql_* views and call
+    fn_request_deployment, fn_cancel_deployment and fn_retry_deployment — and nothing else:
+    it cannot write any table. For a FraiseQL server beside Fraisier."""
+    from fraisier.store import open_store
+    from fraisier.store.db import StoreError
+    from fraisier.store.roles import grant_request_role
+
+    store = open_store(app.config.state.url)
+    try:
+        granted = grant_request_role(store.db, role)
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        store.close()
+    for line in granted:
+        click.echo(f"granted {line} to {role}")

@@ -80,6 +80,9 @@ class HealthCheckConfig(_Strict):
     # attempt each; what it sees shows in `fraisier status`, the API and the dashboard).
     # 0: never.
     watch_interval: float = Field(60.0, ge=0)
+    # Sent as `Authorization: Bearer <token>` with every HTTP probe. A secret: shown as
+    # `**********` wherever the configuration is printed, and blanked from logs and errors.
+    auth_token: Secret = None
 
     @model_validator(mode="after")
     def _exactly_one_probe(self) -> HealthCheckConfig:
@@ -88,6 +91,18 @@ class HealthCheckConfig(_Strict):
             got = f" (got {' and '.join(chosen)})" if chosen else ""
             raise ValueError(f"set exactly one of url, tcp or command{got}")
         return self
+
+    def request_headers(self) -> dict[str, str]:
+        """The headers of an HTTP probe: `headers`, and the bearer token when there is one
+        (registered with the redactor first, so nothing written afterwards shows it)."""
+        from fraisier.domain.redaction import register_secret
+
+        headers = dict(self.headers)
+        if self.auth_token is not None:
+            token = self.auth_token.get_secret_value()
+            register_secret(token)
+            headers["Authorization"] = f"Bearer {token}"
+        return headers
 
     @property
     def kind(self) -> Literal["url", "tcp", "command"]:

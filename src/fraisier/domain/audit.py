@@ -13,6 +13,7 @@ class ActorKind(StrEnum):
     TOKEN = "token"  # an API token, by its name
     OS_USER = "os_user"  # a person at the local CLI, by their login
     SYSTEM = "system"  # Fraisier itself (configuration reload, poll)
+    DB_ROLE = "db_role"  # a PostgreSQL role calling fn_request_deployment & co., by its name
 
 
 class AuditOutcome(StrEnum):

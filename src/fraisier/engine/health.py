@@ -57,7 +57,8 @@ def probe_live(target: Target) -> tuple[bool, str]:
 
 def _attempt(check: HealthCheckConfig, *, cwd: Path, env: Mapping[str, str]) -> tuple[bool, str]:
     if check.url:
-        return probe_http(str(check.url), check.timeout, check.expect_status, dict(check.headers))
+        return probe_http(str(check.url), check.timeout, check.expect_status,
+                          check.request_headers())
     if check.tcp:
         return probe_tcp(check.tcp, check.timeout)
     assert check.command is not None  # validation requires one of url, tcp, command

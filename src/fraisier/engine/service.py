@@ -70,10 +70,18 @@ def open_state(config: FraisierConfig) -> Store:
 
     store = open_store(config.state.url)
     store.sync_fraises(
-        (name, fraise.type.value, fraise.description, fraise.repository, sorted(fraise.environments))
-        for name, fraise in config.fraises.items()
-    )
+        ((name, fraise.type.value, fraise.description, fraise.repository,
+          sorted(fraise.environments)) for name, fraise in config.fraises.items()),
+        branches=_branches(config))
     return store
+
+
+def _branches(config: FraisierConfig) -> dict[str, dict[str, str]]:
+    """Each target's branch, for the PostgreSQL request functions (store migration 0070)."""
+    found: dict[str, dict[str, str]] = {}
+    for target in config.targets():
+        found.setdefault(target.fraise, {})[target.environment] = target.branch
+    return found
 
 
 def request_deployment(store: Store, config: FraisierConfig, fraise: str, environment: str, *,

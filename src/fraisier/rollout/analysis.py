@@ -51,11 +51,13 @@ def probe_once(client: httpx.Client, url: str) -> str | None:
 
 
 def probe_during(url: str, *, seconds: float, interval: float, max_failed_share: float,
-                 cancel: threading.Event, log: Callable[[str], None]) -> ProbeTally:
-    """Probe `url` for `seconds` (at least once); raise AnalysisFailed on too many failures."""
+                 cancel: threading.Event, log: Callable[[str], None],
+                 headers: dict[str, str] | None = None) -> ProbeTally:
+    """Probe `url` for `seconds` (at least once), each probe with `headers`; raise
+    AnalysisFailed on too many failures."""
     tally = ProbeTally()
     deadline = time.monotonic() + seconds
-    with httpx.Client(timeout=5.0) as client:
+    with httpx.Client(timeout=5.0, headers=headers or {}) as client:
         while True:
             problem = probe_once(client, url)
             tally.sent += 1

@@ -227,7 +227,7 @@ class Fleet:
         for attempt in range(1, retries + 1):
             if url is not None:
                 ok, last = probe_http(url, timeout, check.expect_status if check else 200,
-                                      dict(check.headers) if check else {})
+                                      check.request_headers() if check else {})
             elif check is None:  # not reached: without a URL there is a check (see above)
                 raise SkipStep("no health_check configured")
             elif check.kind == "command":
@@ -236,7 +236,8 @@ class Fleet:
                                           check=False)
                 ok, last = result.ok, ("command succeeded" if result.ok else result.describe())
             elif check.kind == "url":
-                ok, last = probe_http(str(check.url), timeout, check.expect_status, dict(check.headers))
+                ok, last = probe_http(str(check.url), timeout, check.expect_status,
+                                      check.request_headers())
             else:
                 assert check.tcp is not None  # the kind says which one is set
                 ok, last = probe_tcp(check.tcp, timeout)

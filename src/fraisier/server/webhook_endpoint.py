@@ -1,4 +1,4 @@
-"""POST /webhook and /webhook/{provider} as a plain ASGI endpoint.
+"""POST /webhook, /webhook?provider=NAME and /webhook/{provider} as a plain ASGI endpoint.
 
 This is the hot path of `fraisier serve`, so it speaks ASGI directly: no request object, no
 parameter machinery, no thread pool. On the event loop it only bounds the request (rate per
@@ -65,6 +65,8 @@ class WebhookEndpoint:
         source = client_address(client[0] if client else "", headers.get("x-forwarded-for"),
                                 self.proxies)
         provider = scope.get("path_params", {}).get("provider")
+        if provider is None:
+            provider = provider_in_query(scope.get("query_string", b""))
         bare = WebhookRequest(headers=headers, body=b"", source_ip=source, provider=provider)
         if not self.limiter.allow(source):
             return await self._refuse(send, bare, 429, "too many requests from this source")
@@ -161,6 +163,18 @@ class _Gone:
 
 
 _GONE = _Gone()
+
+
+def provider_in_query(query_string: bytes) -> str | None:
+    """`POST /webhook?provider=github` names the provider as `/webhook/github` does (it is
+    then checked the same way: an unknown name is 404, its signature scheme always applies).
+    None when the query names none; an empty `provider=` is a name, and unknown."""
+    if b"provider=" not in query_string:
+        return None
+    from urllib.parse import parse_qs
+
+    values = parse_qs(query_string.decode("latin-1"), keep_blank_values=True).get("provider")
+    return values[0] if values else None
 
 
 class WebhooksFirst:

@@ -169,9 +169,13 @@ class Store:
     def close(self) -> None:
         self.db.close()
 
-    def sync_fraises(self, fraises: Iterable[tuple[str, str, str, str, list[str]]]) -> None:
-        """Snapshot the configured fraises (name, type, description, repository, envs)."""
+    def sync_fraises(self, fraises: Iterable[tuple[str, str, str, str, list[str]]],
+                     branches: dict[str, dict[str, str]] | None = None) -> None:
+        """Snapshot the configured fraises (name, type, description, repository, envs), and
+        each environment's branch (`branches[fraise][environment]`), which the PostgreSQL
+        request functions read (migration 0070)."""
         now = utc_timestamp()
+        branches = branches or {}
         with self.db.transaction():
             for name, type_, description, repository, environments in fraises:
                 repository = redact(repository)  # credentials inside a clone URL stay out
@@ -186,6 +190,9 @@ class Store:
                         " environments, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
                         (name, type_, description, repository, json.dumps(environments), now),
                     )
+                if name in branches:
+                    self.db.execute("UPDATE tb_fraise SET branches = ? WHERE name = ?",
+                                    (json.dumps(branches[name], sort_keys=True), name))
 
     def record_commit(self, fraise: str, sha: str, *, branch: str = "", message: str = "",
                       author: str = "", committed_at: str = "") -> None:

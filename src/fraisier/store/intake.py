@@ -42,6 +42,7 @@ PAYLOAD_CAP_BYTES = 64 * 1024
 # Outcomes a later copy of the delivery duplicates.
 ACCEPTED = (WebhookOutcome.QUEUED.value, WebhookOutcome.IGNORED.value, WebhookOutcome.PONG.value)
 _DUPLICATE = WebhookOutcome.DUPLICATE.value
+_DUPLICATE_REASON = "delivery already received"
 _QUEUED = DeploymentStatus.QUEUED.value
 _SUPERSEDED = DeploymentStatus.SUPERSEDED.value
 _WEBHOOK = Trigger.WEBHOOK.value
@@ -193,7 +194,7 @@ class WebhookIntake:
             "tb_webhook_event", _EVENT_COLUMNS,
             [(r.id, r.received_at, r.provider, r.event_type, r.delivery_id, r.repository, r.ref,
               r.branch, r.tag, r.commit_sha, r.sender, r.body_digest, r.source_ip,
-              _DUPLICATE, "delivery already received", None, "[]") if r.duplicate else
+              _DUPLICATE, _DUPLICATE_REASON, None, "[]") if r.duplicate else
              (r.id, r.received_at, r.provider, r.event_type, r.delivery_id, r.repository, r.ref,
               r.branch, r.tag, r.commit_sha, r.sender, r.body_digest, r.source_ip, r.outcome,
               r.reason, stored_payload(r.payload), compact_json(r.deployment_ids))
@@ -203,7 +204,11 @@ class WebhookIntake:
             (now, None, None, None, compact_json({
                 "webhook_event_id": r.id, "provider": r.provider,
                 "outcome": r.recorded_outcome,
-                "repository": r.repository, "branch": r.branch, "commit_sha": r.commit_sha}))
+                "repository": r.repository, "branch": r.branch, "commit_sha": r.commit_sha,
+                # What `webhookReceived` shows without reading the row back.
+                "event_type": r.event_type, "delivery_id": r.delivery_id,
+                "received_at": r.received_at,
+                "reason": _DUPLICATE_REASON if r.duplicate else r.reason}))
             for r in records])
 
     def _queue(self, records: list[WebhookRecord]) -> None:

@@ -4,19 +4,19 @@
 import { FINAL, ansi, clear, commitLink, debounce, duration, h, link, notice, status,
   requester, when } from "./ui.js";
 
-const QUERY = `query Deployment($id: Int!) { deployment(id: $id) {
+const QUERY = `query Deployment($id: ID!) { deployment(id: $id) {
   id fraiseId environment status trigger commitSha commitUrl branch release previousRelease
   queuedAt startedAt completedAt durationSeconds errorMessage retryOf supersededBy cancelRequested
   requestedBy { name kind source }
   commit { message author committedAt }
   steps { position name status startedAt completedAt error compensationStatus compensationError }
 } }`;
-const LOGS = `query Logs($id: Int!, $after: Int!) { deployment(id: $id) {
+const LOGS = `query Logs($id: ID!, $after: Int!) { deployment(id: $id) {
   logs(after: $after, limit: 500) { id stream line } } }`;
-const LIVE = `subscription Live($id: Int!, $after: Int!) { deploymentLogs(id: $id, after: $after) {
+const LIVE = `subscription Live($id: ID!, $after: Int!) { deploymentLogs(id: $id, after: $after) {
   eventId kind line stream stepName stepStatus status errorMessage } }`;
-const CANCEL = `mutation($id: Int!) { cancelDeployment(id: $id) { id status cancelRequested } }`;
-const RETRY = `mutation($id: Int!) { retryDeployment(id: $id) { id } }`;
+const CANCEL = `mutation($id: ID!) { cancelDeployment(deploymentId: $id) { id status cancelRequested } }`;
+const RETRY = `mutation($id: ID!) { retryDeployment(deploymentId: $id) { id } }`;
 
 const BAD_LINE = /\b(error|failed|failure|fatal|traceback|exception|refused)\b/i;
 

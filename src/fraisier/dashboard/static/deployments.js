@@ -10,7 +10,7 @@ const TRIGGERS = ["WEBHOOK", "CLI", "API", "RETRY", "ROLLBACK", "SCHEDULE"];
 const PAGE = 50;
 
 const QUERY = `query History($fraise: String, $env: String, $status: DeploymentStatus,
-    $trigger: Trigger, $after: Int, $limit: Int!) {
+    $trigger: Trigger, $after: ID, $limit: Int!) {
   deploymentHistory(fraiseId: $fraise, environment: $env, status: $status, trigger: $trigger,
       after: $after, limit: $limit) {
     id fraiseId environment status trigger commitSha commitUrl branch queuedAt durationSeconds

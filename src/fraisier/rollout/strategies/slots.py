@@ -186,6 +186,12 @@ class Slots:
         self.fleet.run_command(slot, f"stop {name}", command,
                                slot.release_id or slot.current_release_id())
 
+    def _probe_headers(self) -> dict[str, str]:
+        """What the health check sends (its headers and auth_token) goes with every probe
+        of a slot too: an app that wants a token for /health wants it from all of them."""
+        check = self.fleet.target.health_check
+        return check.request_headers() if check is not None else {}
+
     def health(self, name: str) -> dict[str, Any]:
         slot = self.slot(name)
         return {"slot": name, "result": self.fleet.check_health(slot, slot.release_id or "")}
@@ -211,7 +217,7 @@ class Slots:
     def ensure_running(self, name: str) -> dict[str, Any]:
         """Start slot `name` and check it, unless it already answers its health URL."""
         self.slot(name)  # reaches the machine first, like every other slot step
-        ok, detail = probe_http(self.health_url(name), 2.0)
+        ok, detail = probe_http(self.health_url(name), 2.0, headers=self._probe_headers())
         if ok:
             self.run.log(f"slot {name} still running: {detail}")
             return {"restarted": False}
@@ -263,7 +269,8 @@ class Slots:
         try:
             tally = probe_during(probe_url, seconds=pause, interval=analysis.interval,
                                  max_failed_share=analysis.max_failed_share,
-                                 cancel=self.run.cancel, log=self.run.log)
+                                 cancel=self.run.cancel, log=self.run.log,
+                                 headers=self._probe_headers())
             if analysis.prometheus is not None:
                 check_prometheus(analysis.prometheus, self.run.log)
         except AnalysisFailed as exc:
