@@ -24,6 +24,7 @@ import asyncio
 import logging
 import pickle
 import struct
+import subprocess
 import sys
 from collections import deque
 from collections.abc import Callable
@@ -54,7 +55,7 @@ class IngestProcess:
         self.max_batch = max_batch
         self._pending: list[tuple[Any, asyncio.Future[Any]]] = []
         self._in_flight: deque[list[tuple[Any, asyncio.Future[Any]]]] = deque()
-        self._child: asyncio.subprocess.Process | None = None
+        self._child: _Child | None = None
         self._starting = False
         self._replace = False  # reconfigure(): start a new child once this one is answered
         self._idle = asyncio.Event()
@@ -150,7 +151,7 @@ class IngestProcess:
         asyncio.get_running_loop().create_task(self._read_answers(child))
         self._send()
 
-    async def _read_answers(self, child: asyncio.subprocess.Process) -> None:
+    async def _read_answers(self, child: _Child) -> None:
         assert child.stdout is not None
         try:
             while True:
@@ -175,7 +176,7 @@ class IngestProcess:
         if queued and self.on_queued is not None:
             self.on_queued()
 
-    def _lost(self, child: asyncio.subprocess.Process, exc: BaseException) -> None:
+    def _lost(self, child: _Child, exc: BaseException) -> None:
         """The child died or the pipe broke: nothing it did not confirm is known to be
         written. (A child already replaced or stopped on purpose is not reported.)"""
         if child is not self._child:
@@ -198,13 +199,51 @@ def _fail(futures: list[asyncio.Future[Any]], error: BaseException) -> None:
             future.set_exception(error)
 
 
-async def _start_child(config: FraisierConfig, url: str) -> asyncio.subprocess.Process:
-    child = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "fraisier.ingest.ingest_process",
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+class _Child:
+    """The child process and its pipes as asyncio streams.
+
+    Started with `subprocess.Popen` on a thread, not with the event loop's own
+    `create_subprocess_exec`: uvloop forks and runs Python's at-fork handlers in the child
+    before it execs, and in a process whose other threads (the worker's) hold locks at that
+    moment the child can hang there, and the loop with it, waiting for the exec."""
+
+    def __init__(self, popen: subprocess.Popen[bytes], stdin: asyncio.StreamWriter,
+                 stdout: asyncio.StreamReader):
+        self.popen, self.stdin, self.stdout = popen, stdin, stdout
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    @property
+    def returncode(self) -> int | None:
+        return self.popen.poll()
+
+    def kill(self) -> None:
+        if self.popen.poll() is None:
+            self.popen.kill()
+
+    async def wait(self) -> int:
+        return await asyncio.get_running_loop().run_in_executor(None, self.popen.wait)
+
+
+def _spawn() -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "fraisier.ingest.ingest_process"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+
+
+async def _start_child(config: FraisierConfig, url: str) -> _Child:
+    loop = asyncio.get_running_loop()
+    popen = await loop.run_in_executor(None, _spawn)
+    assert popen.stdin is not None and popen.stdout is not None
+    stdout = asyncio.StreamReader(limit=2**26)
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stdout), popen.stdout)
+    transport, protocol = await loop.connect_write_pipe(
+        lambda: asyncio.StreamReaderProtocol(asyncio.StreamReader()), popen.stdin)
+    stdin = asyncio.StreamWriter(transport, protocol, None, loop)
+    child = _Child(popen, stdin, stdout)
     # The configuration (secrets included) and the state URL (maybe with a password) go
     # through the pipe, never argv or the environment.
-    assert child.stdin is not None
     from fraisier.logformat import current_format
 
     _send_message(child.stdin, (config, url, logging.getLogger().getEffectiveLevel(),
