@@ -92,3 +92,29 @@ def test_watch_interval_zero_and_fleets_are_not_watched(tmp_path):
         assert is_watched(target)
     finally:
         on.store.close()
+
+
+def test_the_watch_fetches_a_secret_auth_token_and_sends_it(tmp_path):
+    from tests.engine.test_health_auth import TOKEN, GuardedHealth
+
+    guarded = GuardedHealth(failures=0)
+    h = _harness(tmp_path)
+    try:
+        assert h.deploy().status == "succeeded"
+        token_file = tmp_path / "health-token"
+        token_file.write_text(TOKEN + "\n")
+        text = h.ws.config_path.read_text().replace(
+            f"url: http://127.0.0.1:{h.ws.port}/health",
+            f"url: {guarded.url}\n          auth_token: ${{secret:file:{token_file}}}")
+        h.ws.config_path.write_text(text)
+        h.reload_config()
+        watch = HealthWatch(h.config, h.store)
+        assert watch.check_due() == 1
+        seen = h.store.health.of([("hello", "production")])[("hello", "production")]
+        assert seen.ok, seen.detail  # 401 without the token
+        assert guarded.seen == [f"Bearer {TOKEN}"]
+        assert TOKEN not in seen.detail
+    finally:
+        guarded.close()
+        h.ws.stop_app()
+        h.store.close()

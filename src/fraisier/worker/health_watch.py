@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from fraisier.domain.model import ACTIVE_STATUSES, utc_now, utc_timestamp
 from fraisier.engine.health import probe_live
+from fraisier.secrets import SecretError, resolve_target
 from fraisier.store import StoreError
 
 if TYPE_CHECKING:
@@ -53,7 +54,12 @@ class HealthWatch:
             self._kept = keys
         for target in watched:
             if self._due(target):
-                ok, detail = probe_live(target)
+                try:  # `${secret:...}` references (e.g. health_check.auth_token) fetched
+                    resolved = resolve_target(self.config, target)
+                except SecretError as exc:  # a backend that is down says nothing of the app
+                    log.warning("health watch of %s: %s", target.name, exc)
+                    continue
+                ok, detail = probe_live(resolved)
                 if self._deploying(target):
                     continue  # a deployment began meanwhile: what was seen says nothing
                 if self.store.health.record(target.fraise, target.environment, ok, detail):
