@@ -127,10 +127,10 @@ def test_status_changes_carry_the_deployment_as_it_was(live_api, protocol):
 
 
 @pytest.mark.parametrize("protocol", [TRANSPORT_WS, LEGACY_WS])
-def test_webhook_received_carries_the_webhook_events_fields(sqlite_api, protocol):
-    client = RemoteApi(sqlite_api.url, sqlite_api.tokens["read"])
-    after = sqlite_api.store.events.last_id()
-    event_id = sqlite_api.store.webhooks.record(
+def test_webhook_received_carries_the_webhook_events_fields(live_api, protocol):
+    client = RemoteApi(live_api.url, live_api.tokens["read"])
+    after = live_api.store.events.last_id()
+    event_id = live_api.store.webhooks.record(
         provider="github", event_type="push", outcome="ignored", reason="no mapping",
         branch="feature", commit_sha="c" * 40, delivery_id="delivery-14",
         repository="https://user:hunter2secret@example.com/acme/app.git")
@@ -139,8 +139,8 @@ def test_webhook_received_carries_the_webhook_events_fields(sqlite_api, protocol
         outcome reason } }"""
     event = next(iter(client.subscribe(query, {"after": after}, protocol=protocol)))[
         "webhookReceived"]
-    [row] = sqlite_api.gql("{ webhookEvents(limit: 1) { id provider eventType deliveryId "
-                           "repository branch commitSha receivedAt outcome reason } }")[
+    [row] = live_api.gql("{ webhookEvents(limit: 1) { id provider eventType deliveryId "
+                         "repository branch commitSha receivedAt outcome reason } }")[
         "webhookEvents"]
     assert event.pop("eventId") > after
     assert event == row and row["id"] == str(event_id)
