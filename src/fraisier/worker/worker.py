@@ -280,6 +280,12 @@ class Worker:
         their ids."""
         taken = []
         for record in self.store.queue.expired():
+            with self._running_lock:
+                ours = record.id in self._running
+            if ours:
+                # Still running on one of this worker's slots: its lease renewal was late
+                # (a loaded machine), nobody died. Recovering it would undo live work.
+                continue
             if not self.store.queue.take_over(record.id, self._recovery_owner,
                                               self.lease_seconds):
                 continue  # another worker got there first
