@@ -88,17 +88,10 @@ class LocalBackend:
             if (fraise and target.fraise != fraise) or (
                     environment and target.environment != environment):
                 continue
-            row = known.get((target.fraise, target.environment), {})
-            entries.append({
-                "fraise": target.fraise, "environment": target.environment,
-                "branch": target.branch,
-                "current_release": row.get("current_release"),
-                "current_commit_sha": row.get("current_commit_sha"),
-                "last_deployment_id": row.get("last_deployment_id"),
-                "last_status": row.get("last_status"),
-                "last_completed_at": row.get("last_completed_at"),
-                "health": _health_entry(health.get((target.fraise, target.environment))),
-            })
+            entries.append(_status_entry(
+                target.fraise, target.environment, target.branch,
+                known.get((target.fraise, target.environment), {}),
+                health.get((target.fraise, target.environment))))
         entries.extend(_preview_entries(app, fraise, environment, known))
         return entries
 
@@ -385,6 +378,20 @@ def not_remote(command: str) -> str:
             "or without --server / FRAISIER_SERVER")
 
 
+def _status_entry(fraise: str, environment: str, branch: str, row: Any,
+                  health: HealthState | None) -> dict[str, Any]:
+    """One row of `fraisier status --json`: what is live, the last deployment, health."""
+    return {
+        "fraise": fraise, "environment": environment, "branch": branch,
+        "current_release": row.get("current_release"),
+        "current_commit_sha": row.get("current_commit_sha"),
+        "last_deployment_id": row.get("last_deployment_id"),
+        "last_status": row.get("last_status"),
+        "last_completed_at": row.get("last_completed_at"),
+        "health": _health_entry(health),
+    }
+
+
 def _health_entry(state: HealthState | None) -> dict[str, Any] | None:
     if state is None:
         return None
@@ -400,15 +407,8 @@ def _preview_entries(app: Any, fraise: str | None, environment: str | None,
     for preview in app.read_store.previews.find(fraise=fraise):
         if preview.status == "removed" or (environment and preview.environment != environment):
             continue
-        row = known.get((preview.fraise, preview.environment), {})
-        entries.append({
-            "fraise": preview.fraise, "environment": preview.environment,
-            "branch": preview.head_branch,
-            "current_release": row.get("current_release"),
-            "current_commit_sha": row.get("current_commit_sha"),
-            "last_deployment_id": row.get("last_deployment_id"),
-            "last_status": row.get("last_status"),
-            "last_completed_at": row.get("last_completed_at"),
-            "health": None,  # the health watch looks at configured environments
-        })
+        # The health watch looks at configured environments only.
+        entries.append(_status_entry(preview.fraise, preview.environment, preview.head_branch,
+                                     known.get((preview.fraise, preview.environment), {}),
+                                     None))
     return entries
