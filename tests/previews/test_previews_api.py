@@ -65,7 +65,7 @@ def test_query_and_destroy(ws: PreviewWorkspace) -> None:
         "id": "shop/pr-5", "number": 5, "environment": "pr-5", "status": "active",
         "port": ws.port(5), "database": ws.database(5), "url": f"http://127.0.0.1:{ws.port(5)}/"}]
     assert history["data"]["fraise"]["deploymentHistory"] == [
-        {"id": done.id, "status": "SUCCEEDED"}]
+        {"id": str(done.id), "status": "SUCCEEDED"}]
     # The dashboard's overview lists a fraise's environments: the open preview is one.
     assert history["data"]["fraise"]["environments"] == [
         {"name": "staging", "branch": "main", "status": None, "currentCommitSha": None},
