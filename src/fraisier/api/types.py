@@ -93,7 +93,7 @@ class LogLine:
 class Requester:
     name: str = strawberry.field(description="A token's name, a local user's login, the "
                                  "Fraisier process, or the person who pushed.")
-    kind: str = strawberry.field(description="token, os_user, system or pusher.")
+    kind: str = strawberry.field(description="token, os_user, system, db_role (a database function) or pusher.")
     source: str = strawberry.field(description="Where from: the API client's address, the "
                                    "host of a local CLI, or the provider of a push.")
 
