@@ -47,5 +47,27 @@ def test_commands_served_from_the_cache_skip_the_parser_and_validators(tmp_path:
     assert status == []  # no pydantic, no YAML, no engine, no table drawing for --json
 
     cancel, _ = _loaded(tmp_path, "cancel", "999")
-    assert "yaml" not in cancel and "fraisier.config.loader" not in cancel
-    assert "pydantic" in cancel  # this command uses the whole configuration (unpickled)
+    assert "yaml" not in cancel and "pydantic" not in cancel  # the store needs the summary only
+
+    jobs, _ = _loaded(tmp_path, "jobs", "--json")
+    assert "yaml" not in jobs and "fraisier.config.loader" not in jobs
+    assert "pydantic" in jobs  # this command uses the whole configuration (unpickled)
+
+
+def test_fraisier_run_from_the_cache_loads_no_models(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "etl.py").write_text("print('loaded')\n")
+    identity = ["-c", "user.name=t", "-c", "user.email=t@localhost"]
+    for argv in (["init", "-q", "-b", "main"], ["add", "-A"], [*identity, "commit", "-qm", "x"]):
+        subprocess.run(["git", "-C", str(repo), *argv], check=True, timeout=60)
+    (tmp_path / "fraises.yaml").write_text(
+        f"state: {{url: \"sqlite:///{tmp_path}/state.db\"}}\n"
+        f"fraises:\n  loader:\n    type: etl\n    repository: {repo}\n"
+        f"    script: [{sys.executable}, etl.py]\n"
+        f"    environments:\n      production: {{branch: main, app_path: {tmp_path}/srv}}\n")
+    _loaded(tmp_path, "deploy", "loader", "production", "--quiet")  # validates, keeps it
+
+    loaded, out = _loaded(tmp_path, "run", "loader", "production")
+    assert "loaded" in out.splitlines() and "loader/production script: succeeded" in out
+    assert loaded == []  # no pydantic, no YAML, no engine, no table

@@ -162,3 +162,58 @@ def test_a_run_left_running_by_a_dead_process_does_not_block_the_job(project):
     assert store.runs.get(stale).status == "failed"
     assert "abandoned" in store.runs.get(stale).error
     assert store.runs.get(alive).status == "running"  # a live owner is never touched
+
+
+SECRET_ENV_CONFIG = ETL_CONFIG.replace(
+    "    script: [{python}, etl.py]\n",
+    "    script: [{python}, etl.py]\n"
+    "    env: {{API_TOKEN: \"${{secret:file:{root}/token.json#token}}\", MODE: plain}}\n")
+
+ETL_WRITES_TOKEN = """
+import os, pathlib
+pathlib.Path(os.environ["FRAISIER_APP_PATH"], "seen").write_text(
+    os.environ["API_TOKEN"] + " " + os.environ["MODE"])
+"""
+
+
+def test_fraisier_run_fetches_secret_references_on_every_run(project):
+    from fraisier.config import cache
+    from fraisier.secrets.resolver import clear_cache
+
+    (project.root / "token.json").write_text('{"token": "first-value"}')
+    project.configure(SECRET_ENV_CONFIG)
+    project.commit({"etl.py": ETL_WRITES_TOKEN})
+    assert project.deploy("loader").status == "succeeded"
+    args = ["-c", str(project.config_path), "run", "loader", "production"]
+    seen = project.root / "srv" / "loader" / "seen"
+
+    first = CliRunner().invoke(cli, args)
+    assert first.exit_code == 0, first.output
+    assert seen.read_text() == "first-value plain"
+    # The cache keeps the script's view with the reference, never the value behind it...
+    entry = cache.lookup(cache.config_file(project.config_path))
+    assert entry is not None
+    kept = entry.summary["scripts"]["loader/production"]["env"]
+    assert kept["API_TOKEN"].startswith("${secret:file:") and kept["MODE"] == "plain"
+    # ...so a run after the secret changed uses the new value (a new `fraisier run`
+    # process; here the resolver's short in-process cache is emptied instead).
+    (project.root / "token.json").write_text('{"token": "second-value"}')
+    clear_cache()
+    second = CliRunner().invoke(cli, args)
+    assert second.exit_code == 0, second.output
+    assert seen.read_text() == "second-value plain"
+    assert "second-value" not in second.output
+
+
+def test_fraisier_run_says_one_line_per_run_after_the_script_output(project):
+    project.configure(ETL_CONFIG)
+    project.commit({"etl.py": ETL_OK})
+    assert project.deploy("loader").status == "succeeded"
+    result = CliRunner().invoke(cli, ["-c", str(project.config_path), "run", "loader",
+                                      "production"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith("loading rows from ") and lines[1] == "done"
+    run_id = project.store().runs.list("loader")[0].id
+    assert lines[2].startswith(f"run {run_id} loader/production script: succeeded (exit 0, ")
+    assert len(lines) == 3

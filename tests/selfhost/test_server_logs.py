@@ -120,7 +120,6 @@ def test_a_line_per_backup_and_per_job_run(tmp_path, caplog):
     assert backups[0].outcome == "good" and backups[0].job == "appdb"
 
     from fraisier.config import load_config
-    from fraisier.config.commands import CommandSpec
     from fraisier.kinds.runs import execute_run
     from fraisier.store import open_store
 
@@ -128,7 +127,7 @@ def test_a_line_per_backup_and_per_job_run(tmp_path, caplog):
     store = open_store(loaded.state.url)
     try:
         execute_run(store, loaded.target("nightly", "production"), "job", "cleanup",
-                    CommandSpec([sys.executable, "-c", "raise SystemExit(4)"]), cwd=tmp_path,
+                    [sys.executable, "-c", "raise SystemExit(4)"], cwd=tmp_path,
                     env={}, timeout=30, trigger="schedule")
     finally:
         store.close()

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from fraisier.cli.remote import RemoteApi
     from fraisier.cli.summary import ConfigSummary, TargetSummary
     from fraisier.config import FraisierConfig, Target
+    from fraisier.config.script_target import ScriptTarget
     from fraisier.store import Store
 
 
@@ -92,16 +93,19 @@ class AppContext:
 
     @property
     def store(self) -> Store:
+        """The state database, with the configured fraises kept in it (from the summary, so
+        a command that needs no more of the configuration does not import its models)."""
         if self._store is None:
-            from fraisier.domain.redaction import url_without_password
-            from fraisier.engine.service import open_state
-            from fraisier.store import StoreError
+            from fraisier.domain.redaction import REDACTOR, url_without_password
+            from fraisier.store import StoreError, open_synced
 
+            summary = self.summary
+            REDACTOR.add_url(summary.state_url)
             try:
-                self._store = open_state(self.config)
+                self._store = open_synced(summary.state_url, summary.snapshot)
             except StoreError as exc:
                 raise click.ClickException(
-                    f"state database {url_without_password(self.config.state.url)}: {exc}"
+                    f"state database {url_without_password(summary.state_url)}: {exc}"
                 ) from exc
         return self._store
 
@@ -129,6 +133,17 @@ class AppContext:
             return resolved
         except SecretError as exc:
             raise click.ClickException(str(exc)) from exc
+
+    def script_target(self, fraise: str, environment: str) -> ScriptTarget:
+        """What `fraisier run` needs of an etl target: from the configuration cache when it
+        is current and holds no secret reference to fetch, else from the resolved target."""
+        from fraisier.config.script_target import ScriptTarget
+
+        self.summary_target(fraise, environment)  # an unknown target: the usual message
+        cached = self.summary.scripts.get(f"{fraise}/{environment}")
+        if cached is not None and not cached.references_secrets():
+            return cached
+        return ScriptTarget.of(self.resolved_target(fraise, environment))
 
     def summary_target(self, fraise: str, environment: str) -> TargetSummary:
         found = self.summary.target(fraise, environment)

@@ -23,6 +23,16 @@ def _run_rows(records: Iterable[RunRecord]) -> list[list[str]]:
              (r.error or "")[:60]] for r in records]
 
 
+def _run_line(record: RunRecord) -> str:
+    """What `fraisier run` says of each run after the output: one line (`fraisier runs`
+    has the table)."""
+    status = click.style(record.status, fg="green" if record.status == "succeeded" else "red")
+    exit_code = "-" if record.exit_code is None else record.exit_code
+    line = (f"run {record.id} {record.fraise}/{record.environment} {record.name}: {status}"
+            f" (exit {exit_code}, {render.seconds(record.duration_seconds)})")
+    return f"{line}: {render.one_line(record.error)}" if record.error else line
+
+
 @click.command(name="run")
 @click.argument("fraise")
 @click.argument("environment")
@@ -36,35 +46,40 @@ def run_command(app: AppContext, fraise: str, environment: str, job: str | None,
 
     The run is recorded (see `fraisier runs`). Exits 0 when it succeeded."""
     from fraisier.kinds.etl import NoActiveRelease, run_etl
-    from fraisier.kinds.jobs import jobs_of, run_dependents, run_job
     from fraisier.store import Conflict
 
-    target = app.resolved_target(fraise, environment)
-    out = render.console(stderr=as_json)
-
     def echo(line: str) -> None:
-        out.print(line, markup=False, highlight=False, soft_wrap=True)
+        # The script's lines as it wrote them (stderr with --json, which owns stdout).
+        click.echo(line, err=as_json)
 
+    name = f"{fraise}/{environment}"
     try:
         if job is None:
-            record = run_etl(app.store, target, trigger=trigger, on_line=echo)
+            # The script's view comes from the configuration cache when it can: no models.
+            record = run_etl(app.store, app.script_target(fraise, environment),
+                             trigger=trigger, on_line=echo)
+            followers: list[RunRecord] = []
         else:
+            from fraisier.kinds.jobs import jobs_of, run_dependents, run_job
+
+            target = app.resolved_target(fraise, environment)
             jobs = jobs_of(target)
             if job not in jobs:
                 known = ", ".join(jobs) or "none"
                 raise click.ClickException(f"{target.name} has no job {job!r} (jobs: {known})")
             record = run_job(app.store, target, jobs[job], trigger=trigger, on_line=echo)
-        followers = (run_dependents(app.store, target, job, on_line=echo)
-                     if job is not None and record.status == "succeeded" else [])
+            followers = (run_dependents(app.store, target, job, on_line=echo)
+                         if record.status == "succeeded" else [])
     except NoActiveRelease as exc:
         raise click.ClickException(str(exc)) from exc
     except Conflict as exc:
-        raise click.ClickException(f"{job or 'the script'} of {target.name} is already running")\
+        raise click.ClickException(f"{job or 'the script'} of {name} is already running")\
             from exc
     if as_json:
         render.echo_json(record.to_json())
     else:
-        render.table(None, RUN_COLUMNS, _run_rows([record, *followers]))
+        for done in (record, *followers):
+            click.echo(_run_line(done))
     ok = record.status == "succeeded" and all(r.status == "succeeded" for r in followers)
     raise SystemExit(0 if ok else 1)
 

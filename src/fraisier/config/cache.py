@@ -10,8 +10,10 @@ everything the result depends on is unchanged:
 - the code that validates: Python's version, pydantic's, and the size and modification time
   of every module of this package (an upgrade, or an edit in a development checkout).
 
-The entry holds two parts: a small JSON-able summary (state URL, targets) that the read
-commands use without importing the model classes, and the pickled configuration.
+The entry holds two parts: a small JSON-able summary that commands use without importing
+the model classes — the state URL, the targets, the fraises as the state database keeps them,
+and each etl target's script (config/script_target.py), for `fraisier run` — and the
+pickled configuration.
 
 Secrets. A validated configuration holds values from the file, the `.env` file and the
 environment: webhook secrets, tokens in notification URLs, passwords in database URLs,
@@ -39,8 +41,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from fraisier.config.model import FraisierConfig
 
-FORMAT = b"fraisier-config-cache-3"
-_MAGIC = b"FRC3"
+FORMAT = b"fraisier-config-cache-4"
+_MAGIC = b"FRC4"
 _NONCE_BYTES = 12  # what AES-GCM is made for
 _TAG_BYTES = 16
 # `${NAME` and `${NAME:-default}`; `${secret:...}` matches the name `secret`, which is
@@ -143,9 +145,12 @@ def keep(config_path: Path, config: FraisierConfig) -> None:
 
 
 def summarize(config: FraisierConfig) -> dict[str, Any]:
-    """What the read commands need: the state URL and the targets. Also what the file system
+    """What the commands that skip the models need: the state URL, the targets, the fraise
+    snapshot the state database keeps, the etl targets' scripts. Also what the file system
     told validation: the checks on each `app_path` (config/checks.py) resolve symbolic links,
     so the entry is current only while every path they resolved still resolves the same."""
+    from fraisier.config.script_target import ScriptTarget
+
     return {
         "realpaths": [(path, os.path.realpath(path)) for path in _resolved_paths(config)],
         "state_url": config.state.url,
@@ -156,6 +161,9 @@ def summarize(config: FraisierConfig) -> dict[str, Any]:
              "description": t.description}
             for t in config.targets()
         ],
+        "snapshot": config.fraise_snapshot(),
+        "scripts": {t.name: ScriptTarget.of(t).to_json()
+                    for t in config.targets() if t.kind.script is not None},
     }
 
 

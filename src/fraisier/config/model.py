@@ -474,6 +474,18 @@ class FraisierConfig(NotificationFields, _Strict):
 
         return iter_targets(self)
 
+    def fraise_snapshot(self) -> tuple[list[tuple[str, str, str, str, list[str]]],
+                                       dict[str, dict[str, str]]]:
+        """What the state database keeps of the configured fraises (`Store.sync_fraises`):
+        (name, type, description, repository, environments) per fraise, and each target's
+        branch. Plain values, so the configuration cache can keep it (config/cache.py)."""
+        rows = [(name, fraise.type.value, fraise.description, fraise.repository,
+                 sorted(fraise.environments)) for name, fraise in self.fraises.items()]
+        branches: dict[str, dict[str, str]] = {}
+        for target in self.targets():
+            branches.setdefault(target.fraise, {})[target.environment] = target.branch
+        return rows, branches
+
 
 __all__ = [
     "CommandSpec",

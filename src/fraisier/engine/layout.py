@@ -10,7 +10,6 @@ is complete, so a crash mid-copy never leaves a directory that looks like a rele
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 
@@ -54,11 +53,15 @@ class Layout:
             _fsync_dir(self.app_path)
 
     def remove(self, release_id: str) -> None:
+        import shutil  # (with bz2 and lzma) only when something is removed
+
         for path in (self.release_dir(release_id), self.partial_dir(release_id)):
             if path.exists():
                 shutil.rmtree(path, ignore_errors=True)
 
     def remove_partials(self) -> None:
+        import shutil
+
         if self.releases_dir.is_dir():
             for path in self.releases_dir.glob(".*.partial"):
                 shutil.rmtree(path, ignore_errors=True)

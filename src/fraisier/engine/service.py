@@ -66,22 +66,9 @@ def owner_name(role: str = "cli") -> str:
 
 def open_state(config: FraisierConfig) -> Store:
     """Open the state database named by the config and snapshot its fraises."""
-    from fraisier.store import open_store
+    from fraisier.store import open_synced
 
-    store = open_store(config.state.url)
-    store.sync_fraises(
-        ((name, fraise.type.value, fraise.description, fraise.repository,
-          sorted(fraise.environments)) for name, fraise in config.fraises.items()),
-        branches=_branches(config))
-    return store
-
-
-def _branches(config: FraisierConfig) -> dict[str, dict[str, str]]:
-    """Each target's branch, for the PostgreSQL request functions (store migration 0070)."""
-    found: dict[str, dict[str, str]] = {}
-    for target in config.targets():
-        found.setdefault(target.fraise, {})[target.environment] = target.branch
-    return found
+    return open_synced(config.state.url, config.fraise_snapshot())
 
 
 def request_deployment(store: Store, config: FraisierConfig, fraise: str, environment: str, *,

@@ -125,7 +125,7 @@ def run_job(store: Store, target: Target, job: JobSpec, *, trigger: str,
                 extra.update(FRAISIER_BACKUP_FILE=good[0].path,
                              FRAISIER_BACKUP_ID=str(good[0].id))
     record, _ = execute_run(
-        store, target, "job", job.name, job.command, cwd=release_dir,
+        store, target, "job", job.name, job.command.argv, cwd=release_dir,
         env=target_env(target, release_dir, **extra), timeout=job.timeout,
         trigger=trigger, release=release, scheduled_for=scheduled_for, owner=owner,
         on_line=on_line, cancel=cancel)

@@ -6,19 +6,16 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from fraisier.engine.layout import Layout
 from fraisier.engine.process import CommandNotFound, ProcessResult, run_command
 from fraisier.store.db import Conflict
 
 if TYPE_CHECKING:
-    from fraisier.config.commands import CommandSpec
-    from fraisier.config.resolve import Target
     from fraisier.store import Store
     from fraisier.store.runs import RunRecord
 
@@ -26,7 +23,24 @@ LineCallback = Callable[[str], None]
 log = logging.getLogger("fraisier.runs")
 
 
-def target_env(target: Target, release_dir: Path | None, **extra: str) -> dict[str, str]:
+class RunTarget(Protocol):
+    """What a run needs of its target: a resolved Target, or the plain view of one that
+    `fraisier run` reads from the configuration cache (config/script_target.py)."""
+
+    @property
+    def fraise(self) -> str: ...
+
+    @property
+    def environment(self) -> str: ...
+
+    @property
+    def app_path(self) -> Path: ...
+
+    @property
+    def env(self) -> dict[str, str]: ...
+
+
+def target_env(target: RunTarget, release_dir: Path | None, **extra: str) -> dict[str, str]:
     """What a run adds to the base environment: the target's `env` and FRAISIER_* values."""
     env = dict(target.env)
     env.update({
@@ -39,20 +53,25 @@ def target_env(target: Target, release_dir: Path | None, **extra: str) -> dict[s
     return env
 
 
-def active_release_dir(target: Target) -> tuple[str | None, Path | None]:
+def active_release_dir(target: RunTarget) -> tuple[str | None, Path | None]:
     layout = Layout(target.app_path)
     release = layout.current_release_id()
     return (release, layout.release_dir(release)) if release else (None, None)
 
 
 def process_owner(role: str = "cli") -> str:
-    return f"{role}:{socket.gethostname()}:{os.getpid()}"
+    return f"{role}:{_host()}:{os.getpid()}"
+
+
+def _host() -> str:
+    # socket.gethostname() is this name too; the socket module costs a CLI start more.
+    return os.uname().nodename
 
 
 def _process_gone(owner: str | None) -> bool:
     """True only when the owner was a process of this machine that no longer exists."""
     parts = (owner or "").split(":")
-    if len(parts) != 3 or parts[1] != socket.gethostname() or not parts[2].isdigit():
+    if len(parts) != 3 or parts[1] != _host() or not parts[2].isdigit():
         return False
     pid = int(parts[2])
     if pid == os.getpid():
@@ -66,7 +85,7 @@ def _process_gone(owner: str | None) -> bool:
     return False
 
 
-def start_run(store: Store, target: Target, kind: str, name: str, *, owner: str | None = None,
+def start_run(store: Store, target: RunTarget, kind: str, name: str, *, owner: str | None = None,
               trigger: str, release: str | None = None, deployment_id: int | None = None,
               scheduled_for: str | None = None) -> int:
     """Record a run as running. A run of the same job left `running` by a process of this
@@ -102,13 +121,13 @@ def status_of(result: ProcessResult | None) -> str:
     return "succeeded" if result.ok else "failed"
 
 
-def execute_run(store: Store, target: Target, kind: str, name: str, command: CommandSpec, *,
+def execute_run(store: Store, target: RunTarget, kind: str, name: str, argv: Sequence[str], *,
                 cwd: Path, env: dict[str, str], timeout: float, trigger: str,
                 release: str | None = None, deployment_id: int | None = None, scheduled_for: str | None = None,
                 owner: str | None = None, on_line: LineCallback | None = None,
                 cancel: threading.Event | None = None
                 ) -> tuple[RunRecord, ProcessResult | None]:
-    """Record and run `command`; returns (RunRecord, ProcessResult | None).
+    """Record and run `argv`; returns (RunRecord, ProcessResult | None).
 
     Raises store.Conflict (before running anything) when this job is already running.
     """
@@ -117,7 +136,7 @@ def execute_run(store: Store, target: Target, kind: str, name: str, command: Com
     result: ProcessResult | None = None
     error: str | None = None
     try:
-        result = run_command(command.argv, cwd=cwd, env={**env, "FRAISIER_RUN_ID": str(run_id)},
+        result = run_command(argv, cwd=cwd, env={**env, "FRAISIER_RUN_ID": str(run_id)},
                              timeout=timeout, on_line=on_line, cancel=cancel)
         if not result.ok:
             error = result.describe()
@@ -134,7 +153,7 @@ def execute_run(store: Store, target: Target, kind: str, name: str, command: Com
     return record, result
 
 
-def log_run(record: RunRecord, kind: str, name: str, target: Target) -> None:
+def log_run(record: RunRecord, kind: str, name: str, target: RunTarget) -> None:
     """One line per finished run (etl, scheduled job) in the process log."""
     failed = record.status != "succeeded"
     duration = f" ({record.duration_seconds:.1f} s)" if record.duration_seconds else ""

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import importlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -213,3 +213,16 @@ def open_store(url: str, *, migrate: bool = True) -> Store:
     if migrate:
         apply_migrations(db)
     return Store(db)
+
+
+def open_synced(url: str, snapshot: tuple[Iterable[Sequence[Any]], dict[str, dict[str, str]]]
+                ) -> Store:
+    """Open the state database at `url` and keep `snapshot` in it: the configured fraises
+    and each environment's branch, as `FraisierConfig.fraise_snapshot()` gives them (or the
+    configuration cache kept them: lists where it had tuples)."""
+    rows, branches = snapshot
+    store = open_store(url)
+    store.sync_fraises(((name, type_, description, repository, list(environments))
+                        for name, type_, description, repository, environments in rows),
+                       branches=branches)
+    return store

@@ -6,20 +6,26 @@ An old database is upgraded in place, never recreated. Files live in
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+from typing import NamedTuple
+
 from fraisier.domain.model import utc_timestamp
 from fraisier.store.db import Database
 
+_FOLDER = Path(__file__).resolve().parent / "migrations"
 
-def available_migrations(backend: str) -> list[tuple[int, str, str]]:
-    from importlib import resources  # tempfile, random, ...: only when migrations are read
 
-    folder = resources.files("fraisier.store") / "migrations" / backend
-    found = []
-    for entry in folder.iterdir():
-        if entry.name.endswith(".sql"):
-            number = int(entry.name.split("_", 1)[0])
-            found.append((number, entry.name, entry.read_text(encoding="utf-8")))
-    return sorted(found)
+class Migration(NamedTuple):
+    number: int
+    name: str
+    path: Path  # read only when the migration is applied: most opens apply none
+
+
+def available_migrations(backend: str) -> list[Migration]:
+    folder = _FOLDER / backend
+    return sorted(Migration(int(name.split("_", 1)[0]), name, folder / name)
+                  for name in os.listdir(folder) if name.endswith(".sql"))
 
 
 def current_version(db: Database) -> int:
@@ -30,8 +36,7 @@ def current_version(db: Database) -> int:
     return int(db.scalar("SELECT COALESCE(MAX(version), 0) FROM tb_schema_version") or 0)
 
 
-def apply_migrations(db: Database,
-                     migrations: list[tuple[int, str, str]] | None = None) -> list[str]:
+def apply_migrations(db: Database, migrations: list[Migration] | None = None) -> list[str]:
     """Bring the schema up to date; returns the names of the migrations applied.
 
     `migrations` defaults to the files shipped for the database's backend."""
@@ -45,15 +50,16 @@ def apply_migrations(db: Database,
         return _apply_pending(db, migrations)
 
 
-def _apply_pending(db: Database, migrations: list[tuple[int, str, str]]) -> list[str]:
+def _apply_pending(db: Database, migrations: list[Migration]) -> list[str]:
     current_version(db)  # creates the version table on a new database
     # Apply every migration not recorded yet, not just those above the highest: numbers are
     # reserved in ranges per area, so a lower number can arrive after a higher one.
     done = {int(row["version"]) for row in db.fetchall("SELECT version FROM tb_schema_version")}
     applied = []
-    for number, name, script in migrations:
+    for number, name, path in migrations:
         if number in done:
             continue
+        script = path.read_text(encoding="utf-8")
         if db.backend == "sqlite":
             # executescript would commit our transaction; run statement by statement.
             for statement in _split_statements(script):
