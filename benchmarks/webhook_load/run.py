@@ -3,7 +3,7 @@
 
     .venv/bin/python benchmarks/webhook_load/run.py [--mode new-commit|same-commit]
         [--runs N] [--targets fraisier,webhook,bare] [--duration 10s] [--connections 64]
-        [--state sqlite|postgresql] [--servers N]
+        [--state sqlite|postgresql] [--servers N] [--state-dir DIR]
 
 Modes (each row says which):
 - `new-commit` (the default): every request pushes a commit never sent before (a new `after`
@@ -17,7 +17,9 @@ and gives each run a new database; `--servers N` (N > 1) starts N `fraisier serv
 on N ports sharing that state, behind an nginx upstream that wrk is pointed at
 (`--nginx` puts nginx in front of a single server too, for a like-for-like comparison).
 After each Fraisier run the database is checked: no delivery accepted twice, no
-environment with more than one queued deployment.
+environment with more than one queued deployment. `--state-dir DIR` puts the SQLite state
+database in DIR instead of the run's temporary directory (e.g. `/dev/shm`, memory, to see
+what the disk costs).
 
 Needs wrk and webhook (Debian packages `wrk`, `webhook`). Prints one JSON line per target
 and a Markdown table. "lost" = 202 answers counted by wrk minus events recorded as queued in
@@ -297,8 +299,9 @@ class Postgres:
 
 
 def run_fraisier(work: Path, args, postgres: Postgres | None) -> dict:
+    state_dir = Path(args.state_dir) if args.state_dir else work
     state_url = (postgres.new_database() if postgres is not None
-                 else f"sqlite:///{work}/state-{time.monotonic_ns()}.db")
+                 else f"sqlite:///{state_dir}/state-{time.monotonic_ns()}.db")
     (work / "fraises.yaml").write_text(CONFIG.format(state_url=state_url, secret=SECRET,
                                                       work=work))
     procs, ports = [], []
@@ -330,6 +333,10 @@ def run_fraisier(work: Path, args, postgres: Postgres | None) -> dict:
         for proc in procs:
             stop(proc)
     checks = database_checks(state_url)
+    if args.state_dir and postgres is None:
+        database = Path(state_url.removeprefix("sqlite:///"))
+        for leftover in (database, Path(f"{database}-wal"), Path(f"{database}-shm")):
+            leftover.unlink(missing_ok=True)
     accepted = result["accepted_202"]
     # wrk stops mid-request: requests it sent but stopped waiting for are recorded too
     # ("extra"); a 202 wrk saw that is not in the database would be "lost".
@@ -372,6 +379,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--state", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--state-dir", help="where the SQLite state database goes")
     parser.add_argument("--servers", type=int, default=1)
     parser.add_argument("--nginx", action="store_true",
                         help="put nginx in front of a single server too")
