@@ -217,6 +217,8 @@ def test_the_page_reconnects_after_a_server_restart_and_shows_the_outcome(make_d
     heading = page.get_by_role("heading", name=f"Deployment #{deployment_id}")
     log = page.get_by_role("log", name="Deployment log")
     expect(log).to_contain_text("build waits for build.go", timeout=60_000)
+    # The heading follows the status on its own request after the event: wait for it too.
+    expect(heading).to_contain_text("running")
     expect(page.get_by_role("status").filter(has_text="Live")).to_be_visible()
 
     dashboard.kill()

@@ -91,11 +91,16 @@ def test_sync_fraises_and_record_commit_are_idempotent(store: Store) -> None:
 def test_a_lower_numbered_migration_arriving_later_is_applied(tmp_path) -> None:
     # Numbers are reserved in ranges per area, so 0010 may ship after 0020 was applied.
     from fraisier.store.db import Database
+    from fraisier.store.migrate import Migration
+
+    def migration(number: int, name: str, script: str) -> Migration:
+        (tmp_path / name).write_text(script)
+        return Migration(number, name, tmp_path / name)
 
     db = Database(f"sqlite:///{tmp_path}/state.db")
-    first = (1, "0001_a.sql", "CREATE TABLE a (x INTEGER)")
-    late = (10, "0010_b.sql", "CREATE TABLE b (x INTEGER)")
-    later = (20, "0020_c.sql", "CREATE TABLE c (x INTEGER)")
+    first = migration(1, "0001_a.sql", "CREATE TABLE a (x INTEGER)")
+    late = migration(10, "0010_b.sql", "CREATE TABLE b (x INTEGER)")
+    later = migration(20, "0020_c.sql", "CREATE TABLE c (x INTEGER)")
     assert apply_migrations(db, [first, later]) == ["0001_a.sql", "0020_c.sql"]
     assert apply_migrations(db, [first, late, later]) == ["0010_b.sql"]
     assert db.scalar("SELECT COUNT(*) FROM b") == 0
