@@ -67,7 +67,7 @@ def create_app(config: FraisierConfig, store: Store, *, worker: bool = True,
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        running = scheduler = None
+        running = scheduler = scheduling = None
         stop_scheduler = threading.Event()
         if worker:
             from fraisier.kinds.scheduler import Scheduler
@@ -76,17 +76,21 @@ def create_app(config: FraisierConfig, store: Store, *, worker: bool = True,
             running = Worker(config, store).start()
             # Jobs of `scheduler: builtin` environments run where the worker runs.
             scheduler = Scheduler(store, config)
-            threading.Thread(target=scheduler.run_forever, args=(stop_scheduler,),
-                             name="scheduler", daemon=True).start()
+            scheduling = threading.Thread(target=scheduler.run_forever, args=(stop_scheduler,),
+                                          name="scheduler", daemon=True)
+            scheduling.start()
         app.state.worker = running
         app.state.scheduler = scheduler
         endpoint.warm_up()
         stop_reloading = threading.Event()
+        recovering = None
         if running is None:
             # Without its worker, the server still recovers deployments whose process died
             # (the workers elsewhere may be gone too).
-            threading.Thread(target=_recover_orphans, args=(app, store, stop_reloading),
-                             name="recover-orphans", daemon=True).start()
+            recovering = threading.Thread(target=_recover_orphans,
+                                          args=(app, store, stop_reloading),
+                                          name="recover-orphans", daemon=True)
+            recovering.start()
         if reloader is not None:
             loop = asyncio.get_running_loop()
             if running is not None:
@@ -108,8 +112,15 @@ def create_app(config: FraisierConfig, store: Store, *, worker: bool = True,
             if running is not None:
                 # Blocking on purpose: the process must not exit before deployments settle.
                 await run_in_threadpool(running.stop)
+            # The threads that use the store end before the app does: a recovery or a
+            # scheduler poll under way finishes, and whoever closes the store afterwards (a
+            # test, a program embedding the app) does not close a connection under one of
+            # their statements, which crashes the process in sqlite3.
             if scheduler is not None:
                 await run_in_threadpool(scheduler.close)
+            for thread in (scheduling, recovering):
+                if thread is not None:
+                    await run_in_threadpool(thread.join)
             # Anything still being written commits before the process goes.
             await endpoint.close()
             await run_in_threadpool(endpoint.ingest.close)
