@@ -71,3 +71,12 @@ class Project:
 
 def step(record, name: str):
     return next(s for s in record.steps if s.name == name)
+
+
+def public_tables(url: str) -> set[str]:
+    """The tables of a PostgreSQL database's public schema."""
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        rows = conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        return {row[0] for row in rows}

@@ -18,3 +18,10 @@ def project(tmp_path: Path):
     yield made
     for store in made.stores:
         store.close()
+
+
+@pytest.fixture
+def db_url(postgres_url, monkeypatch):
+    """The test PostgreSQL database, also as ${DB_URL} for the configurations that name it."""
+    monkeypatch.setenv("DB_URL", postgres_url)
+    return postgres_url

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from _kinds_support import step
+from _kinds_support import public_tables, step
 from click.testing import CliRunner
 
 from fraisier.cli.main import cli
@@ -49,18 +49,6 @@ UNHEALTHY = "import sys\nsys.exit(1)\n"
 
 def _config(tool: str, extra: str = "") -> str:
     return CONFIG.replace("TOOL", tool).replace("EXTRA", extra)
-
-
-@pytest.fixture
-def db_url(postgres_url, monkeypatch):
-    monkeypatch.setenv("DB_URL", postgres_url)
-    return postgres_url
-
-
-def _tables(url: str) -> set[str]:
-    with psycopg.connect(url) as conn:
-        rows = conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
-        return {row[0] for row in rows}
 
 
 def _migrations(project, *args: str) -> tuple[int, dict]:
@@ -125,7 +113,7 @@ def test_alembic_irreversible_migration_stops_before_the_database(project, db_ur
     assert "irreversible pending migration(s): 0002 (downgrade() empty)" in record.error
     assert "allow_irreversible" in record.error
     assert step(record, "migrate").compensation_status == "compensated"
-    assert _tables(db_url) == set()  # not even alembic_version
+    assert public_tables(db_url) == set()  # not even alembic_version
 
 
 def test_allow_irreversible_applies_and_a_later_failure_says_the_database_stayed(project,
@@ -142,7 +130,7 @@ def test_allow_irreversible_applies_and_a_later_failure_says_the_database_stayed
     assert "the database could not be taken back" in record.error
     assert "0002" in record.error
     assert step(record, "migrate").data["irreversible"] == ["0002"]
-    assert "orders" in _tables(db_url)
+    assert "orders" in public_tables(db_url)
 
 
 def _confiture_sql(number: int, name: str, up: str, down: str) -> dict[str, str]:
@@ -178,7 +166,7 @@ def test_confiture_irreversible_migration_stops_before_the_database(project, db_
     record = project.deploy("web")
     assert record.status == "failed"
     assert "002_orders (down() only raises)" in record.error
-    assert not {"items", "orders"} & _tables(db_url)
+    assert not {"items", "orders"} & public_tables(db_url)
 
 
 DJANGO = {
@@ -235,7 +223,7 @@ def test_django_irreversible_migration_stops_before_the_database(project, db_url
     record = project.deploy("web")
     assert record.status == "failed"
     assert "shop.0002_fill (RunPython without reverse)" in record.error
-    assert "items" not in _tables(db_url)
+    assert "items" not in public_tables(db_url)
 
 
 RAW = """

@@ -12,8 +12,7 @@ import sys
 from pathlib import Path
 
 import psycopg
-import pytest
-from _kinds_support import step
+from _kinds_support import public_tables, step
 from click.testing import CliRunner
 
 from fraisier.cli.main import cli
@@ -90,18 +89,6 @@ SLOW_0003 = ('op.execute("CREATE TABLE refunds (id int)")\n'
              '    time.sleep(600)')
 
 
-@pytest.fixture
-def db_url(postgres_url, monkeypatch):
-    monkeypatch.setenv("DB_URL", postgres_url)
-    return postgres_url
-
-
-def _tables(url: str) -> set[str]:
-    with psycopg.connect(url) as conn:
-        rows = conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
-        return {row[0] for row in rows}
-
-
 def _version(url: str) -> str:
     with psycopg.connect(url) as conn:
         row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
@@ -160,7 +147,7 @@ def test_worker_killed_mid_migration_is_recovered_with_the_presets_way_back(proj
     assert migrate.compensation_status == "compensated"
     assert not _alive(alembic_pid)  # the leftover migration was stopped first
     assert _version(db_url) == "0001"
-    assert _tables(db_url) & {"items", "orders", "refunds"} == {"items"}
+    assert public_tables(db_url) & {"items", "orders", "refunds"} == {"items"}
     logs = "\n".join(str(row["line"]) for row in store.ledger.logs(record.id))
     assert "alembic downgrade 0001" in logs
 
@@ -301,4 +288,4 @@ def test_the_documented_raw_alembic_commands_roll_back_to_a_release(project, db_
                                       "--json"])
     assert result.exit_code == 0, result.output
     assert _version(db_url) == "0001"
-    assert _tables(db_url) & {"items", "orders"} == {"items"}
+    assert public_tables(db_url) & {"items", "orders"} == {"items"}

@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import psycopg
-import pytest
 from _kinds_support import step
 from click.testing import CliRunner
 
@@ -88,12 +87,6 @@ UNIQUE = {"migrations/versions/0002.py": """
     def downgrade():
         op.execute("DROP INDEX items_id")
 """}
-
-
-@pytest.fixture
-def db_url(postgres_url, monkeypatch):
-    monkeypatch.setenv("DB_URL", postgres_url)
-    return postgres_url
 
 
 def _scalar(url: str, query: str):

@@ -9,9 +9,7 @@ import re
 import sys
 from pathlib import Path
 
-import psycopg
-import pytest
-from _kinds_support import step
+from _kinds_support import public_tables, step
 
 from tests.support.wheelhouse import build_wheelhouse
 
@@ -84,18 +82,6 @@ ALEMBIC_FILES = {
 }
 
 
-@pytest.fixture
-def db_url(postgres_url, monkeypatch):
-    monkeypatch.setenv("DB_URL", postgres_url)
-    return postgres_url
-
-
-def _tables(url: str) -> set[str]:
-    with psycopg.connect(url) as conn:
-        rows = conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
-        return {row[0] for row in rows}
-
-
 def test_the_documented_install_puts_the_presets_tool_in_the_release(project, db_url):
     install = _documented_install()
     assert ".venv/bin/pip" in install
@@ -114,7 +100,7 @@ def test_the_documented_install_puts_the_presets_tool_in_the_release(project, db
     store = project.store()
     logs = [str(row["line"]) for row in store.ledger.logs(record.id)]
     assert f"$ migrate up: {release}/.venv/bin/alembic upgrade head" in logs
-    assert "items" in _tables(db_url)
+    assert "items" in public_tables(db_url)
 
 
 TOOL_PATH_CONFIG = """
@@ -149,4 +135,4 @@ def test_tool_path_is_looked_at_when_the_release_has_no_venv(project, db_url):
     assert record.status == "succeeded", record.error
     logs = [str(row["line"]) for row in project.store().ledger.logs(record.id)]
     assert f"$ migrate up: {BIN}/confiture migrate up --no-config" in logs
-    assert "items" in _tables(db_url)
+    assert "items" in public_tables(db_url)

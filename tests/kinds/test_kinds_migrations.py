@@ -9,7 +9,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from _kinds_support import step
+from _kinds_support import public_tables, step
 
 BIN = Path(sys.executable).parent
 
@@ -71,18 +71,6 @@ def _alembic_revision(number: int, create: str, drop: str) -> dict[str, str]:
     """}
 
 
-@pytest.fixture
-def db_url(postgres_url, monkeypatch):
-    monkeypatch.setenv("DB_URL", postgres_url)
-    return postgres_url
-
-
-def _tables(url: str) -> set[str]:
-    with psycopg.connect(url) as conn:
-        rows = conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
-        return {row[0] for row in rows}
-
-
 def _scalar(url: str, query: str):
     with psycopg.connect(url) as conn:
         return conn.execute(query).fetchone()[0]
@@ -106,7 +94,7 @@ def test_alembic_failed_health_check_returns_to_the_recorded_revision(project, d
     assert migrate.data["revision_after"] == "0002"
     assert migrate.compensation_status == "compensated"
     assert _scalar(db_url, "SELECT version_num FROM alembic_version") == "0001"
-    assert "orders" not in _tables(db_url) and "items" in _tables(db_url)
+    assert "orders" not in public_tables(db_url) and "items" in public_tables(db_url)
 
 
 def test_alembic_first_deployment_rolled_back_to_an_empty_database(project, db_url):
@@ -116,7 +104,7 @@ def test_alembic_first_deployment_rolled_back_to_an_empty_database(project, db_u
     record = project.deploy("web")
     assert record.status == "failed"  # first deployment: nothing to roll back to but the DB
     assert step(record, "migrate").compensation_status == "compensated"
-    assert "items" not in _tables(db_url)
+    assert "items" not in public_tables(db_url)
 
 
 def _confiture(number: int, name: str, up: str, down: str | None) -> dict[str, str]:
@@ -144,7 +132,7 @@ def test_confiture_failed_health_check_returns_to_the_recorded_revision(project,
     assert migrate.data["revision_before"] == before
     assert migrate.data["revision_after"].startswith("002")
     assert migrate.compensation_status == "compensated"
-    assert "orders" not in _tables(db_url) and "items" in _tables(db_url)
+    assert "orders" not in public_tables(db_url) and "items" in public_tables(db_url)
 
 
 FAILING_DOWN_PY = """
@@ -173,7 +161,7 @@ def test_confiture_down_that_fails_is_a_failed_rollback(project, db_url):
     assert second.status == "rollback_failed"
     assert "undo migrate: migrate down: confiture exited with status 3" in second.error
     assert step(second, "migrate").compensation_status == "compensation_failed"
-    assert "orders" in _tables(db_url)
+    assert "orders" in public_tables(db_url)
     assert step(second, "activate").compensation_status == "compensated"
 
 
@@ -199,7 +187,7 @@ def test_confiture_missing_down_is_reported_irreversible(project, db_url):
     assert second.status == "rolled_back", second.error
     assert "not undone: migrate: database left at the new revision" in second.error
     assert step(second, "migrate").compensation_status == "skipped"
-    assert "orders" in _tables(db_url)
+    assert "orders" in public_tables(db_url)
     assert step(second, "activate").compensation_status == "compensated"
 
 
@@ -213,7 +201,7 @@ def test_confiture_first_deployment_rolled_back_to_an_empty_database(project, db
     record = project.deploy("web")
     assert record.status == "failed"
     assert step(record, "migrate").compensation_status == "compensated", record.error
-    assert not {"items", "orders"} & _tables(db_url)
+    assert not {"items", "orders"} & public_tables(db_url)
 
 
 def test_manual_rollback_with_migrate_down_returns_to_the_release_revision(project, db_url):
@@ -234,7 +222,7 @@ def test_manual_rollback_with_migrate_down_returns_to_the_release_revision(proje
                                       "--json"])
     assert result.exit_code == 0, result.output
     assert _scalar(db_url, "SELECT version_num FROM alembic_version") == "0001"
-    assert _tables(db_url) & {"items", "orders", "refunds"} == {"items"}
+    assert public_tables(db_url) & {"items", "orders", "refunds"} == {"items"}
 
 
 DJANGO_FILES = {
@@ -290,7 +278,7 @@ def test_django_failed_health_check_returns_to_the_recorded_migrations(project, 
     migrate = step(second, "migrate")
     assert json.loads(migrate.data["revision_after"]) == {"shop": "0002_orders"}
     assert migrate.compensation_status == "compensated"
-    assert _tables(db_url) & {"items", "orders"} == {"items"}
+    assert public_tables(db_url) & {"items", "orders"} == {"items"}
     applied = _scalar(db_url, "SELECT max(name) FROM django_migrations WHERE app = 'shop'")
     assert applied == "0001_initial"
 
@@ -309,4 +297,4 @@ def test_confiture_up_failing_half_way_goes_back_to_the_revision_before(project,
     assert second.status == "rolled_back"
     migrate = step(second, "migrate")
     assert migrate.status == "failed" and migrate.compensation_status == "compensated"
-    assert _tables(db_url) & {"items", "orders", "broken"} == {"items"}
+    assert public_tables(db_url) & {"items", "orders", "broken"} == {"items"}
