@@ -11,6 +11,8 @@ then dirties a page of its own, which is written to the WAL and again into the d
 the next checkpoint. They are not things Fraisier can do (the duplicate checks read them;
 without the delivery index its lookup scans the table, so its CPU columns mean nothing);
 `--page-size N` creates the database with that page size instead of SQLite's 4,096.
+`--frames` counts instead the WAL frames (pages) a push writes, by table and index, as
+shipped and with two what-ifs: shorter keys for the two indexes, and the body compressed.
 """
 
 from __future__ import annotations
@@ -21,6 +23,10 @@ import shutil
 import sqlite3
 import sys
 import tempfile
+import zlib
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -32,12 +38,29 @@ from fraisier.config import load_config
 from fraisier.ingest import WebhookRequest
 from fraisier.ingest.group_commit import commit_batch
 from fraisier.ingest.handler import Ingest
-from fraisier.store import open_store
+from fraisier.store import Store, intake, open_store
 
-VARIANTS = {
+Recorder = Callable[[list[WebhookRequest]], None]
+HalfFilled = tuple[Path, Store, Recorder, list[WebhookRequest]]
+
+# What-ifs as SQL run on the fresh database before the first push.
+VARIANTS: dict[str, tuple[str, ...]] = {
     "as shipped": (),
-    "without the delivery index": ("ix_webhook_event_delivery",),
-    "without the body-digest index": ("ix_webhook_event_digest",),
+    "without the delivery index": ("DROP INDEX ix_webhook_event_delivery",),
+    "without the body-digest index": ("DROP INDEX ix_webhook_event_digest",),
+}
+SHORT_KEYS = (  # the same two indexes on 12 characters of their key instead of 36 and 64
+    "DROP INDEX ix_webhook_event_delivery", "DROP INDEX ix_webhook_event_digest",
+    "CREATE INDEX ix_webhook_event_delivery ON tb_webhook_event"
+    " (provider, substr(delivery_id, 1, 12))",
+    "CREATE INDEX ix_webhook_event_digest ON tb_webhook_event (substr(body_digest, 1, 12))",
+)
+# For --frames: (SQL, whether the stored body is compressed with zlib at level 1).
+FRAME_WHAT_IFS: dict[str, tuple[tuple[str, ...], bool]] = {
+    "as shipped": ((), False),
+    "short index keys": (SHORT_KEYS, False),
+    "body compressed": ((), True),
+    "short index keys, body compressed": (SHORT_KEYS, True),
 }
 
 
@@ -49,9 +72,11 @@ def written_bytes() -> int:
     raise RuntimeError("no wchar in /proc/self/io")
 
 
-def measure(dropped: tuple[str, ...], pushes: int, batch: int,
-            page_size: int | None) -> tuple[float, float, float]:
-    """(KiB written, user µs, system µs) per push of the measured half."""
+@contextmanager
+def half_filled(setup: tuple[str, ...], pushes: int, batch: int,
+                page_size: int | None) -> Iterator[HalfFilled]:
+    """A fresh state database with the first half of `pushes` recorded; yields the work
+    directory, the store, a function recording requests in batches, and the second half."""
     work = Path(tempfile.mkdtemp(prefix="write-volume-", dir="/var/tmp"))
     try:
         (work / "fraises.yaml").write_text(load.CONFIG.format(
@@ -63,8 +88,8 @@ def measure(dropped: tuple[str, ...], pushes: int, batch: int,
             created.close()
         config = load_config(work / "fraises.yaml")
         store = open_store(config.state.url)
-        for index in dropped:
-            store.db.execute(f"DROP INDEX {index}")
+        for statement in setup:
+            store.db.execute(statement)
         ingest = Ingest(config, store)
         requests = [WebhookRequest(
             headers={"content-type": "application/json", "x-github-event": "push",
@@ -80,16 +105,75 @@ def measure(dropped: tuple[str, ...], pushes: int, batch: int,
 
         half = pushes // 2
         record(requests[:half])
-        before_bytes, before = written_bytes(), os.times()
-        record(requests[half:])
-        after_bytes, after = written_bytes(), os.times()
+        yield work, store, record, requests[half:]
         store.close()
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    measured = pushes - half
-    return ((after_bytes - before_bytes) / measured / 1024,
-            (after.user - before.user) / measured * 1e6,
-            (after.system - before.system) / measured * 1e6)
+
+
+def measure(setup: tuple[str, ...], pushes: int, batch: int,
+            page_size: int | None) -> tuple[float, float, float]:
+    """(KiB written, user µs, system µs) per push of the measured half."""
+    with half_filled(setup, pushes, batch, page_size) as (_, _, record, rest):
+        before_bytes, before = written_bytes(), os.times()
+        record(rest)
+        after_bytes, after = written_bytes(), os.times()
+    return ((after_bytes - before_bytes) / len(rest) / 1024,
+            (after.user - before.user) / len(rest) * 1e6,
+            (after.system - before.system) / len(rest) * 1e6)
+
+
+@contextmanager
+def compressed_bodies() -> Iterator[None]:
+    """A what-if: the body stored as zlib (level 1) instead of text."""
+    shipped = intake.stored_payload
+    intake.stored_payload = lambda payload: (  # type: ignore[assignment]
+        None if payload is None else zlib.compress(payload, 1))
+    try:
+        yield
+    finally:
+        intake.stored_payload = shipped
+
+
+def frames_by_object(setup: tuple[str, ...], compress: bool, pushes: int,
+                     batch: int) -> dict[str, float]:
+    """WAL frames (one page each) per push of the measured half, by the table or index
+    that owns the page ("all": the sum): the WAL is emptied, checkpoints are turned off,
+    the second half is recorded, and each frame's page number is looked up in SQLite's
+    dbstat table."""
+    with (compressed_bodies() if compress else nullcontext(),
+          half_filled(setup, pushes, batch, None) as (work, store, record, rest)):
+        store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        store.db.execute("PRAGMA wal_autocheckpoint=0")
+        record(rest)
+        wal = (work / "state.db-wal").read_bytes()
+        page_size = int.from_bytes(wal[8:12], "big")  # the WAL header's page size
+        pages: Counter[int] = Counter()
+        for offset in range(32, len(wal) - 24 + 1, 24 + page_size):  # 24-byte frame headers
+            pages[int.from_bytes(wal[offset:offset + 4], "big")] += 1
+        reader = sqlite3.connect(work / "state.db")
+        owners = dict(reader.execute("SELECT pageno, name FROM dbstat"))
+        reader.close()
+    by_object: Counter[str] = Counter({"all": sum(pages.values())})
+    for page, frames in pages.items():
+        by_object[owners.get(page, "(free pages)")] += frames
+    return {name: frames / len(rest) for name, frames in by_object.most_common()}
+
+
+def print_frames(pushes: int, batch: int) -> None:
+    shown = ("tb_webhook_event", "ix_webhook_event_delivery", "ix_webhook_event_digest")
+    print("| what | all | " + " | ".join(shown) + " | the rest |")
+    print("|---|---|---|---|---|---|")
+    rest = ""
+    for name, (setup, compress) in FRAME_WHAT_IFS.items():
+        frames = frames_by_object(setup, compress, pushes, batch)
+        parts = [frames.get(table, 0.0) for table in shown]
+        row = [frames["all"], *parts, frames["all"] - sum(parts)]
+        print(f"| {name} | " + " | ".join(f"{value:.2f}" for value in row) + " |", flush=True)
+        if name == "as shipped":
+            rest = ", ".join(f"{table} {value:.2f}" for table, value in frames.items()
+                             if table not in ("all", *shown))
+    print(f"\nThe rest, as shipped: {rest}.")
 
 
 def main() -> None:
@@ -98,7 +182,12 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--page-size", type=int, action="append",
                         help="also measure 'as shipped' with this page size (repeatable)")
+    parser.add_argument("--frames", action="store_true",
+                        help="instead: the WAL frames a push writes, by table and index")
     args = parser.parse_args()
+    if args.frames:
+        print_frames(args.pushes, args.batch)
+        return
     print("| what | page size | KiB written per push | user µs | system µs |")
     print("|---|---|---|---|---|")
     runs = [(name, dropped, None) for name, dropped in VARIANTS.items()]
