@@ -22,6 +22,20 @@ def _config(ws, url: str) -> str:
             f"fraises:\n  cheap:\n    repository: {ws.repo}\n    environments:\n{envs}\n")
 
 
+def _why_not_succeeded(store, rows) -> list[dict]:
+    """For a failure message: the first deployments that did not succeed, with their error,
+    their status events and the end of their log (the workers' own output is not kept)."""
+    return [{"id": r["id"], "environment": r["environment"], "status": r["status"],
+             "error": r["error"],
+             "events": [e["payload"] for e in store.events.after(0, limit=10_000,
+                                                                types=("deployment.status",))
+                        if e["deployment_id"] == r["id"]],
+             "log": [row["line"] for row in store.db.fetchall(
+                 "SELECT line FROM tb_deployment_log WHERE deployment_id = ? ORDER BY id",
+                 (r["id"],))][-15:]}
+            for r in rows if r["status"] != "succeeded"][:3]
+
+
 def test_two_workers_run_each_deployment_once_and_one_per_environment(tmp_path, postgres_url):
     ws = make_workspace(tmp_path / "ws")
     ws.config_path.write_text(_config(ws, postgres_url))
@@ -51,7 +65,7 @@ def test_two_workers_run_each_deployment_once_and_one_per_environment(tmp_path, 
     rows = store.db.fetchall("SELECT id, environment, status, started_at, completed_at,"
                              " error FROM tb_deployment ORDER BY id")
     assert len(rows) == ENVIRONMENTS * PER_ENVIRONMENT
-    assert {r["status"] for r in rows} == {"succeeded"}, [r["error"] for r in rows][:3]
+    assert {r["status"] for r in rows} == {"succeeded"}, _why_not_succeeded(store, rows)
     starts = store.db.fetchall(
         "SELECT deployment_id, COUNT(*) AS n FROM tb_event WHERE type = 'deployment.status'"
         " AND payload LIKE '%\"running\"%' GROUP BY deployment_id")
