@@ -172,6 +172,30 @@ def test_finish_records_the_outcome_and_clears_the_lease(store: Store) -> None:
     assert store.queue.claim_next("w2", 60).id == nxt.id
 
 
+def test_finish_by_its_owner_stops_once_the_lease_was_taken_over(store: Store) -> None:
+    # Worker A stalled past its lease; worker B took the deployment over and recovered it.
+    # When A wakes up and ends the run, B's outcome stands: A's finish records nothing.
+    record = store.queue.enqueue("web", "production", trigger="cli")
+    store.queue.claim(record.id, "worker-a/0", 60)
+    set_columns(store, "tb_deployment", record.id, lease_expires_at=ago(5))
+    assert store.queue.take_over(record.id, "worker-b/recovery", 60) is True
+    assert store.queue.renew_lease(record.id, "worker-a/0", 60) is False
+    store.queue.finish(record.id, "interrupted", "worker worker-a/0 stopped while running")
+    last_event = store.events.last_id()
+    late = store.queue.finish(record.id, "failed", "release directory vanished",
+                              owner="worker-a/0")
+    assert (late.status, late.error) == ("interrupted", "worker worker-a/0 stopped while running")
+    assert store.events.after(last_event, deployment_id=record.id) == []
+    # While it still holds the lease, its owner's finish is recorded as usual.
+    other = store.queue.enqueue("web", "staging", trigger="cli")
+    store.queue.claim(other.id, "worker-a/1", 60)
+    assert store.queue.finish(other.id, "succeeded", owner="worker-a/1").status == "succeeded"
+    # ...and not by another owner.
+    third = store.queue.enqueue("api", "production", trigger="cli")
+    store.queue.claim(third.id, "worker-a/2", 60)
+    assert store.queue.finish(third.id, "failed", "x", owner="worker-b/0").status == "running"
+
+
 def test_finish_of_a_deployment_that_never_started_has_no_duration(store: Store) -> None:
     record = store.queue.enqueue("web", "production", trigger="cli")
     done = store.queue.finish(record.id, "failed", "never ran")

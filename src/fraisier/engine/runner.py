@@ -47,7 +47,7 @@ def execute(store: Store, config: FraisierConfig, deployment_id: int, *, planner
     try:
         target = config.target(record.fraise, record.environment)
     except UnknownTarget as exc:
-        return store.queue.finish(deployment_id, DeploymentStatus.FAILED, str(exc))
+        return store.queue.finish(deployment_id, DeploymentStatus.FAILED, str(exc), owner=owner)
     # Secrets are fetched now, for this deployment: a rotated one is used from the next
     # deployment on, and a backend that is down fails it before anything has changed.
     from fraisier.secrets import SecretError, resolve_target
@@ -55,7 +55,7 @@ def execute(store: Store, config: FraisierConfig, deployment_id: int, *, planner
     try:
         target = resolve_target(config, target)
     except SecretError as exc:
-        return store.queue.finish(deployment_id, DeploymentStatus.FAILED, str(exc))
+        return store.queue.finish(deployment_id, DeploymentStatus.FAILED, str(exc), owner=owner)
     assert config.data_dir is not None  # set by validation
     try:
         run = DeploymentRun(
@@ -70,7 +70,7 @@ def execute(store: Store, config: FraisierConfig, deployment_id: int, *, planner
     except Exception as exc:  # nothing has changed yet: fail and free it
         log.exception("deployment %s could not start", deployment_id)
         return store.queue.finish(deployment_id, DeploymentStatus.FAILED,
-                                  f"could not start: {exc}")
+                                  f"could not start: {exc}", owner=owner)
     run.step_names = [step.name for step in steps]
     store.ledger.plan(deployment_id, run.step_names)
 
@@ -95,7 +95,14 @@ def execute(store: Store, config: FraisierConfig, deployment_id: int, *, planner
         # if it has not finished yet: do not overwrite it.
         return store.queue.get(deployment_id)
     run.log(f"deployment {deployment_id} {status.value}" + (f": {error}" if error else ""))
-    return log_outcome(store.queue.finish(deployment_id, status, error))
+    # Fenced by the lease: if this process stalled past it and another worker took the
+    # deployment over since the last beat, the recovery's outcome stands, not this one.
+    final = store.queue.finish(deployment_id, status, error, owner=owner)
+    if final.status != status.value:
+        log.warning("deployment %s: its lease was taken over before it ended %s; %s stands",
+                    deployment_id, status.value, final.status)
+        return final
+    return log_outcome(final)
 
 
 def log_outcome(record: DeploymentRecord) -> DeploymentRecord:

@@ -189,7 +189,10 @@ class Queue:
                             (*fields.values(), deployment_id))
 
     def finish(self, deployment_id: int, status: DeploymentStatus | str,
-               error: str | None = None) -> DeploymentRecord:
+               error: str | None = None, *, owner: str | None = None) -> DeploymentRecord:
+        """Record the outcome. With `owner`, only while that owner still holds the running
+        deployment's lease: a worker whose renewals came too late (a stalled process) may
+        have been recovered by another, and the recovery's outcome stands."""
         status = DeploymentStatus(status)
         error = redact_optional(error)  # the outcome message is shown and streamed as stored
         now = utc_now()
@@ -199,11 +202,17 @@ class Queue:
                 raise NotFound(f"deployment {deployment_id} not found")
             started = row["started_at"]
             duration = (now - parse_timestamp(started)).total_seconds() if started else None
-            self.db.execute(
+            fence, fence_params = ("", ()) if owner is None else (
+                " AND status = ? AND lease_owner = ?", (RUNNING, owner))
+            finished = self.db.fetchone(
                 "UPDATE tb_deployment SET status = ?, completed_at = ?, duration_seconds = ?,"
-                " error = ?, lease_owner = NULL, lease_expires_at = NULL WHERE id = ?",
-                (status.value, utc_timestamp(now), duration, error, deployment_id),
+                " error = ?, lease_owner = NULL, lease_expires_at = NULL WHERE id = ?"
+                f"{fence} RETURNING id",
+                (status.value, utc_timestamp(now), duration, error, deployment_id,
+                 *fence_params),
             )
+            if finished is None:  # the lease was taken over: not ours to decide any more
+                return self.get(deployment_id)
             self._status_event(deployment_id, row["fraise"], row["environment"], status.value,
                                error=error)
             # The environment is free again: a deployment queued behind this one can start.
