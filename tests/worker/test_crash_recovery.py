@@ -12,6 +12,7 @@ from fraisier.domain.model import Trigger
 from fraisier.engine.service import request_deployment
 from fraisier.worker import Worker
 from tests.support.waiting import children_of, wait_for
+from tests.worker.worker_on_v2 import worker_in_a_slow_build, worker_on_v2
 
 pytestmark = pytest.mark.slow
 
@@ -60,20 +61,9 @@ def test_worker_killed_in_step(harness, step):
 
 
 def test_kill_9_from_outside_during_a_slow_build(harness):
-    first = harness.deploy()
-    assert first.status == "succeeded", first.error
-    harness.ws.commit("v2 slow", {"VERSION": "v2\n", "SLOW_BUILD": "1"})
-    queued = request_deployment(harness.store, harness.config, "hello", "production",
-                                trigger=Trigger.CLI)
-    worker = subprocess.Popen([sys.executable, "-m", "fraisier.cli.main", "-c",
-                               str(harness.ws.config_path), "worker"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              start_new_session=True)
+    first, queued, worker = worker_in_a_slow_build(harness)
     children: list[int] = []
     try:
-        wait_for(lambda: any(s.name == "build" and s.status == "running"
-                             for s in harness.store.queue.get(queued.id).steps),
-                 what="the build step")
         wait_for(lambda: children.extend(children_of(worker.pid)) or children,
                  what="the build process")
         worker.send_signal(signal.SIGKILL)
@@ -143,16 +133,8 @@ def _kill_worker_during_migrate(harness) -> int:
     """Deploy v1, then run v2 in a `fraisier worker` process that is killed with SIGKILL
     while `migrate.up` is half-way (one revision written, still running). Returns the
     queued deployment's id and leaves the migration's process to recovery."""
-    first = harness.deploy()
-    assert first.status == "succeeded", first.error
-    harness.ws.commit("v2 slow migration", {"VERSION": "v2\n", "MIGRATION": "r2\n",
-                                            "SLOW_MIGRATE": "1"})
-    queued = request_deployment(harness.store, harness.config, "hello", "production",
-                                trigger=Trigger.CLI)
-    worker = subprocess.Popen([sys.executable, "-m", "fraisier.cli.main", "-c",
-                               str(harness.ws.config_path), "worker"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              start_new_session=True)
+    _, queued, worker = worker_on_v2(harness, "v2 slow migration",
+                                     {"MIGRATION": "r2\n", "SLOW_MIGRATE": "1"})
     try:
         log = harness.ws.app_path / "m.log"
         wait_for(lambda: log.exists() and "up-start" in log.read_text(),

@@ -4,14 +4,11 @@ lease there means a late renewal on a loaded machine, not a dead worker."""
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
 import threading
 
-from fraisier.domain.model import Trigger
-from fraisier.engine.service import request_deployment
 from fraisier.worker import Worker
 from tests.support.waiting import wait_for
+from tests.worker.worker_on_v2 import worker_in_a_slow_build
 
 
 def test_an_expired_lease_of_a_deployment_this_worker_runs_is_left_alone(harness):
@@ -35,20 +32,9 @@ def test_a_worker_stalled_past_its_lease_does_not_overwrite_the_recovery(harness
     # to everyone else it is dead. Worker B recovers the deployment (`interrupted`). When A
     # runs again, its heartbeat finds the lease gone, or, should its run end first, its
     # finish is refused (store/queue.py fences it by the lease owner): B's outcome stands.
-    first = harness.deploy()
-    assert first.status == "succeeded", first.error
-    harness.ws.commit("v2 slow", {"VERSION": "v2\n", "SLOW_BUILD": "1"})
-    queued = request_deployment(harness.store, harness.config, "hello", "production",
-                                trigger=Trigger.CLI)
-    stalled = subprocess.Popen([sys.executable, "-m", "fraisier.cli.main", "-c",
-                                str(harness.ws.config_path), "worker"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               start_new_session=True)
+    first, queued, stalled = worker_in_a_slow_build(harness)
     recovering = None
     try:
-        wait_for(lambda: any(s.name == "build" and s.status == "running"
-                             for s in harness.store.queue.get(queued.id).steps),
-                 what="the build step")
         stalled.send_signal(signal.SIGSTOP)
         recovering = Worker(harness.config, harness.store).start()
         recovered = wait_for(lambda: (r := harness.store.queue.get(queued.id)).status
