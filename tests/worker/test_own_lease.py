@@ -23,4 +23,3 @@ def test_an_expired_lease_of_a_deployment_this_worker_runs_is_left_alone(harness
     assert worker.recover_expired() == [record.id]
     wait_for(lambda: harness.store.queue.get(record.id).status != "running",
              what="the recovery to finish")
-
