@@ -179,32 +179,32 @@ class Store:
         with self.db.transaction():
             for name, type_, description, repository, environments in fraises:
                 repository = redact(repository)  # credentials inside a clone URL stay out
-                updated = self.db.fetchone(
-                    "UPDATE tb_fraise SET type = ?, description = ?, repository = ?,"
-                    " environments = ?, updated_at = ? WHERE name = ? RETURNING name",
-                    (type_, description, repository, json.dumps(environments), now, name),
+                # One statement, not "update, else insert": two processes starting at once
+                # on a fresh PostgreSQL database would both insert, and one would fail.
+                self.db.execute(
+                    "INSERT INTO tb_fraise (name, type, description, repository,"
+                    " environments, updated_at) VALUES (?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT (name) DO UPDATE SET type = excluded.type,"
+                    " description = excluded.description, repository = excluded.repository,"
+                    " environments = excluded.environments, updated_at = excluded.updated_at",
+                    (name, type_, description, repository, json.dumps(environments), now),
                 )
-                if updated is None:
-                    self.db.execute(
-                        "INSERT INTO tb_fraise (name, type, description, repository,"
-                        " environments, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
-                        (name, type_, description, repository, json.dumps(environments), now),
-                    )
                 if name in branches:
                     self.db.execute("UPDATE tb_fraise SET branches = ? WHERE name = ?",
                                     (json.dumps(branches[name], sort_keys=True), name))
 
     def record_commit(self, fraise: str, sha: str, *, branch: str = "", message: str = "",
                       author: str = "", committed_at: str = "") -> None:
+        # The first to record a commit keeps its row. Not "select, else insert": two
+        # workers deploying one commit to two environments record it at the same moment,
+        # and on PostgreSQL the second insert would fail the second deployment.
         with self.db.transaction():
-            exists = self.db.fetchone(
-                "SELECT id FROM tb_git_commit WHERE fraise = ? AND sha = ?", (fraise, sha))
-            if exists is None:
-                self.db.execute(
-                    "INSERT INTO tb_git_commit (fraise, sha, branch, message, author,"
-                    " committed_at, seen_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (fraise, sha, branch, message[:2000], author, committed_at, utc_timestamp()),
-                )
+            self.db.execute(
+                "INSERT INTO tb_git_commit (fraise, sha, branch, message, author,"
+                " committed_at, seen_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (fraise, sha) DO NOTHING",
+                (fraise, sha, branch, message[:2000], author, committed_at, utc_timestamp()),
+            )
 
 
 def open_store(url: str, *, migrate: bool = True) -> Store:

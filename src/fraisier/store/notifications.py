@@ -181,11 +181,14 @@ class Notifications:
         return self.db.fetchone("SELECT * FROM tb_notification_link WHERE key = ?", (key,))
 
     def set_link(self, key: str, external_id: str, url: str | None = None) -> None:
+        # One upsert: with "delete, then insert", two notifiers setting one link at once on
+        # PostgreSQL would both insert, and the second would fail.
         with self.db.transaction():
-            self.db.execute("DELETE FROM tb_notification_link WHERE key = ?", (key,))
             self.db.execute(
                 "INSERT INTO tb_notification_link (key, external_id, url, created_at)"
-                " VALUES (?, ?, ?, ?)", (key, external_id, url, utc_timestamp()))
+                " VALUES (?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET"
+                " external_id = excluded.external_id, url = excluded.url,"
+                " created_at = excluded.created_at", (key, external_id, url, utc_timestamp()))
 
     def drop_link(self, key: str) -> None:
         with self.db.transaction():
