@@ -33,12 +33,12 @@ def three_stores(postgres_url: str) -> Iterator[tuple[Store, Store, Store]]:
             store.close()
 
 
-def _second_writer_waits_on_the_first(first: Store, second_write: Callable[[], None],
-                                      observer: Store, first_write: Callable[[], None]
+def _second_writer_waits_on_the_first(first: Store, first_write: Callable[[], None],
+                                      second_write: Callable[[], None], observer: Store
                                       ) -> list[Exception]:
-    """Run first_write in an open transaction, start second_write on a thread, wait until its
-    statement waits on the first transaction's lock, then commit the first; the errors the
-    second writer raised."""
+    """Run first_write in a transaction of `first`, left open; start second_write on a
+    thread; once `observer` sees it waiting on that transaction's lock, commit. Returns the
+    errors the second writer raised."""
     errors: list[Exception] = []
 
     def second() -> None:
@@ -65,8 +65,9 @@ def test_two_workers_recording_the_same_commit_at_once_both_succeed(
     # two environments record it at the same moment.
     first, second, observer = three_stores
     errors = _second_writer_waits_on_the_first(
-        first, lambda: second.record_commit("web", SHA, branch="main", message="second"),
-        observer, lambda: first.record_commit("web", SHA, branch="main", message="first"))
+        first, lambda: first.record_commit("web", SHA, branch="main", message="first"),
+        lambda: second.record_commit("web", SHA, branch="main", message="second"),
+        observer)
     assert errors == []
     rows = observer.db.fetchall("SELECT sha, message FROM tb_git_commit")
     assert [(r["sha"], r["message"]) for r in rows] == [(SHA, "first")]
@@ -77,8 +78,9 @@ def test_two_processes_starting_on_a_fresh_database_both_record_the_fraises(
     # `fraisier serve` and `fraisier worker` started together, each syncing fraises.yaml.
     first, second, observer = three_stores
     errors = _second_writer_waits_on_the_first(
-        first, lambda: second.sync_fraises([("web", "api", "second", "", ["production"])]),
-        observer, lambda: first.sync_fraises([("web", "api", "first", "", ["production"])]))
+        first, lambda: first.sync_fraises([("web", "api", "first", "", ["production"])]),
+        lambda: second.sync_fraises([("web", "api", "second", "", ["production"])]),
+        observer)
     assert errors == []
     rows = observer.db.fetchall("SELECT name, description FROM tb_fraise")
     assert [(r["name"], r["description"]) for r in rows] == [("web", "second")]
@@ -89,8 +91,9 @@ def test_two_notifiers_setting_one_link_at_once_both_succeed(
     # Two machines' notifiers reporting on one deployment to the same provider object.
     first, second, observer = three_stores
     errors = _second_writer_waits_on_the_first(
-        first, lambda: second.notifications.set_link("github-deployment:42", "2", "u2"),
-        observer, lambda: first.notifications.set_link("github-deployment:42", "1", "u1"))
+        first, lambda: first.notifications.set_link("github-deployment:42", "1", "u1"),
+        lambda: second.notifications.set_link("github-deployment:42", "2", "u2"),
+        observer)
     assert errors == []
     rows = observer.db.fetchall("SELECT key, external_id, url FROM tb_notification_link")
     assert [(r["key"], r["external_id"], r["url"]) for r in rows] == [
