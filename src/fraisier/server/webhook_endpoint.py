@@ -75,7 +75,10 @@ class WebhookEndpoint:
             # Refused before reading anything: a huge body is never held in memory.
             return await self._refuse(send, bare, 413, f"body larger than {self.max_body} bytes")
         try:
-            body = await asyncio.wait_for(self._read_capped(receive), self.body_timeout)
+            # asyncio.timeout, not wait_for: no task of its own per request (this is the hot
+            # path; a task per request cost a fifth of the rate under load).
+            async with asyncio.timeout(self.body_timeout):
+                body = await self._read_capped(receive)
         except TimeoutError:
             return await self._refuse(send, bare, 408, "body not received within "
                                       f"{self.body_timeout:g} seconds", close=True)
