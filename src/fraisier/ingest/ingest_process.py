@@ -285,6 +285,7 @@ def serve_ingest(source: BinaryIO, sink: BinaryIO) -> None:
     from fraisier.ingest.handler import Ingest, Receipt
     from fraisier.ingest.result import IngestResult
     from fraisier.store import open_store
+    from fraisier.store.checkpoints import BackgroundCheckpoints
 
     def read() -> Any:
         header = source.read(_HEADER.size)
@@ -307,6 +308,9 @@ def serve_ingest(source: BinaryIO, sink: BinaryIO) -> None:
         log.error("webhook ingest process cannot open the state database: %s", exc)
         return  # the server answers 503 and starts another with the next batch
     ingest = Ingest(config, store)
+    # This process commits all the time: copying its log into the database on a thread
+    # keeps the copies (and their fsyncs) out of the batches' way (store/checkpoints.py).
+    checkpoints = BackgroundCheckpoints(store.db) if store.db.backend == "sqlite" else None
     try:
         while True:
             try:
@@ -327,9 +331,13 @@ def serve_ingest(source: BinaryIO, sink: BinaryIO) -> None:
                 answers[place] = _portable(error) if error is not None else result
             _send_message(sink, answers)
             sink.flush()
+            if checkpoints is not None:
+                checkpoints.after_commit()
     except BrokenPipeError:
         return
     finally:
+        if checkpoints is not None:
+            checkpoints.close()
         store.close()
 
 
