@@ -1,6 +1,6 @@
 """Background WAL checkpoints (store/checkpoints.py): the log is copied by a thread of its
-own, the writer finishes it after a commit so that SQLite starts it again, and nothing
-committed is lost."""
+own, which finishes it after the writer's next commit while the writer waits before its next
+write, so that SQLite starts it again; nothing committed is lost."""
 
 import os
 import sqlite3
@@ -47,8 +47,10 @@ def test_the_thread_copies_the_log_and_the_writer_lets_it_start_again(db):
             _commit(db, n)
         checkpoints.after_commit()  # the thread copies the 40 commits' pages
         wait_for(lambda: checkpoints.copies >= 1, 30, "a copy by the thread")
+        checkpoints.before_write()
         _commit(db, 40)
-        checkpoints.after_commit()  # the writer copies the rest: the log is all copied
+        checkpoints.after_commit()  # the thread copies the rest: the log is all copied
+        checkpoints.before_write()  # (once it has)
         _commit(db, 41)  # ... so this write starts it again from the beginning
         pages = _pages_in_log(db.path)
     finally:
@@ -74,8 +76,25 @@ def test_close_stops_the_thread_and_the_writer_goes_on(db):
     checkpoints.after_commit()
     checkpoints.close()
     assert not checkpoints._thread.is_alive()
+    checkpoints.after_commit()
+    checkpoints.before_write()  # returns: there is no thread to wait for
     _commit(db, 2)
     assert db.scalar("SELECT COUNT(*) FROM t") == 2
+
+
+def test_the_writer_never_waits_for_a_thread_that_failed(db, tmp_path):
+    checkpoints = BackgroundCheckpoints(db, interval=0)
+    _commit(db, 1)
+    checkpoints.after_commit()
+    wait_for(lambda: checkpoints.copies >= 1, 30, "a copy by the thread")
+    checkpoints._copy = None  # the thread's next copy fails (a TypeError)
+    _commit(db, 2)
+    checkpoints.after_commit()  # asks the failing thread to finish the log
+    checkpoints.before_write()  # returns once the thread has stopped
+    assert not checkpoints._running
+    _commit(db, 3)
+    checkpoints.close()
+    assert db.scalar("SELECT COUNT(*) FROM t") == 3
 
 
 def test_only_for_sqlite():

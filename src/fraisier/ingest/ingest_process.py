@@ -326,6 +326,8 @@ def serve_ingest(source: BinaryIO, sink: BinaryIO) -> None:
                 except Exception:  # a bug must not take the batch down
                     log.exception("webhook could not be handled")
                     answers[place] = IngestResult.rejected(500, "internal error")
+            if checkpoints is not None and receipts:
+                checkpoints.before_write()
             outcomes = commit_batch(store.db, ingest.write, receipts) if receipts else []
             for place, (result, error) in zip(places, outcomes, strict=True):
                 answers[place] = _portable(error) if error is not None else result

@@ -10,10 +10,11 @@ answered a fifth more requests a second.
 Here a thread with its own connection copies the log (PASSIVE checkpoints, which never block
 the writer) at most every `interval` seconds while the writer commits, and copies again
 what was committed during its copy until little is left. It cannot finish the log while the
-writer appends to it, so after the writer's next commit the writer copies the rest itself
-(a few pages): the log is then all copied, and SQLite starts it again from the beginning at
-the next write, which keeps the file small. If the thread falls behind, SQLite's own
-checkpoint on commit takes over at `limit_pages`.
+writer appends to it, so after the writer's next commit it copies the rest while the writer
+answers and prepares its next batch, and the writer waits for that before it writes again:
+the log is then all copied, and SQLite starts it again from the beginning at that write,
+which keeps the file small. If the thread falls behind, SQLite's own checkpoint on commit
+takes over at `limit_pages`.
 
 Durability is SQLite's, unchanged: a commit is in the log before it is answered, and a
 checkpoint syncs the log before it overwrites any page of the database.
@@ -31,13 +32,13 @@ log = logging.getLogger("fraisier.store")
 
 INTERVAL_SECONDS = 0.1
 LIMIT_PAGES = 10_000  # SQLite's own checkpoint on commit, when this thread falls behind
-LEFT_TO_WRITER_PAGES = 256  # the thread copies again while a copy found more new pages
+AGAIN_ABOVE_PAGES = 256  # a round copies again while a copy found more new pages
 MAX_PASSES = 4  # ... at most this many times in a row
 
 
 class BackgroundCheckpoints:
-    """Use from the one thread that writes through `db`: `after_commit()` after each commit,
-    `close()` at the end. SQLite only."""
+    """Use from the one thread that writes through `db`: `before_write()` before each write
+    transaction, `after_commit()` after each commit, `close()` at the end. SQLite only."""
 
     def __init__(self, db: Database, *, interval: float = INTERVAL_SECONDS,
                  limit_pages: int = LIMIT_PAGES):
@@ -47,9 +48,10 @@ class BackgroundCheckpoints:
         self.interval = interval
         db.conn.execute(f"PRAGMA wal_autocheckpoint = {int(limit_pages)}")
         self._state = threading.Condition()
-        self._wanted = False  # the writer committed since the last copy
-        self._copied = False  # a copy is done: the writer finishes the log after its commit
-        self._stopping = False
+        self._wanted = False  # the writer committed since the thread's last copy
+        self._copied = False  # a copy is done: the log is finished after the next commit
+        self._finishing = False  # ... which the writer waits for before it writes again
+        self._running = True  # the thread is there to do it
         self.copies = 0  # rounds of copying done by the thread
         self._thread = threading.Thread(target=self._copy_forever,
                                         name="wal-checkpoints", daemon=True)
@@ -57,23 +59,25 @@ class BackgroundCheckpoints:
 
     def after_commit(self) -> None:
         with self._state:
-            finish = self._copied
-        if finish:
-            # Only the pages committed during the thread's copy are left: with them
-            # copied, the next write starts the log again from the beginning.
-            try:
-                self.db.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-            except Exception:  # the commit stands; the next one tries again
-                log.warning("WAL checkpoint failed", exc_info=True)
-        with self._state:
-            self._copied = False
-            self._wanted = True
+            if self._copied:
+                # Only the pages committed during the thread's copy are left: it copies
+                # them now, while the writer answers and prepares its next batch.
+                self._copied, self._finishing = False, True
+            else:
+                self._wanted = True
             self._state.notify()
+
+    def before_write(self) -> None:
+        """Wait for the log to be finished, if it is being finished: the write that follows
+        then starts it again from the beginning (SQLite does that when a write finds the
+        whole log copied)."""
+        with self._state:
+            self._state.wait_for(lambda: not (self._finishing and self._running))
 
     def close(self) -> None:
         with self._state:
-            self._stopping = True
-            self._state.notify()
+            self._running = False
+            self._state.notify_all()
         self._thread.join()
 
     def _copy(self) -> int:
@@ -87,21 +91,29 @@ class BackgroundCheckpoints:
         try:
             while True:
                 with self._state:
-                    while not (self._wanted and not self._copied) and not self._stopping:
-                        self._state.wait()
-                    if self._stopping:
+                    self._state.wait_for(lambda: self._finishing or not self._running
+                                         or (self._wanted and not self._copied))
+                    if not self._running:
                         return
-                    # At most one copy per interval: fewer, larger copies copy a page
-                    # changed by many commits once.
-                    pause = last + self.interval - time.monotonic()
-                    if pause > 0 and self._state.wait_for(lambda: self._stopping, pause):
-                        return
-                    self._wanted = False
-                # Copy again what was committed during the copy, until that is little:
-                # the writer then finishes the log with a short copy of its own.
+                    finishing = self._finishing
+                    if not finishing:
+                        # At most one round per interval: fewer, larger copies copy a
+                        # page changed by many commits once.
+                        pause = last + self.interval - time.monotonic()
+                        if pause > 0 and self._state.wait_for(lambda: not self._running,
+                                                              pause):
+                            return
+                        self._wanted = False
+                if finishing:
+                    self._copy()  # the writer is not writing: this copies all of it
+                    with self._state:
+                        self._finishing = False
+                        self._state.notify_all()
+                    continue
+                # Copy again what was committed during the copy, until that is little.
                 before, pages = -1, self._copy()
                 for _ in range(MAX_PASSES):
-                    if pages - before <= LEFT_TO_WRITER_PAGES or pages < 0:
+                    if pages - before <= AGAIN_ABOVE_PAGES or pages < 0:
                         break
                     before, pages = pages, self._copy()
                 last = time.monotonic()
@@ -110,3 +122,7 @@ class BackgroundCheckpoints:
                     self.copies += 1
         except Exception:  # SQLite's checkpoint on commit still runs
             log.exception("background WAL checkpoints stopped")
+        finally:
+            with self._state:
+                self._running = False  # the writer never waits for a thread that is gone
+                self._state.notify_all()
