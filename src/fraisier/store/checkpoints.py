@@ -105,7 +105,7 @@ class BackgroundCheckpoints:
                             return
                         self._wanted = False
                 if finishing:
-                    self._copy()  # the writer is not writing: this copies all of it
+                    self._copy()  # the writer waits for it before writing: it copies the rest
                     with self._state:
                         self._finishing = False
                         self._state.notify_all()
