@@ -30,6 +30,9 @@ export async function render(ctx, params) {
     fraise: params.fraise || null, env: params.env || null, status: params.status || null,
     trigger: params.trigger || null, after, limit: PAGE,
   };
+  // The cursor is read before the rows: a status change committed while the page draws
+  // still reaches it through the subscription (the overview does the same).
+  const { eventCursor } = await ctx.client.request("{ eventCursor }");
   // The filters' choices and the first page at once: one round trip, not two.
   const [{ fraises }, first] = await Promise.all([
     ctx.client.request(FRAISES), ctx.client.request(QUERY, variables)]);
@@ -65,7 +68,7 @@ export async function render(ctx, params) {
   await draw(first);
   if (after) return null;  // an older page does not move
   const refresh = debounce(() => draw(null).catch((e) => clear(results, notice("error", e.message))), 150);
-  return ctx.client.subscribe(STATUS_SUB, {}, {
+  return ctx.client.subscribe(STATUS_SUB, { after: eventCursor }, {
     cursor: (d) => d.deploymentStatusChanged.eventId, next: refresh, onResume: refresh,
   });
 }
