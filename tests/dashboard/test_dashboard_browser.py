@@ -190,10 +190,15 @@ class _HeldSubscriptions:
     committed between drawing a view and subscribing) happens every time, not by chance."""
 
     def __init__(self, page) -> None:
+        self.page = page
         self.held: list[str] = []
         self.server = None
         self.holding = True
         page.route_web_socket(re.compile(r"/graphql$"), self._route)
+
+    def wait_for_subscribe(self) -> None:
+        # Each poll asks the page something, so Playwright runs the route's handler meanwhile.
+        wait_for(lambda: self.page.evaluate("1") and self.held, 30, "the page to subscribe")
 
     def _route(self, ws) -> None:
         self.server = ws.connect_to_server()
@@ -219,8 +224,7 @@ def test_a_webhook_with_a_bad_signature_appears_with_its_reason(make_dashboard, 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Webhooks").click()
     table = page.get_by_role("region", name="Webhook deliveries, newest first")
     expect(table).to_contain_text("No webhook request received yet")
-    # (Each poll asks the page something, so Playwright runs the route's handler meanwhile.)
-    wait_for(lambda: page.evaluate("1") and subscriptions.held, 30, "the page to subscribe")
+    subscriptions.wait_for_subscribe()
 
     body = (FIXTURES / "github" / "push_payload.json").read_bytes()
     wrong = hmac.new(b"not-" + GITHUB_SECRET.encode(), body, hashlib.sha256).hexdigest()
@@ -253,7 +257,7 @@ def test_a_deployment_queued_while_the_history_draws_appears_on_it(make_dashboar
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Deployments").click()
     history = page.get_by_role("table", name="Deployment history")
     expect(history).to_contain_text("No deployment matches these filters")
-    wait_for(lambda: page.evaluate("1") and subscriptions.held, 30, "the page to subscribe")
+    subscriptions.wait_for_subscribe()
     record = request_deployment(dashboard.store, dashboard.config, "hello", "production",
                                 trigger=Trigger.CLI)
     subscriptions.release()
