@@ -30,9 +30,8 @@ export async function render(ctx, params) {
     fraise: params.fraise || null, env: params.env || null, status: params.status || null,
     trigger: params.trigger || null, after, limit: PAGE,
   };
-  // The cursor is read before the rows: a status change committed while the page draws
-  // still reaches it through the subscription (the overview does the same).
-  const { eventCursor } = await ctx.client.request("{ eventCursor }");
+  // Before the rows; an older page does not follow changes and needs none.
+  const eventCursor = after ? null : await ctx.client.eventCursor();
   // The filters' choices and the first page at once: one round trip, not two.
   const [{ fraises }, first] = await Promise.all([
     ctx.client.request(FRAISES), ctx.client.request(QUERY, variables)]);

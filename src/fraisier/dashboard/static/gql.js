@@ -66,6 +66,12 @@ export class Client {
     return body.data;
   }
 
+  // The newest event id. A view reads it before its data and subscribes with `after:` it,
+  // so a change committed while the view draws still reaches it.
+  async eventCursor() {
+    return (await this.request("{ eventCursor }")).eventCursor;
+  }
+
   subscribe(query, variables, handlers) {
     if (!this.live) this.live = new Live(this);
     return this.live.add(query, variables, handlers);

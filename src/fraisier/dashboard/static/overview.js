@@ -121,7 +121,7 @@ export async function render(ctx, _params) {
   const refresh = debounce(() => draw().catch((e) => clear(body, notice("error", e.message))), 30);
   // The cursor is read before the data: a change committed after it reaches the page
   // through the subscriptions below, even one committed while the page draws.
-  const { eventCursor } = await ctx.client.request("{ eventCursor }");
+  const eventCursor = await ctx.client.eventCursor();
   await draw();
   const tick = setInterval(() => {
     for (const el of body.querySelectorAll(".elapsed")) el.textContent = duration(elapsedSince(el.dataset.since));

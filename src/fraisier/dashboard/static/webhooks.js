@@ -36,9 +36,7 @@ export async function render(ctx, params) {
         w.deploymentIds.length ? h("span", {}, w.deploymentIds.map((id) => [link(`/deployment/${id}`, `#${id}`), " "])) : "—",
       ]), { caption: "Webhook deliveries, newest first", empty: "No webhook request received yet." }));
   }
-  // The cursor is read before the rows: a request recorded while the page draws still
-  // reaches it through the subscription (the overview does the same).
-  const { eventCursor } = await ctx.client.request("{ eventCursor }");
+  const eventCursor = await ctx.client.eventCursor();  // before the rows
   await draw();
   const refresh = debounce(() => draw().catch((e) => clear(body, notice("error", e.message))), 150);
   return ctx.client.subscribe(SUB, { after: eventCursor }, {
