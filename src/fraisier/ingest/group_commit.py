@@ -86,6 +86,7 @@ class GroupCommit:
             self._closed = False
 
     def _write_forever(self) -> None:
+        self.db.write_in_batches()
         while True:
             with self._wake:
                 while not self._pending and not self._closed:

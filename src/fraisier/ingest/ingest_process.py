@@ -308,6 +308,7 @@ def serve_ingest(source: BinaryIO, sink: BinaryIO) -> None:
         log.error("webhook ingest process cannot open the state database: %s", exc)
         return  # the server answers 503 and starts another with the next batch
     ingest = Ingest(config, store)
+    store.db.write_in_batches()
     # This process commits all the time: copying its log into the database on a thread
     # keeps the copies (and their fsyncs) out of the batches' way (store/checkpoints.py).
     checkpoints = BackgroundCheckpoints(store.db) if store.db.backend == "sqlite" else None
