@@ -17,7 +17,7 @@ the floor under the ingest process's cost is a measured figure:
     prepare only       provider, signature, parse, routing: no database
     without body       the event row without its 8.6 KiB body
     without outbox     no tb_event rows
-    without indexes    six secondary indexes of tb_deployment and tb_webhook_event that no
+    without indexes    five secondary indexes of tb_deployment and tb_webhook_event that no
                        statement of the write reads, dropped
     without all three  the three above together
 """
@@ -46,7 +46,7 @@ from fraisier.ingest.handler import Ingest
 from fraisier.store import intake, open_store
 
 # Secondary indexes that no statement of the write reads (they serve the API and CLI).
-READ_ONLY_INDEXES = ("ix_deployment_status", "ix_deployment_queued_at",
+READ_ONLY_INDEXES = ("ix_deployment_status",
                      "ix_deployment_fraise_status", "ix_deployment_stats",
                      "ix_deployment_duration", "ix_webhook_event_received")
 VARIANTS = {

@@ -3,7 +3,8 @@ from the rollups, the 95th percentile located by the duration histogram and read
 from the rows of one bucket.
 
 The window "the last N days" starts mid-day: whole days come from the rollups, the first,
-partial day from tb_deployment itself (a short range scan on its queued_at index).
+partial day from tb_deployment itself (a short range scan on ix_deployment_stats, which
+begins with queued_at).
 """
 
 from __future__ import annotations
