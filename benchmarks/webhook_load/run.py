@@ -123,7 +123,7 @@ def tree_cpu_seconds(pid: int) -> tuple[float, float]:
         current = pending.pop()
         try:
             fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
-        except FileNotFoundError:
+        except (FileNotFoundError, ProcessLookupError):
             continue  # ended between two reads: its time is in its parent's reaped children
         # utime, stime, cutime, cstime (fields 14-17; [0] here is field 3)
         total += sum(int(value) for value in fields[11:15]) / TICKS
@@ -140,7 +140,7 @@ def _children(pid: int) -> list[int]:
     for task in Path(f"/proc/{pid}/task").glob("*"):
         try:
             found.extend(int(child) for child in (task / "children").read_text().split())
-        except FileNotFoundError:
+        except (FileNotFoundError, ProcessLookupError):
             pass  # the thread ended
     return found
 
