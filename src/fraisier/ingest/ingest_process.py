@@ -23,12 +23,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import pickle
+import socket
 import struct
 import subprocess
 import sys
 from collections import deque
 from collections.abc import Callable
-from typing import IO, TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from fraisier.store import StoreError, StoreUnavailable
 
@@ -177,7 +178,7 @@ class IngestProcess:
             self.on_queued()
 
     def _lost(self, child: _Child, exc: BaseException) -> None:
-        """The child died or the pipe broke: nothing it did not confirm is known to be
+        """The child died or its socket broke: nothing it did not confirm is known to be
         written. (A child already replaced or stopped on purpose is not reported.)"""
         if child is not self._child:
             return
@@ -200,7 +201,7 @@ def _fail(futures: list[asyncio.Future[Any]], error: BaseException) -> None:
 
 
 class _Child:
-    """The child process and its pipes as asyncio streams.
+    """The child process and its end of the socket pair, as asyncio streams.
 
     Started with `subprocess.Popen` on a thread, not with the event loop's own
     `create_subprocess_exec`: uvloop forks and runs Python's at-fork handlers in the child
@@ -227,44 +228,49 @@ class _Child:
         return await asyncio.get_running_loop().run_in_executor(None, self.popen.wait)
 
 
-def _spawn() -> subprocess.Popen[bytes]:
+def _spawn(end: socket.socket) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-m", "fraisier.ingest.ingest_process"],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+                            stdin=end.fileno(), stdout=end.fileno())
 
 
-PIPE_BYTES = 1 << 20
+BUFFER_BYTES = 1 << 20
 
 
-def _widen(pipe: IO[bytes]) -> None:
-    """Let the pipe hold PIPE_BYTES (Linux's default is 64 KiB; unprivileged processes may
-    go up to /proc/sys/fs/pipe-max-size, 1 MiB by default). A batch of pushes is a few
-    hundred KiB: through 64 KiB it crossed in several rounds of filling the pipe, waking the
-    reader and waiting for it. Under load the child then waited for its input a quarter of
+def _widen(end: socket.socket) -> None:
+    """Let the socket hold BUFFER_BYTES each way (the kernel caps it at
+    net.core.wmem_max / rmem_max). A batch of pushes is a few hundred KiB: through a 64 KiB
+    buffer (a pipe's default) it crossed in several rounds of filling the buffer, waking
+    the reader and waiting for it. Under load the child then waited for its input a quarter of
     the time, and `benchmarks/webhook_load --mode same-commit` answered 3,500-3,700
-    requests a second instead of 4,900. Where the size cannot be set, the pipe stays as it
-    is: slower, not wrong."""
-    try:
-        import fcntl
-
-        fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
-    except (ImportError, AttributeError, OSError):
-        pass
+    requests a second instead of 4,900."""
+    for option in (socket.SO_SNDBUF, socket.SO_RCVBUF):
+        try:
+            end.setsockopt(socket.SOL_SOCKET, option, BUFFER_BYTES)
+        except OSError:
+            pass  # slower, not wrong
 
 
 async def _start_child(config: FraisierConfig, url: str) -> _Child:
+    # One socket pair is the child's stdin and stdout. Not pipes: uvloop lets libuv close a
+    # pipe's descriptor and then closes the file object it was given as well, so the same
+    # number was closed twice, and a file another thread opened in between (the worker's
+    # lock on a git mirror) lost its descriptor. A socket it detaches instead, and the
+    # standard loop closes it once.
+    parent, end = socket.socketpair()
+    for side in (parent, end):
+        _widen(side)
     loop = asyncio.get_running_loop()
-    popen = await loop.run_in_executor(None, _spawn)
-    assert popen.stdin is not None and popen.stdout is not None
-    for pipe in (popen.stdin, popen.stdout):
-        _widen(pipe)
-    stdout = asyncio.StreamReader(limit=2**26)
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stdout), popen.stdout)
-    transport, protocol = await loop.connect_write_pipe(
-        lambda: asyncio.StreamReaderProtocol(asyncio.StreamReader()), popen.stdin)
-    stdin = asyncio.StreamWriter(transport, protocol, None, loop)
+    try:
+        popen = await loop.run_in_executor(None, _spawn, end)
+    except BaseException:
+        parent.close()
+        raise
+    finally:
+        end.close()  # the child has its copies
+    stdout, stdin = await asyncio.open_connection(sock=parent, limit=2**26)
     child = _Child(popen, stdin, stdout)
     # The configuration (secrets included) and the state URL (maybe with a password) go
-    # through the pipe, never argv or the environment.
+    # through the socket, never argv or the environment.
     from fraisier.logformat import current_format
 
     _send_message(child.stdin, (config, url, logging.getLogger().getEffectiveLevel(),
@@ -345,7 +351,7 @@ def serve_ingest(source: BinaryIO, sink: BinaryIO) -> None:
 
 
 def _portable(error: Exception) -> StoreError:
-    """The error as it crosses the pipe (driver errors do not always pickle)."""
+    """The error as it crosses the socket (driver errors do not always pickle)."""
     if isinstance(error, StoreUnavailable):
         return StoreUnavailable(str(error))
     if isinstance(error, StoreError):
