@@ -217,11 +217,17 @@ class _HeldSubscriptions:
         self.held.clear()
 
 
-def test_a_webhook_with_a_bad_signature_appears_with_its_reason(make_dashboard, page):
-    dashboard = make_dashboard()
+def _open_holding_subscriptions(page, dashboard, view: str) -> _HeldSubscriptions:
+    """Sign in and open `view` from the main navigation, its subscription held back."""
     subscriptions = _HeldSubscriptions(page)
     sign_in(page, dashboard, "read")
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Webhooks").click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name=view).click()
+    return subscriptions
+
+
+def test_a_webhook_with_a_bad_signature_appears_with_its_reason(make_dashboard, page):
+    dashboard = make_dashboard()
+    subscriptions = _open_holding_subscriptions(page, dashboard, "Webhooks")
     table = page.get_by_role("region", name="Webhook deliveries, newest first")
     expect(table).to_contain_text("No webhook request received yet")
     subscriptions.wait_for_subscribe()
@@ -252,9 +258,7 @@ def test_a_deployment_queued_while_the_history_draws_appears_on_it(make_dashboar
     from fraisier.engine.service import request_deployment
 
     dashboard = make_dashboard(worker=False)  # it stays queued
-    subscriptions = _HeldSubscriptions(page)
-    sign_in(page, dashboard, "read")
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Deployments").click()
+    subscriptions = _open_holding_subscriptions(page, dashboard, "Deployments")
     history = page.get_by_role("table", name="Deployment history")
     expect(history).to_contain_text("No deployment matches these filters")
     subscriptions.wait_for_subscribe()
